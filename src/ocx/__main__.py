@@ -1,0 +1,5 @@
+"""Run ocx as `python -m ocx`."""
+
+from ocx.cli import main
+
+main()

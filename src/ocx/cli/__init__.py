@@ -1,0 +1,177 @@
+"""The root `ocx` group: global options, lazily loaded subcommands, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+from ocx import __version__
+from ocx.cli.app import App
+from ocx.errors import OcxError
+
+# name -> (module, attribute, short help): listing commands imports none of them.
+BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("ocx.cli.init", "init", "Create the database (and a starter config)."),
+    "customer": ("ocx.cli.customer", "customer", "Customer profiles, notes, timeline, search."),
+    "config": ("ocx.cli.config", "config", "Show or change ocx.toml."),
+    "plugins": ("ocx.cli.plugins", "plugins", "List installed plugins and their hooks."),
+}
+
+
+def _debug_wanted(ctx: click.Context | None) -> bool:
+    if os.environ.get("OCX_DEBUG", "") not in ("", "0"):
+        return True
+    while ctx is not None:
+        if isinstance(ctx.obj, App):
+            return ctx.obj.debug
+        ctx = ctx.parent
+    return False
+
+
+def _plugin_cache_path() -> Any:
+    from pathlib import Path
+
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("ocx", appauthor=False)) / "plugin-commands.json"
+
+
+def _environment_fingerprint() -> list[Any]:
+    """Changes whenever a package is installed or removed (its site dir's mtime moves)."""
+    marks: list[Any] = [__version__, os.environ.get("OCX_DISABLE_PLUGINS", "")]
+    for entry in sys.path:
+        try:
+            marks.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            continue
+    return marks
+
+
+def _app(ctx: click.Context) -> App:
+    """The App for this run; made here when a subcommand is looked up before the root
+    callback has run (click resolves the subcommand first)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, App):
+        debug = bool(root.params.get("debug")) or os.environ.get("OCX_DEBUG", "") not in ("", "0")
+        root.obj = App(db=root.params.get("db"), debug=debug)
+        root.call_on_close(root.obj.close)
+    return root.obj
+
+
+class OcxGroup(click.Group):
+    """Loads built-in subcommands on demand and plugin commands only when needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*BUILTIN_COMMANDS, *self.commands, *self._cached_plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in BUILTIN_COMMANDS:
+            module, attr, _ = BUILTIN_COMMANDS[cmd_name]
+            return getattr(import_module(module), attr)
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        return self._plugin_commands(ctx).get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        helps = {name: short for name, (_, _, short) in BUILTIN_COMMANDS.items()}
+        for name, command in self.commands.items():
+            helps.setdefault(name, command.get_short_help_str(formatter.width - 20))
+        for name, short in self._cached_plugin_commands(ctx).items():
+            helps.setdefault(name, short)
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(helps.items()))
+
+    def _cached_plugin_commands(self, ctx: click.Context) -> dict[str, str]:
+        """Plugin command names and help from a cache kept fresh by the environment
+        fingerprint, so `ocx --help` does not scan entry points on every run."""
+        fingerprint = _environment_fingerprint()
+        path = _plugin_cache_path()
+        try:
+            cached = json.loads(path.read_text(encoding="utf-8"))
+            if cached.get("fingerprint") == fingerprint:
+                return dict(cached["commands"])
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass
+        commands = {
+            name: command.get_short_help_str(60)
+            for name, command in self._plugin_commands(ctx).items()
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"fingerprint": fingerprint, "commands": commands}))
+        except OSError:
+            pass  # a read-only home only costs speed
+        return commands
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        """Commands plugins add, gathered once per run; built-in names win over a plugin's."""
+        app = _app(ctx)
+        if app.plugin_commands is None:
+            staging = click.Group()
+            app.plugins.register_commands(staging)
+            app.plugin_commands = {
+                name: command
+                for name, command in staging.commands.items()
+                if name not in BUILTIN_COMMANDS and name not in self.commands
+            }
+        return app.plugin_commands
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OcxError as exc:
+            if _debug_wanted(ctx):
+                raise
+            raise click.ClickException(str(exc)) from None
+        except sqlite3.OperationalError as exc:
+            if _debug_wanted(ctx):
+                raise
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise click.ClickException(
+                    "the database is busy (another ocx is writing); try again in a moment"
+                ) from None
+            raise click.ClickException(f"database error: {exc}") from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if _debug_wanted(ctx):
+                raise
+            raise click.ClickException(
+                f"{type(exc).__name__}: {exc} (run with --debug for details)"
+            ) from None
+
+
+@click.group(cls=OcxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="PATH",
+    help="Database file (default: $OCX_DB, else $OCX_HOME/ocx.db, else the user data dir).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks (also OCX_DEBUG=1).")
+@click.version_option(__version__, prog_name="ocx")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
+    """ocx: treat every customer as your only customer.
+
+    Profiles, promises, incidents and postmortems for a support team, in one SQLite file.
+
+    Example: ocx init --sample && ocx customer show margo@example.com
+    """
+    _app(ctx)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="ocx")
+    except BrokenPipeError:
+        # `ocx customer list | head`: the reader left; that is not an error worth a trace.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)

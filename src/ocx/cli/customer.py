@@ -1,0 +1,193 @@
+"""`ocx customer ...`: profiles, notes, contacts, the timeline, search and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ocx import clock, customers, render
+from ocx.cli.app import App
+from ocx.cli.options import json_option, limit_option, profile_options
+
+
+@click.group()
+def customer() -> None:
+    """Customer profiles: preferences, context, notes, a full timeline, search.
+
+    A REF is a numeric id, an email, or SOURCE:EXTERNAL_ID (after an import).
+
+    Example: ocx customer show margo@example.com
+    """
+
+
+def _summary_rows(people: list[customers.Customer]) -> list[tuple[Any, ...]]:
+    return [
+        (c.id, c.name or "", c.email, c.company or "", c.pace or "", c.channel or "", ", ".join(c.tags))
+        for c in people
+    ]
+
+
+_SUMMARY_COLUMNS = ["Id", "Name", "Email", "Company", "Pace", "Channel", "Tags"]
+
+
+@customer.command()
+@click.argument("email")
+@profile_options
+@click.pass_obj
+def add(app: App, email: str, tags: tuple[str, ...], **profile: str | None) -> None:
+    """Add a customer and print the new id.
+
+    Example: ocx customer add jim@example.com --name "Jim Hollis" --pace slow
+    --context "Likes things explained step by step"
+    """
+    customer_id = customers.add(app.store, email, author=app.user, tags=tags, **profile)
+    render.message(str(customer_id))
+
+
+@customer.command()
+@click.argument("ref")
+@profile_options
+@click.option("--email", help="New email address.")
+@click.option("--untag", "untags", multiple=True, metavar="T", help="Remove a tag (repeatable).")
+@click.pass_obj
+def edit(
+    app: App, ref: str, tags: tuple[str, ...], untags: tuple[str, ...], **profile: str | None
+) -> None:
+    """Change a customer's profile; an empty value ('') clears a field.
+
+    Example: ocx customer edit margo@example.com --pace fast --untag trial
+    """
+    changed = customers.edit(app.store, ref, author=app.user, tags=tags, untags=untags, **profile)
+    render.warn(f"updated: {', '.join(changed)}" if changed else "nothing changed")
+
+
+@customer.command()
+@click.argument("ref")
+@click.argument("tags", nargs=-1, required=True)
+@click.pass_obj
+def tag(app: App, ref: str, tags: tuple[str, ...]) -> None:
+    """Add one or more tags to a customer.
+
+    Example: ocx customer tag judy@example.com squeaky-wheel vip
+    """
+    added = customers.tag(app.store, ref, tags, author=app.user)
+    render.warn(f"tagged: {', '.join(added)}" if added else "already tagged")
+
+
+@customer.command()
+@click.argument("ref")
+@json_option
+@click.pass_obj
+def show(app: App, ref: str, as_json: bool) -> None:
+    """Show a profile: preferences, context, tags, sources and the latest timeline.
+
+    Example: ocx customer show margo@example.com --json
+    """
+    person = customers.get(app.store, ref)
+    if as_json:
+        render.emit_json(person.to_json())
+        return
+    render.profile(person, app.tz)
+
+
+@customer.command("list")
+@click.option("--tag", help="Only customers with this tag.")
+@click.option("--company", help="Only customers of this company (any letter case).")
+@limit_option()
+@json_option
+@click.pass_obj
+def list_(app: App, tag: str | None, company: str | None, limit: int | None, as_json: bool) -> None:
+    """List customers ordered by name.
+
+    Example: ocx customer list --tag founding --limit 20
+    """
+    people = customers.listing(app.store, tag=tag, company=company, limit=limit)
+    if as_json:
+        render.emit_json([c.to_json(full=False) for c in people])
+    elif people:
+        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+
+
+@customer.command()
+@click.argument("ref")
+@click.argument("text")
+@click.pass_obj
+def note(app: App, ref: str, text: str) -> None:
+    """Write down something worth remembering about a customer.
+
+    Example: ocx customer note alecia@example.com "Her cat is at the vet"
+    """
+    entry_id = customers.note(app.store, ref, text, author=app.user)
+    render.warn(f"note {entry_id} added")
+
+
+@customer.command()
+@click.argument("ref")
+@click.argument("text")
+@click.option("--inbound", "direction", flag_value="inbound", help="They contacted us.")
+@click.option(
+    "--outbound", "direction", flag_value="outbound", default=True, help="We contacted them (default)."
+)
+@click.option("--channel", metavar="NAME", help="How: phone, email, chat...")
+@click.pass_obj
+def contact(app: App, ref: str, text: str, direction: str, channel: str | None) -> None:
+    """Log a contact with a customer (outbound unless --inbound).
+
+    Example: ocx customer contact judy@example.com "Called about the sync fix" --outbound --channel phone
+    """
+    entry_id = customers.contact(
+        app.store, ref, text, author=app.user, direction=direction, channel=channel
+    )
+    render.warn(f"contact {entry_id} logged")
+
+
+@customer.command()
+@click.argument("ref")
+@limit_option()
+@click.option("--since", metavar="WHEN", help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago').")
+@json_option
+@click.pass_obj
+def timeline(app: App, ref: str, limit: int | None, since: str | None, as_json: bool) -> None:
+    """Show everything that happened with a customer, newest first.
+
+    Example: ocx customer timeline jim@example.com --since '7 days ago'
+    """
+    start = clock.parse_when(since, tz=app.tz) if since else None
+    entries = customers.history(app.store, ref, limit=limit, since=start)
+    if as_json:
+        render.emit_json([e.to_json() for e in entries])
+    elif entries:
+        render.timeline(entries, app.tz)
+
+
+@customer.command()
+@click.argument("query")
+@limit_option(50)
+@json_option
+@click.pass_obj
+def search(app: App, query: str, limit: int, as_json: bool) -> None:
+    """Full-text search over names, emails, companies, tags, context, notes and contacts.
+
+    Every word must match; end a word with * for a prefix.
+
+    Example: ocx customer search 'marg*'
+    """
+    people = customers.search(app.store, query, limit=limit)
+    if as_json:
+        render.emit_json([c.to_json(full=False) for c in people])
+    elif people:
+        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+
+
+@customer.command()
+@click.argument("keep")
+@click.argument("other")
+@click.pass_obj
+def merge(app: App, keep: str, other: str) -> None:
+    """Merge OTHER into KEEP: timeline, sources, tags and all else move; OTHER is deleted.
+
+    Example: ocx customer merge margo@example.com 42
+    """
+    kept = customers.merge(app.store, keep, other, author=app.user)
+    render.warn(f"merged {other} into customer {kept}")

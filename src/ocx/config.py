@@ -1,0 +1,136 @@
+"""ocx.toml: where it lives, reading, writing (0600) and the redacted view."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ocx.errors import OcxError
+
+CONFIG_NAME = "ocx.toml"
+DB_NAME = "ocx.db"
+# Keys whose value would be a secret if someone wrote one in by hand; shown redacted.
+_SECRET = re.compile(r"(password|passwd|secret|token|api_?key|credential)s?$", re.IGNORECASE)
+REDACTED = "********"
+
+
+def default_db_path() -> Path:
+    """The database path when nothing overrides it: the platformdirs user data dir."""
+    import platformdirs  # lazily: 20 ms of start-up most commands never need
+
+    return Path(platformdirs.user_data_dir("ocx", appauthor=False)) / DB_NAME
+
+
+def resolve_db_path(option: str | None) -> Path:
+    """--db PATH > OCX_DB > $OCX_HOME/ocx.db > the user data dir."""
+    if option:
+        return Path(option).expanduser()
+    if os.environ.get("OCX_DB"):
+        return Path(os.environ["OCX_DB"]).expanduser()
+    if os.environ.get("OCX_HOME"):
+        return Path(os.environ["OCX_HOME"]).expanduser() / DB_NAME
+    return default_db_path()
+
+
+def resolve_config_path(db_path: Path) -> Path:
+    """$OCX_HOME/ocx.toml when OCX_HOME is set, else ocx.toml beside the database."""
+    if os.environ.get("OCX_HOME"):
+        return Path(os.environ["OCX_HOME"]).expanduser() / CONFIG_NAME
+    return db_path.parent / CONFIG_NAME
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The config as a dict; a missing file is an empty config."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise OcxError(f"{path} is not valid TOML ({exc}); fix or remove it") from None
+    except OSError as exc:
+        raise OcxError(f"cannot read config {path}: {exc.strerror}") from None
+
+
+def save(path: Path, data: dict[str, Any], header: str = "") -> None:
+    """Write the config atomically with mode 0600: it may name where secrets live."""
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(header + tomli_w.dumps(data))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def starter(user: str | None, timezone: str | None) -> dict[str, Any]:
+    """What `ocx init` writes when there is no config yet."""
+    data: dict[str, Any] = {}
+    if user:
+        data["user"] = user
+    if timezone:
+        data["timezone"] = timezone
+    return data
+
+
+STARTER_HEADER = """\
+# ocx configuration. Edit with `ocx config set KEY VALUE`; see docs/configuration.md.
+# user: your team handle; timezone: IANA name used to show times.
+# Secrets never go here: a key ending in _env names the environment variable holding one.
+"""
+
+
+def redacted(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy safe to print: `*_env` keys keep the variable's name, secret-looking keys are masked."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out[key] = redacted(value)
+        elif _SECRET.search(key) and not key.endswith("_env"):
+            out[key] = REDACTED
+        else:
+            out[key] = value
+    return out
+
+
+def parse_value(key: str, text: str) -> Any:
+    """A value typed on the command line: TOML literals (numbers, booleans) stay typed."""
+    if key.split(".")[-1] in ("user", "timezone") or key.endswith("_env"):
+        return text
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Set a dotted key (`channels.email.host`) in place and return the dict."""
+    parts = key.split(".")
+    if not all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts):
+        raise OcxError(f"config key {key!r} is not valid; use letters, digits, _ and - with dots")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise OcxError(f"config key {part!r} holds a value, not a table; cannot set {key!r}")
+        node = child
+    if isinstance(node.get(parts[-1]), dict):
+        raise OcxError(f"config key {key!r} is a table; set one of its keys instead")
+    if parts[-1].endswith("_env") and (not isinstance(value, str) or not value.isidentifier()):
+        raise OcxError(f"{key} names an environment variable; give its name, not the secret")
+    if _SECRET.search(parts[-1]) and not parts[-1].endswith("_env"):
+        raise OcxError(
+            f"secrets are not stored in the config; set {key}_env to the name of an "
+            "environment variable that holds it"
+        )
+    node[parts[-1]] = value
+    return data

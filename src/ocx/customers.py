@@ -1,0 +1,419 @@
+"""Customer profiles, their timeline and search: the domain layer, usable without the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ocx import clock
+from ocx.errors import NotFound, OcxError
+from ocx.store import Store
+from ocx.store import customers as sql
+
+PACES = ("slow", "normal", "fast")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_SOURCE_REF = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(.+)")
+_QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+_TAG = re.compile(r"[^\s,]+")
+
+
+# --- parsing and normalising what people type -------------------------------------------
+
+
+def normalise_email(text: str) -> str:
+    """Trimmed and lower-cased, so Margo@Example.com and margo@example.com are one person."""
+    email = text.strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise OcxError(f"{text.strip()!r} is not a valid email address; use e.g. jim@example.com")
+    return email
+
+
+@dataclass(frozen=True)
+class Ref:
+    """How a customer is named on the command line: by id, email, or SOURCE:EXTERNAL_ID."""
+
+    kind: str  # "id", "email", "source"
+    value: str
+    source: str | None = None
+
+
+def parse_ref(text: str) -> Ref:
+    """Read a REF: digits are an id, `source:id` an imported record, anything with @ an email."""
+    raw = text.strip()
+    if raw.isascii() and raw.isdigit():
+        return Ref("id", str(int(raw)))
+    match = _SOURCE_REF.fullmatch(raw)
+    if match and "@" not in match.group(1) and match.group(2).strip():
+        return Ref("source", match.group(2).strip(), match.group(1).lower())
+    if "@" in raw:
+        return Ref("email", raw.lower())
+    raise NotFound(f"no customer matches {text!r}")
+
+
+def parse_quiet_hours(text: str) -> str:
+    """'22:00-07:00' (may wrap midnight) -> the canonical 'HH:MM-HH:MM'."""
+    match = _QUIET.fullmatch(text.strip())
+    if match:
+        sh, sm, eh, em = (int(g) for g in match.groups())
+        if sh < 24 and eh < 24 and sm < 60 and em < 60 and (sh, sm) != (eh, em):
+            return f"{sh:02d}:{sm:02d}-{eh:02d}:{em:02d}"
+    raise OcxError(
+        f"quiet hours {text!r} are not valid; use HH:MM-HH:MM with different start and end, "
+        "e.g. 22:00-07:00"
+    )
+
+
+def normalise_tag(text: str) -> str:
+    tag = text.strip().lower()
+    if not _TAG.fullmatch(tag):
+        raise OcxError(f"tag {text!r} is not valid; use one word without spaces or commas")
+    return tag
+
+
+def _clean(value: str | None) -> str | None:
+    """Empty text clears a field; everything else is trimmed."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def validate_profile(fields: dict[str, Any]) -> dict[str, Any]:
+    """Check and normalise profile fields given as text; '' means clear the field."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key not in sql.PROFILE_COLUMNS:
+            raise OcxError(f"unknown customer field {key!r}")
+        if key == "email":
+            out[key] = normalise_email(value)
+        elif key == "time_zone":
+            out[key] = clock.check_zone(value.strip()) if value.strip() else None
+        elif key == "quiet_hours":
+            out[key] = parse_quiet_hours(value) if value.strip() else None
+        elif key == "pace":
+            pace = value.strip().lower()
+            if pace and pace not in PACES:
+                raise OcxError(f"pace {value!r} is not one of {', '.join(PACES)}")
+            out[key] = pace or None
+        else:
+            out[key] = value.strip() if key == "context" and value.strip() else _clean(value)
+    return out
+
+
+# --- domain objects ------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    id: int
+    customer_id: int
+    at: str
+    kind: str
+    author: str | None
+    text: str
+    direction: str | None = None
+    channel: str | None = None
+    subject_type: str | None = None
+    subject_id: int | None = None
+    data: dict[str, Any] | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> TimelineEntry:
+        values = dict(row)
+        values["data"] = json.loads(values["data"]) if values.get("data") else None
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["at"] = clock.iso_json(self.at)
+        return out
+
+
+@dataclass
+class Customer:
+    id: int
+    email: str
+    name: str | None
+    company: str | None
+    phone: str | None
+    time_zone: str | None
+    channel: str | None
+    pace: str | None
+    tone: str | None
+    language: str | None
+    quiet_hours: str | None
+    context: str | None
+    created_at: str
+    updated_at: str
+    tags: list[str] = field(default_factory=list)
+    sources: list[dict[str, str]] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: Any, tags: list[str] | None = None) -> Customer:
+        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
+        return cls(**values, tags=tags or [])
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def to_json(self, *, full: bool = True) -> dict[str, Any]:
+        out = asdict(self)
+        out["created_at"] = clock.iso_json(self.created_at)
+        out["updated_at"] = clock.iso_json(self.updated_at)
+        out["timeline"] = [entry.to_json() for entry in self.timeline]
+        out["sources"] = [
+            {**s, "created_at": clock.iso_json(s["created_at"])} for s in self.sources
+        ]
+        if not full:
+            for key in ("timeline", "sources"):
+                out.pop(key)
+        return out
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def resolve(store: Store, ref: str) -> int:
+    """The id of the customer a REF names, or NotFound."""
+    parsed = parse_ref(ref)
+    conn = store.conn
+    if parsed.kind == "id":
+        found = sql.get_customer(conn, int(parsed.value))
+        customer_id = None if found is None else int(found["id"])
+    elif parsed.kind == "email":
+        customer_id = sql.id_by_email(conn, parsed.value)
+    else:
+        customer_id = sql.id_by_source(conn, parsed.source or "", parsed.value)
+    if customer_id is None:
+        raise NotFound(f"no customer matches {ref!r}")
+    return customer_id
+
+
+def record(
+    store: Store,
+    customer_id: int,
+    kind: str,
+    text: str = "",
+    *,
+    author: str | None,
+    at: datetime | None = None,
+    direction: str | None = None,
+    channel: str | None = None,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Add one entry to a customer's timeline; every feature writes its events through this."""
+    entry = {
+        "customer_id": customer_id,
+        "at": clock.to_iso(at or clock.now()),
+        "kind": kind,
+        "author": author,
+        "text": text,
+        "direction": direction,
+        "channel": channel,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "data": json.dumps(data, sort_keys=True) if data else None,
+    }
+    with store.write():
+        entry_id = sql.add_timeline(store.conn, entry)
+        if kind in sql.SEARCHABLE_KINDS:
+            sql.reindex(store.conn, customer_id)
+    return entry_id
+
+
+def add(
+    store: Store,
+    email: str,
+    *,
+    author: str | None,
+    tags: list[str] | tuple[str, ...] = (),
+    **profile: str | None,
+) -> int:
+    """Create a customer; refuses a second customer with the same email."""
+    fields = validate_profile({"email": email, **profile})
+    tag_list = [normalise_tag(t) for t in tags]
+    stamp = clock.to_iso(clock.now())
+    with store.write():
+        if sql.id_by_email(store.conn, fields["email"]) is not None:
+            raise OcxError(f"a customer with email {fields['email']} already exists")
+        customer_id = sql.insert_customer(
+            store.conn, {**fields, "created_at": stamp, "updated_at": stamp}
+        )
+        sql.add_tags(store.conn, customer_id, tag_list)
+        record(store, customer_id, "created", f"Customer {fields['email']} added", author=author)
+        sql.reindex(store.conn, customer_id)
+    return customer_id
+
+
+def edit(
+    store: Store,
+    ref: str,
+    *,
+    author: str | None,
+    tags: list[str] | tuple[str, ...] = (),
+    untags: list[str] | tuple[str, ...] = (),
+    **profile: str | None,
+) -> list[str]:
+    """Change profile fields and tags; returns the names of what changed."""
+    fields = validate_profile(profile)
+    add_list = [normalise_tag(t) for t in tags]
+    remove_list = [normalise_tag(t) for t in untags]
+    with store.write():
+        customer_id = resolve(store, ref)
+        current = sql.get_customer(store.conn, customer_id)
+        changed = {k: v for k, v in fields.items() if current[k] != v}
+        if "email" in changed:
+            owner = sql.id_by_email(store.conn, changed["email"])
+            if owner is not None and owner != customer_id:
+                raise OcxError(f"a customer with email {changed['email']} already exists")
+        removed = sql.remove_tags(store.conn, customer_id, remove_list)
+        added = sql.add_tags(store.conn, customer_id, add_list)
+        if not changed and not added and not removed:
+            return []
+        sql.update_customer(
+            store.conn, customer_id, {**changed, "updated_at": clock.to_iso(clock.now())}
+        )
+        summary = [f"{k} {'cleared' if v is None else 'set to ' + repr(v)}" for k, v in changed.items()]
+        summary += [f"tagged {t}" for t in added] + [f"untagged {t}" for t in removed]
+        record(
+            store, customer_id, "edited", "; ".join(summary), author=author,
+            data={"fields": sorted(changed), "tagged": added, "untagged": removed},
+        )  # fmt: skip
+        sql.reindex(store.conn, customer_id)
+    return [*changed, *(f"+{t}" for t in added), *(f"-{t}" for t in removed)]
+
+
+def tag(store: Store, ref: str, tags: list[str] | tuple[str, ...], *, author: str | None) -> list[str]:
+    """Add tags; returns the ones that were new."""
+    changes = edit(store, ref, author=author, tags=tags)
+    return [c[1:] for c in changes if c.startswith("+")]
+
+
+def get(store: Store, ref: str, *, timeline_limit: int | None = 10) -> Customer:
+    """The full profile: fields, tags, sources and the latest timeline entries."""
+    with store.read():
+        customer_id = resolve(store, ref)
+        conn = store.conn
+        customer = Customer.from_row(sql.get_customer(conn, customer_id), sql.tags_of(conn, customer_id))
+        customer.sources = [dict(row) for row in sql.sources_of(conn, customer_id)]
+        customer.timeline = [
+            TimelineEntry.from_row(row) for row in sql.timeline(conn, customer_id, timeline_limit, None)
+        ]
+    return customer
+
+
+def listing(
+    store: Store, *, tag: str | None = None, company: str | None = None, limit: int | None = None
+) -> list[Customer]:
+    """Customers ordered by name, optionally one tag's or one company's."""
+    if limit is not None and limit < 1:
+        raise OcxError("--limit must be at least 1")
+    with store.read():
+        rows = sql.list_customers(
+            store.conn, normalise_tag(tag) if tag else None, company and company.strip(), limit
+        )
+        tags = sql.tags_for(store.conn, [row["id"] for row in rows])
+    return [Customer.from_row(row, tags[row["id"]]) for row in rows]
+
+
+def history(
+    store: Store, ref: str, *, limit: int | None = None, since: datetime | None = None
+) -> list[TimelineEntry]:
+    """A customer's timeline, newest first."""
+    if limit is not None and limit < 1:
+        raise OcxError("--limit must be at least 1")
+    with store.read():
+        customer_id = resolve(store, ref)
+        rows = sql.timeline(store.conn, customer_id, limit, since and clock.to_iso(since))
+    return [TimelineEntry.from_row(row) for row in rows]
+
+
+def note(store: Store, ref: str, text: str, *, author: str | None) -> int:
+    """Write down something worth remembering about a customer."""
+    if not text.strip():
+        raise OcxError("the note is empty; give the text to write down")
+    with store.write():
+        return record(store, resolve(store, ref), "note", text.strip(), author=author)
+
+
+def contact(
+    store: Store,
+    ref: str,
+    text: str,
+    *,
+    author: str | None,
+    direction: str = "outbound",
+    channel: str | None = None,
+) -> int:
+    """Log a contact with the customer (a call, an email, a chat), inbound or outbound."""
+    if direction not in ("inbound", "outbound"):
+        raise OcxError(f"direction {direction!r} must be inbound or outbound")
+    if not text.strip():
+        raise OcxError("the contact text is empty; say what was discussed")
+    with store.write():
+        return record(
+            store, resolve(store, ref), "contact", text.strip(), author=author,
+            direction=direction, channel=_clean(channel),
+        )  # fmt: skip
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person typed into a safe FTS5 query: every word must match, `word*` is a
+    prefix; punctuation (an email's @ and dots) cannot break the query syntax."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', '""')
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    if not terms:
+        raise OcxError("the search query is empty; give words to look for, e.g. 'marg*'")
+    return " ".join(terms)
+
+
+def search(store: Store, query: str, *, limit: int = 50) -> list[Customer]:
+    """Customers matching every word of the query, best first."""
+    with store.read():
+        rows = sql.search(store.conn, fts_query(query), limit)
+        tags = sql.tags_for(store.conn, [row["id"] for row in rows])
+    return [Customer.from_row(row, tags[row["id"]]) for row in rows]
+
+
+def merge(store: Store, keep_ref: str, other_ref: str, *, author: str | None) -> int:
+    """Fold OTHER into KEEP (timeline, sources, tags, everything that points at OTHER),
+    fill KEEP's empty fields from OTHER, then delete OTHER; all or nothing."""
+    with store.write():
+        keep, other = resolve(store, keep_ref), resolve(store, other_ref)
+        if keep == other:
+            raise OcxError(f"{keep_ref!r} and {other_ref!r} are the same customer")
+        conn = store.conn
+        kept, gone = sql.get_customer(conn, keep), sql.get_customer(conn, other)
+        filled = {
+            c: gone[c]
+            for c in sql.PROFILE_COLUMNS
+            if c != "email" and kept[c] is None and gone[c] is not None
+        }
+        sql.move_references(conn, keep, other)
+        sql.delete_customer(conn, other)
+        # Keep OTHER's address findable: `email:old@example.com` still names this customer.
+        sql.add_source(conn, keep, "email", gone["email"], clock.to_iso(clock.now()))
+        sql.update_customer(conn, keep, {**filled, "updated_at": clock.to_iso(clock.now())})
+        record(
+            store, keep, "merged", f"Merged customer {gone['email']} (#{other}) into this one",
+            author=author, data={"merged_id": other, "merged_email": gone["email"],
+                                 "filled": sorted(filled)},
+        )  # fmt: skip
+        sql.reindex(conn, keep)
+    return keep

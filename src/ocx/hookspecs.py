@@ -1,0 +1,63 @@
+"""The plugin contract: every hook ocx calls, each docstring the plugin author's reference.
+
+A plugin is a module (or object) with functions decorated by ``ocx.hookimpl`` and named
+after these hooks. Built-in plugins in ``ocx.plugins`` use exactly the same hooks; external
+ones are found through the ``ocx`` entry-point group::
+
+    [project.entry-points.ocx]
+    hello = "ocx_hello"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ocx")
+hookimpl = pluggy.HookimplMarker("ocx")
+
+
+@hookspec
+def ocx_register_commands(cli: Any) -> None:
+    """Add click commands or groups to ocx.
+
+    ``cli`` is the root click group; call ``cli.add_command(command)``. A command whose name
+    is already taken by ocx itself is ignored (built-in commands win) and reported by
+    ``ocx plugins``. Commands reach the database and config through ``click.pass_obj``,
+    which gives the ``App`` object (``app.store``, ``app.config``, ``app.user``).
+
+    Example::
+
+        @hookimpl
+        def ocx_register_commands(cli):
+            @cli.command()
+            def hello():
+                "Say hello. Example: ocx hello"
+                click.echo("Hello from a plugin")
+    """
+
+
+@hookspec
+def ocx_register_importers(register: Callable[[Any], None]) -> None:
+    """Add importers that bring customers and their history in from another system.
+
+    Call ``register(ocx.plugin_api.Importer(name=..., description=..., detect=..., read=...))``
+    once per importer. ``name`` is what users type after ``ocx import``; ``detect(path)``
+    says whether a file or folder is one this importer understands; ``read(path)`` yields
+    normalised records. A second importer with a name already registered is refused.
+    """
+
+
+@hookspec
+def ocx_register_notifiers(register: Callable[[Any], None]) -> None:
+    """Add notifiers: ways to deliver a message (email, a webhook, a chat tool...).
+
+    Call ``register(ocx.plugin_api.Notifier(name=..., description=..., config_keys=...,
+    send=...))`` once per notifier. ``name`` is the channel type used in
+    ``[channels.NAME] type = "..."``; ``config_keys`` are the keys the channel table needs;
+    ``send(message, channel_config)`` delivers one message (it carries an idempotency key
+    to pass on) and returns a short delivery note, or raises ``ocx.errors.OcxError`` with a
+    clear reason.
+    """

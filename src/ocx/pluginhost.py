@@ -1,0 +1,122 @@
+"""The plugin manager: built-in plugins and the `ocx` entry-point group, broken ones reported."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from ocx import hookspecs
+from ocx.errors import OcxError
+from ocx.plugin_api import Importer, Notifier
+from ocx.plugins import BUILTIN
+
+ENTRY_POINT_GROUP = "ocx"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        return "broken" if self.error else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "builtin": self.builtin,
+            "hooks": self.hooks, "status": self.status, "error": self.error,
+        }  # fmt: skip
+
+
+def entry_points_enabled() -> bool:
+    """OCX_DISABLE_PLUGINS=1 turns entry-point loading off (tests see only what they ask for)."""
+    return os.environ.get("OCX_DISABLE_PLUGINS", "") in ("", "0")
+
+
+class Plugins:
+    """Every plugin ocx knows about, and what they registered."""
+
+    def __init__(self, load_entry_points: bool | None = None) -> None:
+        self.pm = pluggy.PluginManager("ocx")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._importers: dict[str, Importer] | None = None
+        self._notifiers: dict[str, Notifier] | None = None
+        for module_name in BUILTIN:
+            module = importlib.import_module(f"ocx.plugins.{module_name}")
+            self.add(module, f"ocx.plugins.{module_name}", builtin=True)
+        if entry_points_enabled() if load_entry_points is None else load_entry_points:
+            self._load_entry_points()
+
+    def add(self, plugin: Any, name: str, *, builtin: bool = False, version: str | None = None) -> None:
+        """Register a plugin object (a module, usually) under a name."""
+        if builtin:
+            from ocx import __version__ as version
+        self.pm.register(plugin, name=name)
+        self.infos[name] = PluginInfo(name, version, builtin)
+
+    def remove(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self.infos.pop(name, None)
+        self._importers = self._notifiers = None
+
+    def _load_entry_points(self) -> None:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in self.infos:
+                continue
+            version = ep.dist.version if ep.dist is not None else None
+            try:
+                self.add(ep.load(), ep.name, version=version)
+            except Exception as exc:  # a broken plugin must not take the CLI down
+                self.infos[ep.name] = PluginInfo(
+                    ep.name, version, False, error=f"{type(exc).__name__}: {exc}"
+                )
+
+    def describe(self) -> list[PluginInfo]:
+        """Every plugin with the hooks it implements, built-in ones first."""
+        for name, info in self.infos.items():
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None:
+                callers = self.pm.get_hookcallers(plugin) or []
+                info.hooks = sorted(caller.name for caller in callers)
+        return sorted(self.infos.values(), key=lambda i: (not i.builtin, i.name))
+
+    @property
+    def broken(self) -> list[PluginInfo]:
+        return [info for info in self.infos.values() if info.error]
+
+    def register_commands(self, cli: Any) -> None:
+        self.pm.hook.ocx_register_commands(cli=cli)
+
+    def _collect(self, hook: Any, kind: type) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def register(item: Any) -> None:
+            if not isinstance(item, kind):
+                raise OcxError(f"a plugin registered {item!r}, which is not an {kind.__name__}")
+            if item.name in found:
+                raise OcxError(f"two plugins register the {kind.__name__.lower()} {item.name!r}")
+            found[item.name] = item
+
+        hook(register=register)
+        return found
+
+    def importers(self) -> dict[str, Importer]:
+        if self._importers is None:
+            self._importers = self._collect(self.pm.hook.ocx_register_importers, Importer)
+        return self._importers
+
+    def notifiers(self) -> dict[str, Notifier]:
+        if self._notifiers is None:
+            self._notifiers = self._collect(self.pm.hook.ocx_register_notifiers, Notifier)
+        return self._notifiers

@@ -1,0 +1,109 @@
+"""Output: rich tables for people, JSON for scripts. The only module that imports rich."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from ocx import clock
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ocx.customers import Customer, TimelineEntry
+
+
+def emit_json(data: Any) -> None:
+    """JSON on stdout; no rich, so scripts pay nothing for it."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def console(stderr: bool = False) -> Console:
+    """The one console factory: NO_COLOR and pipes are honoured by rich itself; customer
+    text is never read as markup."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, highlight=False, emoji=False, soft_wrap=False)
+
+
+def message(text: str) -> None:
+    """A line for people on stdout (what was done)."""
+    sys.stdout.write(text + "\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+    console().print(grid)
+
+
+def _entry_line(entry: TimelineEntry) -> str:
+    bits = [entry.kind]
+    if entry.direction:
+        bits.append(entry.direction)
+    if entry.channel:
+        bits.append(f"via {entry.channel}")
+    return " ".join(bits)
+
+
+def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = None) -> None:
+    table(
+        ["When", "What", "Who", "Text"],
+        [(clock.local_text(e.at, tz), _entry_line(e), e.author or "", e.text) for e in entries],
+        title=title,
+    )
+
+
+def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None = None) -> None:
+    """A customer's profile as a card, then open promises and the latest timeline."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = console()
+    card = Table.grid(padding=(0, 2))
+    card.add_column(style="bold")
+    card.add_column()
+    fields = [
+        ("Id", str(customer.id)),
+        ("Email", customer.email),
+        ("Name", customer.name),
+        ("Company", customer.company),
+        ("Phone", customer.phone),
+        ("Time zone", customer.time_zone),
+        ("Channel", customer.channel),
+        ("Pace", customer.pace),
+        ("Tone", customer.tone),
+        ("Language", customer.language),
+        ("Quiet hours", customer.quiet_hours),
+        ("Tags", ", ".join(customer.tags)),
+        ("Context", customer.context),
+        ("Sources", ", ".join(f"{s['source']}:{s['external_id']}" for s in customer.sources)),
+        ("Created", clock.local_text(customer.created_at, tz)),
+        ("Updated", clock.local_text(customer.updated_at, tz)),
+    ]
+    for label, value in fields:
+        if value:
+            card.add_row(label, Text(value))
+    out.print(Text(customer.display_name, style="bold"))
+    out.print(card)
+    for title, rows in (extra or {}).items():
+        out.print()
+        out.print(Text(title, style="bold"))
+        for row in rows:
+            out.print(Text(str(row)))
+    if customer.timeline:
+        out.print()
+        timeline(customer.timeline, tz, title="Latest timeline")

@@ -1,0 +1,214 @@
+"""SQL for customers, their tags, sources, timeline and full-text index."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+PROFILE_COLUMNS = (
+    "email", "name", "company", "phone", "time_zone", "channel",
+    "pace", "tone", "language", "quiet_hours", "context",
+)  # fmt: skip
+# Timeline kinds whose text is what a person said or wrote down: searched with the profile.
+SEARCHABLE_KINDS = ("note", "contact", "conversation", "message")
+_TIMELINE_COLUMNS = (
+    "customer_id", "at", "kind", "author", "text", "direction", "channel",
+    "subject_type", "subject_id", "data",
+)  # fmt: skip
+
+
+def insert_customer(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
+    columns = [c for c in (*PROFILE_COLUMNS, "created_at", "updated_at") if c in fields]
+    cursor = conn.execute(
+        f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [fields[c] for c in columns],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def update_customer(conn: sqlite3.Connection, customer_id: int, fields: dict[str, Any]) -> None:
+    columns = [c for c in (*PROFILE_COLUMNS, "updated_at") if c in fields]
+    if not columns:
+        return
+    conn.execute(
+        f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+        [*(fields[c] for c in columns), customer_id],
+    )
+
+
+def get_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)).fetchone()
+
+
+def id_by_email(conn: sqlite3.Connection, email: str) -> int | None:
+    row = conn.execute("SELECT id FROM customers WHERE email = ?", (email,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def id_by_source(conn: sqlite3.Connection, source: str, external_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT customer_id FROM customer_sources WHERE source = ? AND external_id = ?",
+        (source, external_id),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def tags_of(conn: sqlite3.Connection, customer_id: int) -> list[str]:
+    rows = conn.execute(
+        "SELECT tag FROM tags WHERE customer_id = ? ORDER BY tag", (customer_id,)
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def add_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str]) -> list[str]:
+    """Add tags; returns those that were new."""
+    added = []
+    for tag in tags:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", (customer_id, tag)
+        )
+        if cursor.rowcount:
+            added.append(tag)
+    return added
+
+
+def remove_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str]) -> list[str]:
+    """Remove tags; returns those that were there."""
+    removed = []
+    for tag in tags:
+        cursor = conn.execute(
+            "DELETE FROM tags WHERE customer_id = ? AND tag = ?", (customer_id, tag)
+        )
+        if cursor.rowcount:
+            removed.append(tag)
+    return removed
+
+
+def sources_of(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT source, external_id, created_at FROM customer_sources "
+        "WHERE customer_id = ? ORDER BY source, external_id",
+        (customer_id,),
+    ).fetchall()
+
+
+def add_source(
+    conn: sqlite3.Connection, customer_id: int, source: str, external_id: str, at: str
+) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO customer_sources (customer_id, source, external_id, created_at) "
+        "VALUES (?, ?, ?, ?)",
+        (customer_id, source, external_id, at),
+    )
+
+
+def list_customers(
+    conn: sqlite3.Connection, tag: str | None, company: str | None, limit: int | None
+) -> list[sqlite3.Row]:
+    where, params = [], []
+    if tag is not None:
+        where.append("id IN (SELECT customer_id FROM tags WHERE tag = ?)")
+        params.append(tag)
+    if company is not None:
+        where.append("company = ? COLLATE NOCASE")
+        params.append(company)
+    sql = "SELECT * FROM customers"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY name IS NULL, name COLLATE NOCASE, email"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params).fetchall()
+
+
+def tags_for(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Tags of many customers in one query (for listings)."""
+    out: dict[int, list[str]] = {cid: [] for cid in customer_ids}
+    for start in range(0, len(customer_ids), 500):
+        chunk = list(customer_ids[start : start + 500])
+        rows = conn.execute(
+            f"SELECT customer_id, tag FROM tags WHERE customer_id IN ({', '.join('?' * len(chunk))})"
+            " ORDER BY tag",
+            chunk,
+        )
+        for cid, tag in rows:
+            out[cid].append(tag)
+    return out
+
+
+def add_timeline(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
+    columns = [c for c in _TIMELINE_COLUMNS if entry.get(c) is not None]
+    cursor = conn.execute(
+        f"INSERT INTO timeline ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [entry[c] for c in columns],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def timeline(
+    conn: sqlite3.Connection, customer_id: int, limit: int | None, since: str | None
+) -> list[sqlite3.Row]:
+    sql, params = "SELECT * FROM timeline WHERE customer_id = ?", [customer_id]
+    if since is not None:
+        sql += " AND at >= ?"
+        params.append(since)
+    sql += " ORDER BY at DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params).fetchall()
+
+
+def reindex(conn: sqlite3.Connection, customer_id: int) -> None:
+    """Rebuild one customer's search row from the profile, tags and what was said."""
+    conn.execute("DELETE FROM customer_search WHERE rowid = ?", (customer_id,))
+    marks = ", ".join("?" * len(SEARCHABLE_KINDS))
+    conn.execute(
+        "INSERT INTO customer_search (rowid, name, email, company, tags, context, notes) "
+        "SELECT c.id, c.name, c.email, c.company, "
+        " (SELECT group_concat(tag, ' ') FROM tags WHERE customer_id = c.id), c.context, "
+        f" (SELECT group_concat(text, ' ') FROM timeline WHERE customer_id = c.id "
+        f"  AND kind IN ({marks})) "
+        "FROM customers c WHERE c.id = ?",
+        (*SEARCHABLE_KINDS, customer_id),
+    )
+
+
+def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3.Row]:
+    """Customers matching an FTS5 query, best first (bm25, name and email weigh most)."""
+    return conn.execute(
+        "SELECT c.*, s.rank AS rank FROM ("
+        "  SELECT rowid, bm25(customer_search, 10.0, 10.0, 5.0, 3.0, 2.0, 1.0) AS rank"
+        "  FROM customer_search WHERE customer_search MATCH ? ORDER BY rank LIMIT ?"
+        ") s JOIN customers c ON c.id = s.rowid ORDER BY s.rank",
+        (fts_query, limit),
+    ).fetchall()
+
+
+def _referencing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every (table, column) with a foreign key to customers: merge moves them all,
+    so tables added by later migrations (promises, cases...) follow without edits here."""
+    out = []
+    tables = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+    ).fetchall()
+    for (table,) in tables:
+        for fk in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (table,)):
+            if fk["table"] == "customers":
+                out.append((table, fk["from"]))
+    return out
+
+
+def move_references(conn: sqlite3.Connection, keep: int, other: int) -> None:
+    """Point everything that belongs to `other` at `keep`; duplicates (a tag both have) drop."""
+    for table, column in _referencing_columns(conn):
+        conn.execute(
+            f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (keep, other)
+        )
+
+
+def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:
+    conn.execute("DELETE FROM customer_search WHERE rowid = ?", (customer_id,))
+    conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))

@@ -1,0 +1,139 @@
+"""Ordered schema migrations, recorded in the `migrations` table; never edit a released one."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from ocx import clock
+from ocx.errors import OcxError
+from ocx.store import Store
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(name: str) -> Callable[[Migration], Migration]:
+    """Register a migration; they run in the order they are declared in this module."""
+
+    def register(func: Migration) -> Migration:
+        MIGRATIONS.append((name, func))
+        return func
+
+    return register
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would commit the open transaction; run statement by statement instead.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+@migration("0001_customers")
+def _customers(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE customers (
+            id INTEGER PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            name TEXT,
+            company TEXT,
+            phone TEXT,
+            time_zone TEXT,
+            channel TEXT,
+            pace TEXT CHECK (pace IN ('slow', 'normal', 'fast')),
+            tone TEXT,
+            language TEXT,
+            quiet_hours TEXT,
+            context TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX customers_name ON customers (name COLLATE NOCASE, email);
+        CREATE INDEX customers_company ON customers (company COLLATE NOCASE);
+        CREATE TABLE tags (
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (customer_id, tag)
+        );
+        CREATE INDEX tags_tag ON tags (tag);
+        CREATE TABLE customer_sources (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (source, external_id)
+        );
+        CREATE INDEX customer_sources_customer ON customer_sources (customer_id);
+        CREATE TABLE timeline (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            author TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            direction TEXT CHECK (direction IN ('inbound', 'outbound')),
+            channel TEXT,
+            subject_type TEXT,
+            subject_id INTEGER,
+            data TEXT
+        );
+        CREATE INDEX timeline_customer_at ON timeline (customer_id, at, id);
+        CREATE VIRTUAL TABLE customer_search USING fts5 (
+            name, email, company, tags, context, notes,
+            tokenize = 'unicode61 remove_diacritics 2'
+        )
+        """,
+    )
+
+
+def _applied(store: Store) -> list[str]:
+    return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
+
+
+def _has_tables(store: Store) -> bool:
+    return store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+
+
+def apply(store: Store, fresh_ok: bool = False) -> list[str]:
+    """Bring the schema up to date; refuse a database from a newer ocx or another program."""
+    try:
+        applied = _applied(store)
+    except sqlite3.OperationalError:
+        if not fresh_ok or _has_tables(store):
+            raise OcxError(
+                f"{store.path} is not an ocx database; pass --db with an ocx database "
+                "or a new path and run 'ocx init'"
+            ) from None
+        applied = []
+    except sqlite3.DatabaseError as exc:
+        raise OcxError(f"cannot read database {store.path}: {exc}") from None
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise OcxError(
+            f"{store.path} was made by a newer ocx (unknown migration {unknown[0]!r}); "
+            "upgrade ocx to use it"
+        )
+    if len(applied) == len(known):
+        return []
+    done: list[str] = []
+    with store.write():
+        store.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations "
+            "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+        )
+        applied = _applied(store)  # another process may have migrated while we waited
+        for name, func in MIGRATIONS:
+            if name in applied:
+                continue
+            func(store.conn)
+            store.conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (name, clock.to_iso(clock.now())),
+            )
+            done.append(name)
+    return done
