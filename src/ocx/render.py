@@ -44,7 +44,7 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | No
 
     grid = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, overflow="fold")  # never hide part of an email behind "…"
     for row in rows:
         grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     console().print(grid)
