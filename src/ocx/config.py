@@ -89,6 +89,15 @@ STARTER_HEADER = """\
 """
 
 
+# Top-level keys later features read, with the value they take when ocx.toml is silent.
+DEFAULTS: dict[str, Any] = {}
+
+
+def effective(data: dict[str, Any], *, user: str) -> dict[str, Any]:
+    """What ocx will actually use: the file's keys over the defaults, and who `user` is."""
+    return {"user": user, **DEFAULTS, **data}
+
+
 def redacted(data: dict[str, Any]) -> dict[str, Any]:
     """A copy safe to print: `*_env` keys keep the variable's name, secret-looking keys are masked."""
     out: dict[str, Any] = {}

@@ -43,9 +43,12 @@ def _plugin_cache_path() -> Any:
 
 
 def _environment_fingerprint() -> list[Any]:
-    """Changes whenever a package is installed or removed (its site dir's mtime moves)."""
+    """Changes whenever a package is installed or removed (its site dir's mtime moves).
+
+    sys.path[0] is left out: it is the script's folder or the working directory, which
+    differ between `ocx` and `python -m ocx` and hold no installed distributions."""
     marks: list[Any] = [__version__, os.environ.get("OCX_DISABLE_PLUGINS", "")]
-    for entry in sys.path:
+    for entry in sys.path[1:]:
         try:
             marks.append([entry, os.stat(entry or ".").st_mtime_ns])
         except OSError:

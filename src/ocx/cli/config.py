@@ -26,9 +26,9 @@ def show(app: App, as_json: bool) -> None:
 
     Example: ocx config show --json
     """
-    data = cfg.redacted(app.config)
+    data = cfg.redacted(cfg.effective(app.config, user=app.user))
     if as_json:
-        render.emit_json({"path": str(app.config_path), "database": str(app.db_path), **data})
+        render.emit_json(data)
         return
     import tomli_w
 
