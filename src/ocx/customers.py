@@ -127,7 +127,7 @@ class TimelineEntry:
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEntry:
-        values = dict(row)
+        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
         values["data"] = json.loads(values["data"]) if values.get("data") else None
         return cls(**values)
 
@@ -188,7 +188,8 @@ def resolve(store: Store, ref: str) -> int:
     parsed = parse_ref(ref)
     conn = store.conn
     if parsed.kind == "id":
-        found = sql.get_customer(conn, int(parsed.value))
+        # An id past SQLite's 64-bit range names nobody (and would overflow the query).
+        found = sql.get_customer(conn, int(parsed.value)) if int(parsed.value) < 2**63 else None
         customer_id = None if found is None else int(found["id"])
     elif parsed.kind == "email":
         customer_id = sql.id_by_email(conn, parsed.value)

@@ -1,8 +1,8 @@
 """The plugin contract: every hook ocx calls, each docstring the plugin author's reference.
 
-A plugin is a module (or object) with functions decorated by ``ocx.hookimpl`` and named
-after these hooks. Built-in plugins in ``ocx.plugins`` use exactly the same hooks; external
-ones are found through the ``ocx`` entry-point group::
+A plugin is a module (or object) with functions decorated by ``ocx.hookspecs.hookimpl``
+and named after these hooks. Built-in plugins in ``ocx.plugins`` use exactly the same hooks;
+external ones are found through the ``ocx`` entry-point group::
 
     [project.entry-points.ocx]
     hello = "ocx_hello"
@@ -23,10 +23,12 @@ hookimpl = pluggy.HookimplMarker("ocx")
 def ocx_register_commands(cli: Any) -> None:
     """Add click commands or groups to ocx.
 
-    ``cli`` is the root click group; call ``cli.add_command(command)``. A command whose name
-    is already taken by ocx itself is ignored (built-in commands win) and reported by
-    ``ocx plugins``. Commands reach the database and config through ``click.pass_obj``,
-    which gives the ``App`` object (``app.store``, ``app.config``, ``app.user``).
+    ``cli`` is a click group whose commands become top-level ``ocx`` commands; call
+    ``cli.add_command(command)`` (or use ``@cli.command()``). A command whose name is already
+    taken by ocx itself is ignored (built-in commands win). A hook that raises marks its
+    plugin broken in ``ocx plugins``; other commands still work. Commands reach the database
+    and config through ``click.pass_obj``, which gives the ``App`` object (``app.store``,
+    ``app.config``, ``app.user``).
 
     Example::
 

@@ -54,3 +54,109 @@ class Notifier:
         _check_name("notifier", self.name)
         if not callable(self.send):
             raise OcxError(f"notifier {self.name!r} needs a callable send")
+
+
+# --- records an importer yields ------------------------------------------------------------
+# An importer yields these in dependency order: a customer before the conversations that
+# name it, a conversation before its messages. Text fields are plain text (turn HTML into
+# text with ocx.plugin_api.html_to_text); times are ISO 8601 (an offset, or UTC if none).
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a record came from, for error messages: `tickets.csv:7` or `tickets.json: ticket 1001`."""
+
+    file: str
+    line: int | None = None
+    record: str | None = None
+
+    def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.file}:{self.line}"
+        if self.record is not None:
+            return f"{self.file}: {self.record}"
+        return self.file
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file}
+        if self.line is not None:
+            out["line"] = self.line
+        if self.record is not None:
+            out["record"] = self.record
+        return out
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A customer (never a helpdesk agent) as the other system knows them."""
+
+    external_id: str
+    email: str
+    name: str | None = None
+    company: str | None = None
+    phone: str | None = None
+    time_zone: str | None = None
+    language: str | None = None
+    pace: str | None = None
+    context: str | None = None
+    tags: tuple[str, ...] = ()
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    """A ticket or conversation; names its customer by external id or by email."""
+
+    external_id: str
+    customer_external_id: str | None = None
+    customer_email: str | None = None
+    subject: str | None = None
+    status: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One message in a conversation: from the customer (inbound) or the team (outbound);
+    `public=False` is an internal note, never shown as customer-facing."""
+
+    external_id: str
+    conversation_external_id: str
+    body: str
+    created_at: str | None = None
+    author: str | None = None
+    direction: str = "inbound"
+    public: bool = True
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record the importer could not read; fatal unless `--skip-bad`, then listed."""
+
+    origin: Origin
+    reason: str
+
+
+class ImportFileError(OcxError):
+    """A file that cannot be read at all (empty, not UTF-8, truncated, wrong shape)."""
+
+    def __init__(self, origin: Origin | str, reason: str) -> None:
+        super().__init__(f"{origin}: {reason}")
+        self.origin = origin
+        self.reason = reason
+
+
+Record = CustomerRecord | ConversationRecord | MessageRecord | BadRecord
+
+
+def html_to_text(html: str | None) -> str:
+    """Helpdesk HTML as readable plain text: block tags become line breaks, entities are
+    decoded, scripts and styles dropped; no tag survives into search."""
+    if not html:
+        return ""
+    from ocx._html import to_text
+
+    return to_text(html)

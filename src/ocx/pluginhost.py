@@ -62,6 +62,7 @@ class Plugins:
             from ocx import __version__ as version
         self.pm.register(plugin, name=name)
         self.infos[name] = PluginInfo(name, version, builtin)
+        self._importers = self._notifiers = None  # the new plugin may register some
 
     def remove(self, name: str) -> None:
         self.pm.unregister(name=name)
@@ -96,14 +97,25 @@ class Plugins:
         return [info for info in self.infos.values() if info.error]
 
     def register_commands(self, cli: Any) -> None:
-        self.pm.hook.ocx_register_commands(cli=cli)
+        """Each plugin adds its commands; one whose hook raises is reported as broken and the
+        others still load (one pluggy call would let it take `ocx --help` down)."""
+        # reversed: the order pluggy itself calls implementations in (last registered first)
+        for impl in reversed(self.pm.hook.ocx_register_commands.get_hookimpls()):
+            try:
+                impl.function(*[{"cli": cli}[arg] for arg in impl.argnames])
+            except Exception as exc:  # a broken plugin must not take the CLI down
+                name = impl.plugin_name
+                info = self.infos.setdefault(name, PluginInfo(name, None, False))
+                info.error = f"{type(exc).__name__}: {exc}"
 
     def _collect(self, hook: Any, kind: type) -> dict[str, Any]:
         found: dict[str, Any] = {}
 
         def register(item: Any) -> None:
             if not isinstance(item, kind):
-                raise OcxError(f"a plugin registered {item!r}, which is not an {kind.__name__}")
+                raise OcxError(
+                    f"a plugin registered {item!r}, which is not an ocx.plugin_api.{kind.__name__}"
+                )
             if item.name in found:
                 raise OcxError(f"two plugins register the {kind.__name__.lower()} {item.name!r}")
             found[item.name] = item

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ocx.customers import Customer, TimelineEntry
+    from ocx.importing import ImportSummary
 
 
 def emit_json(data: Any) -> None:
@@ -107,3 +109,39 @@ def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | No
     if customer.timeline:
         out.print()
         timeline(customer.timeline, tz, title="Latest timeline")
+
+
+@contextmanager
+def counter(label: str) -> Iterator[Callable[[int], None]]:
+    """A live count of records on a terminal (stderr); yields the function to update it."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} records"),
+        TimeElapsedColumn(), console=console(stderr=True), transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(label, total=None)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def import_summary(summary: ImportSummary) -> None:
+    """Created / updated / unchanged per kind, then each skipped record."""
+    title = f"Import from {summary.source}" + (" (dry run: nothing written)" if summary.dry_run else "")
+    kinds = list(summary.created)
+    table(
+        ["", *kinds],
+        [
+            (label, *(counts[k] for k in kinds))
+            for label, counts in (
+                ("created", summary.created),
+                ("updated", summary.updated),
+                ("unchanged", summary.unchanged),
+            )
+        ],
+        title=title,
+    )
+    for item in summary.skipped:
+        where = item["file"] + (f":{item['line']}" if "line" in item else "")
+        where += f": {item['record']}" if "record" in item else ""
+        message(f"skipped {where}: {item['reason']}")
+    message(f"{len(summary.skipped)} skipped, {summary.seconds:.2f} s")

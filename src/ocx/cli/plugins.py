@@ -17,6 +17,8 @@ def plugins(app: App, as_json: bool) -> None:
 
     Example: ocx plugins --json
     """
+    # Run the commands hook as `ocx --help` would, so a plugin whose hook raises shows as broken.
+    app.plugins.register_commands(click.Group())
     infos = app.plugins.describe()
     if as_json:
         render.emit_json([info.to_json() for info in infos])

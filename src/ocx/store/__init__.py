@@ -74,8 +74,6 @@ def _connect(path: Path, create: bool) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if create:
-            conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as exc:
         raise OcxError(f"cannot open database {path}: {exc}") from None
     return conn
@@ -102,4 +100,6 @@ def create_store(path: Path) -> Store:
         raise OcxError(f"cannot create folder {path.parent}: {exc.strerror}") from None
     store = Store(_connect(path, create=True), path)
     migrations.apply(store, fresh_ok=True)
+    # Only once the file is known to be ours: another program's database keeps its mode.
+    store.conn.execute("PRAGMA journal_mode = WAL")
     return store

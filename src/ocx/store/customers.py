@@ -11,7 +11,7 @@ PROFILE_COLUMNS = (
     "pace", "tone", "language", "quiet_hours", "context",
 )  # fmt: skip
 # Timeline kinds whose text is what a person said or wrote down: searched with the profile.
-SEARCHABLE_KINDS = ("note", "contact", "conversation", "message")
+SEARCHABLE_KINDS = ("note", "contact")
 _TIMELINE_COLUMNS = (
     "customer_id", "at", "kind", "author", "text", "direction", "channel",
     "subject_type", "subject_id", "data",
@@ -147,33 +147,77 @@ def add_timeline(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
     return int(cursor.lastrowid or 0)
 
 
+# Imported conversations and messages live in their own tables (one copy of the truth);
+# the timeline shows them beside its own rows.
+_TIMELINE_SQL = """
+SELECT id, customer_id, at, kind, author, text, direction, channel, subject_type, subject_id,
+       data, 0 AS ord
+  FROM timeline WHERE customer_id = :customer {since_t}
+UNION ALL
+SELECT NULL, customer_id, coalesce(created_at, imported_at), 'conversation', NULL,
+       coalesce(subject, ''), NULL, source, 'conversation', id,
+       json_object('source', source, 'external_id', external_id, 'status', status), 1
+  FROM conversations WHERE customer_id = :customer {since_c}
+UNION ALL
+SELECT NULL, c.customer_id, coalesce(m.created_at, c.created_at, c.imported_at), 'message',
+       m.author, m.body, m.direction, m.source, 'message', m.id,
+       json_object('source', m.source, 'external_id', m.external_id,
+                   'conversation_id', m.conversation_id, 'public', json(iif(m.public, 'true', 'false'))),
+       0
+  FROM messages m JOIN conversations c ON c.id = m.conversation_id
+ WHERE c.customer_id = :customer {since_m}
+ORDER BY at DESC, ord, id DESC, subject_id DESC
+"""
+
+
 def timeline(
     conn: sqlite3.Connection, customer_id: int, limit: int | None, since: str | None
 ) -> list[sqlite3.Row]:
-    sql, params = "SELECT * FROM timeline WHERE customer_id = ?", [customer_id]
-    if since is not None:
-        sql += " AND at >= ?"
-        params.append(since)
-    sql += " ORDER BY at DESC, id DESC"
+    params: dict[str, Any] = {"customer": customer_id, "since": since, "limit": limit}
+    sql = _TIMELINE_SQL.format(
+        since_t="AND at >= :since" if since else "",
+        since_c="AND coalesce(created_at, imported_at) >= :since" if since else "",
+        since_m="AND coalesce(m.created_at, c.created_at, c.imported_at) >= :since" if since else "",
+    )
     if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+        sql += " LIMIT :limit"
     return conn.execute(sql, params).fetchall()
+
+
+_REINDEX_SQL = """
+INSERT INTO customer_search (rowid, name, email, company, tags, context, notes)
+SELECT c.id, c.name, c.email, c.company,
+       (SELECT group_concat(tag, ' ') FROM tags WHERE customer_id = c.id),
+       c.context,
+       coalesce((SELECT group_concat(text, ' ') FROM timeline
+                  WHERE customer_id = c.id AND kind IN ({kinds})), '')
+       || ' ' || coalesce((SELECT group_concat(subject, ' ') FROM conversations
+                  WHERE customer_id = c.id), '')
+       || ' ' || coalesce((SELECT group_concat(m.body, ' ') FROM messages m
+                  JOIN conversations v ON v.id = m.conversation_id
+                  WHERE v.customer_id = c.id), '')
+  FROM customers c WHERE c.id {where}
+"""
 
 
 def reindex(conn: sqlite3.Connection, customer_id: int) -> None:
     """Rebuild one customer's search row from the profile, tags and what was said."""
     conn.execute("DELETE FROM customer_search WHERE rowid = ?", (customer_id,))
-    marks = ", ".join("?" * len(SEARCHABLE_KINDS))
+    kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
+    conn.execute(_REINDEX_SQL.format(kinds=kinds, where="= ?"), (*SEARCHABLE_KINDS, customer_id))
+
+
+def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
+    """Rebuild many customers' search rows in a few statements (after an import)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS reindex_ids (id INTEGER PRIMARY KEY)")
+    conn.execute("DELETE FROM reindex_ids")
+    conn.executemany("INSERT OR IGNORE INTO reindex_ids VALUES (?)", ((i,) for i in customer_ids))
+    conn.execute("DELETE FROM customer_search WHERE rowid IN (SELECT id FROM reindex_ids)")
+    kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
     conn.execute(
-        "INSERT INTO customer_search (rowid, name, email, company, tags, context, notes) "
-        "SELECT c.id, c.name, c.email, c.company, "
-        " (SELECT group_concat(tag, ' ') FROM tags WHERE customer_id = c.id), c.context, "
-        f" (SELECT group_concat(text, ' ') FROM timeline WHERE customer_id = c.id "
-        f"  AND kind IN ({marks})) "
-        "FROM customers c WHERE c.id = ?",
-        (*SEARCHABLE_KINDS, customer_id),
+        _REINDEX_SQL.format(kinds=kinds, where="IN (SELECT id FROM reindex_ids)"), SEARCHABLE_KINDS
     )
+    conn.execute("DELETE FROM reindex_ids")
 
 
 def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3.Row]:

@@ -90,6 +90,42 @@ def _customers(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0002_conversations")
+def _conversations(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            subject TEXT,
+            status TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            imported_at TEXT NOT NULL,
+            UNIQUE (source, external_id)
+        );
+        CREATE INDEX conversations_customer ON conversations (customer_id);
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            author TEXT,
+            direction TEXT CHECK (direction IN ('inbound', 'outbound')),
+            public INTEGER NOT NULL DEFAULT 1,
+            body TEXT NOT NULL DEFAULT '',
+            created_at TEXT,
+            UNIQUE (source, external_id)
+        );
+        CREATE INDEX messages_conversation ON messages (conversation_id);
+        ALTER TABLE customer_sources ADD COLUMN imported TEXT
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

@@ -1,0 +1,355 @@
+"""Import engine: stream an importer's records into customers, conversations and messages.
+
+One transaction for the whole import, so bad input leaves the database as it was; records
+are written in batches, so memory stays flat however big the export. Matching is by
+(source, external_id) first, then by normalised email across sources.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from ocx import clock, customers
+from ocx.errors import OcxError
+from ocx.plugin_api import (
+    BadRecord,
+    ConversationRecord,
+    CustomerRecord,
+    Importer,
+    MessageRecord,
+    Origin,
+)
+from ocx.store import Store
+from ocx.store import customers as customer_sql
+from ocx.store import imports as sql
+
+KINDS = ("customers", "conversations", "messages")
+BATCH = 2000
+_PROFILE_FIELDS = ("name", "company", "phone", "time_zone", "language", "pace", "context")
+
+
+@dataclass
+class ImportSummary:
+    source: str
+    dry_run: bool = False
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "seconds": self.seconds,
+        }
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction so a dry run rolls everything back."""
+
+
+def _where(origin: Origin | None, fallback: str) -> Origin:
+    return origin or Origin(fallback)
+
+
+def _time(text: str | None) -> str | None:
+    """Any ISO 8601 time (offset or Z; none means UTC) as stored UTC text."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return clock.to_iso(clock.parse_iso(str(text), UTC))
+    except OcxError:
+        raise OcxError(f"time {text!r} is not ISO 8601 (e.g. 2025-06-02T09:15:00Z)") from None
+
+
+def _profile(record: CustomerRecord) -> dict[str, Any]:
+    """The profile fields an export offers, cleaned; unusable values are dropped, not fatal
+    (a helpdesk's 'Central Time (US & Canada)' is simply not an IANA zone)."""
+    out: dict[str, Any] = {}
+    for name in _PROFILE_FIELDS:
+        value = getattr(record, name)
+        if value is None or not str(value).strip():
+            continue
+        value = str(value).strip()
+        if name == "time_zone":
+            try:
+                clock.check_zone(value)
+            except OcxError:
+                continue
+        if name == "pace":
+            value = value.lower()
+            if value not in customers.PACES:
+                continue
+        out[name] = value
+    return out
+
+
+class _Run:
+    def __init__(self, store: Store, source: str, skip_bad: bool, author: str | None) -> None:
+        self.store = store
+        self.conn = store.conn
+        self.source = source
+        self.skip_bad = skip_bad
+        self.author = author
+        self.stamp = clock.to_iso(clock.now())
+        self.summary = ImportSummary(source)
+        self.pending: list[Any] = []
+        self.touched: set[int] = set()
+        self.seen = 0
+
+    # -- bad input ---------------------------------------------------------------------------
+    def bad(self, origin: Origin, reason: str) -> None:
+        if not self.skip_bad:
+            raise OcxError(f"{origin}: {reason} (use --skip-bad to import the rest)")
+        self.summary.skipped.append({**origin.to_json(), "reason": reason})
+
+    # -- feeding -----------------------------------------------------------------------------
+    def feed(self, record: Any) -> None:
+        self.seen += 1
+        if isinstance(record, BadRecord):
+            self.bad(record.origin, record.reason)
+            return
+        if not isinstance(record, CustomerRecord | ConversationRecord | MessageRecord):
+            raise OcxError(
+                f"the {self.source} importer yielded {type(record).__name__}, not an import record"
+            )
+        self.pending.append(record)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        for record in batch:
+            if isinstance(record, CustomerRecord):
+                self.customer(record)
+        self.conversations([r for r in batch if isinstance(r, ConversationRecord)])
+        self.messages([r for r in batch if isinstance(r, MessageRecord)])
+
+    # -- customers ---------------------------------------------------------------------------
+    def customer(self, record: CustomerRecord) -> None:
+        origin = _where(record.origin, f"customer {record.external_id}")
+        external_id = str(record.external_id or "").strip()
+        if not external_id:
+            self.bad(origin, "customer has no id")
+            return
+        try:
+            email = customers.normalise_email(record.email or "")
+        except OcxError:
+            self.bad(origin, f"invalid email {record.email!r}")
+            return
+        try:
+            tags = [customers.normalise_tag(t) for t in record.tags if str(t).strip()]
+        except OcxError as exc:
+            self.bad(origin, str(exc))
+            return
+        profile = _profile(record)
+        conn = self.conn
+        known = sql.source_row(conn, self.source, external_id)
+        last: dict[str, Any] = json.loads(known["imported"] or "{}") if known else {}
+        customer_id = known["customer_id"] if known else customer_sql.id_by_email(conn, email)
+        imported = json.dumps(profile, sort_keys=True, ensure_ascii=False)
+        if customer_id is None:
+            customer_id = customer_sql.insert_customer(
+                conn, {"email": email, **profile, "created_at": self.stamp, "updated_at": self.stamp}
+            )
+            customer_sql.add_tags(conn, customer_id, tags)
+            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
+            customers.record(
+                self.store, customer_id, "imported",
+                f"Imported from {self.source} ({self.source}:{external_id})",
+                author=self.author, data={"source": self.source, "external_id": external_id},
+            )  # fmt: skip
+            self.summary.created["customers"] += 1
+            self.touched.add(customer_id)
+            return
+        current = customer_sql.get_customer(conn, customer_id)
+        # Fill empty fields; replace a value only if it is still what this source last set
+        # (nobody edited it in ocx since).
+        changes = {
+            name: value
+            for name, value in profile.items()
+            if current[name] is None or (current[name] == last.get(name) != value)
+        }
+        added = customer_sql.add_tags(conn, customer_id, tags)
+        if changes:
+            customer_sql.update_customer(conn, customer_id, {**changes, "updated_at": self.stamp})
+        if known is None or known["imported"] != imported:
+            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
+        if changes or added or known is None:
+            self.summary.updated["customers"] += 1
+            self.touched.add(customer_id)
+        else:
+            self.summary.unchanged["customers"] += 1
+
+    # -- conversations -----------------------------------------------------------------------
+    def conversations(self, records: Sequence[ConversationRecord]) -> None:
+        if not records:
+            return
+        latest = {str(r.external_id): r for r in records}  # a repeated id: the later wins
+        by_ext = sql.customer_ids_by_source(
+            self.conn, self.source,
+            [str(r.customer_external_id) for r in latest.values() if r.customer_external_id],
+        )  # fmt: skip
+        emails = {}
+        for r in latest.values():
+            if r.customer_email:
+                try:
+                    emails[r.customer_email] = customers.normalise_email(r.customer_email)
+                except OcxError:
+                    emails[r.customer_email] = None
+        by_email = sql.customer_ids_by_email(self.conn, [e for e in emails.values() if e])
+        existing = sql.existing_conversations(self.conn, self.source, list(latest))
+        inserts, updates = [], []
+        for external_id, r in latest.items():
+            origin = _where(r.origin, f"conversation {external_id}")
+            customer_id = by_ext.get(str(r.customer_external_id)) if r.customer_external_id else None
+            if customer_id is None and r.customer_email:
+                if emails[r.customer_email] is None:
+                    self.bad(origin, f"invalid customer email {r.customer_email!r}")
+                    continue
+                customer_id = by_email.get(emails[r.customer_email])
+            if customer_id is None:
+                who = r.customer_external_id or r.customer_email or "no customer"
+                self.bad(origin, f"conversation {external_id}: customer {who} is not in the export")
+                continue
+            try:
+                row = {
+                    "customer_id": customer_id, "subject": r.subject, "status": r.status,
+                    "created_at": _time(r.created_at), "updated_at": _time(r.updated_at),
+                    "source": self.source, "external_id": external_id, "imported_at": self.stamp,
+                }  # fmt: skip
+            except OcxError as exc:
+                self.bad(origin, str(exc))
+                continue
+            old = existing.get(external_id)
+            if old is None:
+                inserts.append(row)
+                self.touched.add(customer_id)
+            elif any(old[f] != row[f] for f in sql.CONVERSATION_FIELDS):
+                updates.append({**row, "id": old["id"]})
+                self.touched.update((customer_id, old["customer_id"]))
+            else:
+                self.summary.unchanged["conversations"] += 1
+        sql.insert_conversations(self.conn, inserts)
+        sql.update_conversations(self.conn, updates)
+        self.summary.created["conversations"] += len(inserts)
+        self.summary.updated["conversations"] += len(updates)
+
+    # -- messages ----------------------------------------------------------------------------
+    def messages(self, records: Sequence[MessageRecord]) -> None:
+        if not records:
+            return
+        latest = {str(r.external_id): r for r in records}
+        parents = sql.existing_conversations(
+            self.conn, self.source, [str(r.conversation_external_id) for r in latest.values()]
+        )
+        existing = sql.existing_messages(self.conn, self.source, list(latest))
+        inserts, updates = [], []
+        for external_id, r in latest.items():
+            origin = _where(r.origin, f"message {external_id}")
+            parent = parents.get(str(r.conversation_external_id))
+            if parent is None:
+                self.bad(
+                    origin,
+                    f"message {external_id}: conversation {r.conversation_external_id} "
+                    "is not in the export",
+                )
+                continue
+            if r.direction not in ("inbound", "outbound"):
+                self.bad(origin, f"message {external_id}: direction {r.direction!r} is not valid")
+                continue
+            try:
+                row = {
+                    "conversation_id": parent["id"], "author": r.author,
+                    "direction": r.direction, "public": 1 if r.public else 0,
+                    "body": r.body or "", "created_at": _time(r.created_at),
+                    "source": self.source, "external_id": external_id,
+                }  # fmt: skip
+            except OcxError as exc:
+                self.bad(origin, str(exc))
+                continue
+            old = existing.get(external_id)
+            if old is None:
+                inserts.append(row)
+            elif any(old[f] != row[f] for f in sql.MESSAGE_FIELDS):
+                updates.append({**row, "id": old["id"]})
+            else:
+                self.summary.unchanged["messages"] += 1
+                continue
+            self.touched.add(parent["customer_id"])
+        sql.insert_messages(self.conn, inserts)
+        sql.update_messages(self.conn, updates)
+        self.summary.created["messages"] += len(inserts)
+        self.summary.updated["messages"] += len(updates)
+
+
+def check_paths(importer: Importer, paths: Sequence[Path]) -> None:
+    """Every PATH must exist and be something this importer reads."""
+    for path in paths:
+        if not path.exists():
+            raise OcxError(f"{path}: no such file or folder")
+        if not importer.detect(path):
+            kind = "folder" if path.is_dir() else "file"
+            raise OcxError(
+                f"{path}: nothing the {importer.name} importer can read in this {kind}; "
+                f"see 'ocx import --list' and docs/importing.md"
+            )
+
+
+def run(
+    store: Store,
+    importer: Importer,
+    paths: Sequence[Path],
+    *,
+    author: str | None,
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import every PATH with one importer in one transaction (rolled back for a dry run)."""
+    check_paths(importer, paths)
+    started = time.perf_counter()
+    job = _Run(store, importer.name, skip_bad, author)
+    try:
+        with store.write():
+            for path in paths:
+                for record in _records(importer, path):
+                    job.feed(record)
+                    if progress is not None and job.seen % 1000 == 0:
+                        progress(job.seen)
+            job.flush()
+            customer_sql.reindex_many(store.conn, job.touched)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        job.summary.dry_run = True
+    if progress is not None:
+        progress(job.seen)
+    job.summary.seconds = round(time.perf_counter() - started, 3)
+    return job.summary
+
+
+def _records(importer: Importer, path: Path) -> Iterable[Any]:
+    """The importer's records; a crash inside a plugin becomes an error naming the file."""
+    try:
+        yield from importer.read(path)
+    except OcxError:
+        raise
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise OcxError(f"{path}: {exc}") from exc
+    except Exception as exc:
+        raise OcxError(
+            f"{path}: the {importer.name} importer failed: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -1,0 +1,134 @@
+"""SQL for imports: conversations, messages and the sources that tie records to customers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+CONVERSATION_FIELDS = ("customer_id", "subject", "status", "created_at", "updated_at")
+MESSAGE_FIELDS = ("conversation_id", "author", "direction", "public", "body", "created_at")
+_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+def source_row(conn: sqlite3.Connection, source: str, external_id: str) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT customer_id, imported FROM customer_sources WHERE source = ? AND external_id = ?",
+        (source, external_id),
+    ).fetchone()
+
+
+def set_source(
+    conn: sqlite3.Connection, customer_id: int, source: str, external_id: str,
+    imported: str, at: str,
+) -> None:  # fmt: skip
+    """Tie (source, external_id) to a customer and remember the profile it last imported."""
+    conn.execute(
+        "INSERT INTO customer_sources (customer_id, source, external_id, created_at, imported) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, external_id) "
+        "DO UPDATE SET imported = excluded.imported, customer_id = excluded.customer_id",
+        (customer_id, source, external_id, at, imported),
+    )
+
+
+def customer_ids_by_source(
+    conn: sqlite3.Connection, source: str, external_ids: Sequence[str]
+) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+        rows = conn.execute(
+            "SELECT external_id, customer_id FROM customer_sources WHERE source = ? "
+            f"AND external_id IN ({', '.join('?' * len(chunk))})",
+            (source, *chunk),
+        )
+        out.update({ext: cid for ext, cid in rows})
+    return out
+
+
+def customer_ids_by_email(conn: sqlite3.Connection, emails: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(dict.fromkeys(emails))):
+        rows = conn.execute(
+            f"SELECT email, id FROM customers WHERE email IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        out.update({email: cid for email, cid in rows})
+    return out
+
+
+def _existing(
+    conn: sqlite3.Connection, table: str, fields: Sequence[str], source: str,
+    external_ids: Sequence[str],
+) -> dict[str, sqlite3.Row]:  # fmt: skip
+    out: dict[str, sqlite3.Row] = {}
+    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+        rows = conn.execute(
+            f"SELECT id, external_id, {', '.join(fields)} FROM {table} WHERE source = ? "
+            f"AND external_id IN ({', '.join('?' * len(chunk))})",
+            (source, *chunk),
+        )
+        out.update({row["external_id"]: row for row in rows})
+    return out
+
+
+def existing_conversations(
+    conn: sqlite3.Connection, source: str, external_ids: Sequence[str]
+) -> dict[str, sqlite3.Row]:
+    return _existing(conn, "conversations", CONVERSATION_FIELDS, source, external_ids)
+
+
+def existing_messages(
+    conn: sqlite3.Connection, source: str, external_ids: Sequence[str]
+) -> dict[str, sqlite3.Row]:
+    return _existing(conn, "messages", MESSAGE_FIELDS, source, external_ids)
+
+
+def insert_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "INSERT INTO conversations (customer_id, source, external_id, subject, status, "
+        "created_at, updated_at, imported_at) VALUES (:customer_id, :source, :external_id, "
+        ":subject, :status, :created_at, :updated_at, :imported_at)",
+        rows,
+    )
+
+
+def update_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "UPDATE conversations SET customer_id = :customer_id, subject = :subject, "
+        "status = :status, created_at = :created_at, updated_at = :updated_at, "
+        "imported_at = :imported_at WHERE id = :id",
+        rows,
+    )
+
+
+def insert_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "INSERT INTO messages (conversation_id, source, external_id, author, direction, public, "
+        "body, created_at) VALUES (:conversation_id, :source, :external_id, :author, "
+        ":direction, :public, :body, :created_at)",
+        rows,
+    )
+
+
+def update_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    conn.executemany(
+        "UPDATE messages SET conversation_id = :conversation_id, author = :author, "
+        "direction = :direction, public = :public, body = :body, created_at = :created_at "
+        "WHERE id = :id",
+        rows,
+    )
+
+
+def conversation_customers(conn: sqlite3.Connection, conversation_ids: Sequence[int]) -> set[int]:
+    out: set[int] = set()
+    for chunk in _chunks(list(conversation_ids)):
+        rows = conn.execute(
+            f"SELECT customer_id FROM conversations WHERE id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        out.update(cid for (cid,) in rows)
+    return out
