@@ -166,7 +166,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         matches = [i for i, w in enumerate(_WEEKDAYS) if len(name) >= 3 and w.startswith(name)]
         if matches:
             ahead = (matches[0] - ref.weekday()) % 7
-            if ahead == 0 or nxt and ahead < 1:
+            if ahead == 0 or (nxt and ahead < 1):
                 ahead = 7
             day = ref.date() + timedelta(days=ahead)
     if day is None:

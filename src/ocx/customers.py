@@ -127,7 +127,7 @@ class TimelineEntry:
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEntry:
-        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
+        values = {k: row[k] for k in row if k in cls.__dataclass_fields__}
         values["data"] = json.loads(values["data"]) if values.get("data") else None
         return cls(**values)
 
@@ -159,7 +159,7 @@ class Customer:
 
     @classmethod
     def from_row(cls, row: Any, tags: list[str] | None = None) -> Customer:
-        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}
+        values = {k: row[k] for k in row if k in cls.__dataclass_fields__}
         return cls(**values, tags=tags or [])
 
     @property
@@ -286,7 +286,9 @@ def edit(
         sql.update_customer(
             store.conn, customer_id, {**changed, "updated_at": clock.to_iso(clock.now())}
         )
-        summary = [f"{k} {'cleared' if v is None else 'set to ' + repr(v)}" for k, v in changed.items()]
+        summary = [
+            f"{k} {'cleared' if v is None else 'set to ' + repr(v)}" for k, v in changed.items()
+        ]
         summary += [f"tagged {t}" for t in added] + [f"untagged {t}" for t in removed]
         record(
             store, customer_id, "edited", "; ".join(summary), author=author,
@@ -296,7 +298,9 @@ def edit(
     return [*changed, *(f"+{t}" for t in added), *(f"-{t}" for t in removed)]
 
 
-def tag(store: Store, ref: str, tags: list[str] | tuple[str, ...], *, author: str | None) -> list[str]:
+def tag(
+    store: Store, ref: str, tags: list[str] | tuple[str, ...], *, author: str | None
+) -> list[str]:
     """Add tags; returns the ones that were new."""
     changes = edit(store, ref, author=author, tags=tags)
     return [c[1:] for c in changes if c.startswith("+")]
@@ -307,10 +311,13 @@ def get(store: Store, ref: str, *, timeline_limit: int | None = 10) -> Customer:
     with store.read():
         customer_id = resolve(store, ref)
         conn = store.conn
-        customer = Customer.from_row(sql.get_customer(conn, customer_id), sql.tags_of(conn, customer_id))
+        customer = Customer.from_row(
+            sql.get_customer(conn, customer_id), sql.tags_of(conn, customer_id)
+        )
         customer.sources = [dict(row) for row in sql.sources_of(conn, customer_id)]
         customer.timeline = [
-            TimelineEntry.from_row(row) for row in sql.timeline(conn, customer_id, timeline_limit, None)
+            TimelineEntry.from_row(row)
+            for row in sql.timeline(conn, customer_id, timeline_limit, None)
         ]
     return customer
 

@@ -162,7 +162,8 @@ class _Run:
         imported = json.dumps(profile, sort_keys=True, ensure_ascii=False)
         if customer_id is None:
             customer_id = customer_sql.insert_customer(
-                conn, {"email": email, **profile, "created_at": self.stamp, "updated_at": self.stamp}
+                conn,
+                {"email": email, **profile, "created_at": self.stamp, "updated_at": self.stamp},
             )
             customer_sql.add_tags(conn, customer_id, tags)
             sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
@@ -214,7 +215,9 @@ class _Run:
         inserts, updates = [], []
         for external_id, r in latest.items():
             origin = _where(r.origin, f"conversation {external_id}")
-            customer_id = by_ext.get(str(r.customer_external_id)) if r.customer_external_id else None
+            customer_id = (
+                by_ext.get(str(r.customer_external_id)) if r.customer_external_id else None
+            )
             if customer_id is None and r.customer_email:
                 if emails[r.customer_email] is None:
                     self.bad(origin, f"invalid customer email {r.customer_email!r}")

@@ -56,7 +56,9 @@ class Plugins:
         if entry_points_enabled() if load_entry_points is None else load_entry_points:
             self._load_entry_points()
 
-    def add(self, plugin: Any, name: str, *, builtin: bool = False, version: str | None = None) -> None:
+    def add(
+        self, plugin: Any, name: str, *, builtin: bool = False, version: str | None = None
+    ) -> None:
         """Register a plugin object (a module, usually) under a name."""
         if builtin:
             from ocx import __version__ as version

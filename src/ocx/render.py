@@ -126,7 +126,9 @@ def counter(label: str) -> Iterator[Callable[[int], None]]:
 
 def import_summary(summary: ImportSummary) -> None:
     """Created / updated / unchanged per kind, then each skipped record."""
-    title = f"Import from {summary.source}" + (" (dry run: nothing written)" if summary.dry_run else "")
+    title = f"Import from {summary.source}" + (
+        " (dry run: nothing written)" if summary.dry_run else ""
+    )
     kinds = list(summary.created)
     table(
         ["", *kinds],

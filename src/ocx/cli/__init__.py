@@ -19,7 +19,11 @@ from ocx.errors import OcxError
 BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
     "init": ("ocx.cli.init", "init", "Create the database (and a starter config)."),
     "customer": ("ocx.cli.customer", "customer", "Customer profiles, notes, timeline, search."),
-    "import": ("ocx.cli.import_", "import_", "Import customers and history from a helpdesk export."),
+    "import": (
+        "ocx.cli.import_",
+        "import_",
+        "Import customers and history from a helpdesk export.",
+    ),
     "config": ("ocx.cli.config", "config", "Show or change ocx.toml."),
     "plugins": ("ocx.cli.plugins", "plugins", "List installed plugins and their hooks."),
 }

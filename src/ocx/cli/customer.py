@@ -23,7 +23,15 @@ def customer() -> None:
 
 def _summary_rows(people: list[customers.Customer]) -> list[tuple[Any, ...]]:
     return [
-        (c.id, c.name or "", c.email, c.company or "", c.pace or "", c.channel or "", ", ".join(c.tags))
+        (
+            c.id,
+            c.name or "",
+            c.email,
+            c.company or "",
+            c.pace or "",
+            c.channel or "",
+            ", ".join(c.tags),
+        )
         for c in people
     ]
 
@@ -127,7 +135,11 @@ def note(app: App, ref: str, text: str) -> None:
 @click.argument("text")
 @click.option("--inbound", "direction", flag_value="inbound", help="They contacted us.")
 @click.option(
-    "--outbound", "direction", flag_value="outbound", default=True, help="We contacted them (default)."
+    "--outbound",
+    "direction",
+    flag_value="outbound",
+    default=True,
+    help="We contacted them (default).",
 )
 @click.option("--channel", metavar="NAME", help="How: phone, email, chat...")
 @click.pass_obj
@@ -145,7 +157,9 @@ def contact(app: App, ref: str, text: str, direction: str, channel: str | None) 
 @customer.command()
 @click.argument("ref")
 @limit_option()
-@click.option("--since", metavar="WHEN", help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago').")
+@click.option(
+    "--since", metavar="WHEN", help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago')."
+)
 @json_option
 @click.pass_obj
 def timeline(app: App, ref: str, limit: int | None, since: str | None, as_json: bool) -> None:

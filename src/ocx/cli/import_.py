@@ -16,7 +16,9 @@ from ocx.errors import OcxError
 def _list_importers(app: App, as_json: bool) -> None:
     importers = app.plugins.importers()
     if as_json:
-        render.emit_json([{"name": i.name, "description": i.description} for i in importers.values()])
+        render.emit_json(
+            [{"name": i.name, "description": i.description} for i in importers.values()]
+        )
         return
     render.table(["Importer", "Reads"], [(i.name, i.description) for i in importers.values()])
 

@@ -14,7 +14,7 @@ from ocx.cli.app import App
 def _system_timezone() -> str | None:
     """The system's IANA zone name when it can be read (TZ, /etc/timezone, /etc/localtime)."""
     name = os.environ.get("TZ", "").lstrip(":")
-    if name and "/" in name or name == "UTC":
+    if (name and "/" in name) or name == "UTC":
         return name
     try:
         with open("/etc/timezone", encoding="utf-8") as handle:
@@ -51,4 +51,6 @@ def init(app: App, sample: bool) -> None:
         added = demo.load(store, author=app.user)
     render.message(str(app.db_path))
     if sample:
-        render.warn(f"{added} sample customers added" if added else "sample customers already there")
+        render.warn(
+            f"{added} sample customers added" if added else "sample customers already there"
+        )

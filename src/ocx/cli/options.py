@@ -29,17 +29,21 @@ def profile_options(func: F) -> F:
         click.option("--phone", help="Phone number."),
         click.option("--tz", "time_zone", metavar="IANA", help="Time zone, e.g. Europe/Paris."),
         click.option(
-            "--channel", metavar="NAME",
+            "--channel",
+            metavar="NAME",
             help="Preferred channel: a configured channel, a notifier type or a word like phone.",
-        ),  # fmt: skip
+        ),
         click.option(
-            "--pace", type=click.Choice(["slow", "normal", "fast"]),
+            "--pace",
+            type=click.Choice(["slow", "normal", "fast"]),
             help="How they like to be served: slow (step by step) to fast (just the answer).",
-        ),  # fmt: skip
+        ),
         click.option("--tone", help="Tone that suits them, e.g. 'warm, no jargon'."),
         click.option("--language", help="Language to write in, e.g. en, fr."),
         click.option(
-            "--quiet-hours", metavar="HH:MM-HH:MM", help="Do not contact them then (their time zone)."
+            "--quiet-hours",
+            metavar="HH:MM-HH:MM",
+            help="Do not contact them then (their time zone).",
         ),
         click.option("--tag", "tags", multiple=True, metavar="T", help="Tag (repeatable)."),
         click.option("--context", help="Personal context worth remembering."),

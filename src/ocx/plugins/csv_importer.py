@@ -34,7 +34,9 @@ def _lines(path: Path) -> Iterator[str]:
             if number == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if b"\x00" in raw:
-                raise ImportFileError(Origin(str(path), number), "contains a NUL byte; is it a CSV file?")
+                raise ImportFileError(
+                    Origin(str(path), number), "contains a NUL byte; is it a CSV file?"
+                )
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -73,7 +75,9 @@ def kind_of(path: Path) -> str | None:
 
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
-        found = [path / name for name in ("customers.csv", "tickets.csv") if (path / name).is_file()]
+        found = [
+            path / name for name in ("customers.csv", "tickets.csv") if (path / name).is_file()
+        ]
         return found
     return [path]
 

@@ -25,7 +25,9 @@ from ocx.plugin_api import (
     html_to_text,
 )
 
-SHAPE = "not a Zendesk export (expected an object with 'tickets', from the incremental ticket export)"
+SHAPE = (
+    "not a Zendesk export (expected an object with 'tickets', from the incremental ticket export)"
+)
 _PRECISE_ERRORS_UP_TO = 256 * 1024 * 1024  # re-read smaller files with json for line:column
 
 
@@ -158,7 +160,8 @@ def _comments(path: Path) -> list[Any] | None:
             data = json.load(handle)
     except json.JSONDecodeError as exc:
         raise ImportFileError(
-            Origin(str(path), exc.lineno), f"invalid or truncated JSON at column {exc.colno}: {exc.msg}"
+            Origin(str(path), exc.lineno),
+            f"invalid or truncated JSON at column {exc.colno}: {exc.msg}",
         ) from None
     except UnicodeDecodeError as exc:
         raise ImportFileError(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
@@ -248,4 +251,3 @@ def ocx_register_importers(register):  # type: ignore[no-untyped-def]
             read=read,
         )
     )
-

@@ -177,7 +177,9 @@ def timeline(
     sql = _TIMELINE_SQL.format(
         since_t="AND at >= :since" if since else "",
         since_c="AND coalesce(created_at, imported_at) >= :since" if since else "",
-        since_m="AND coalesce(m.created_at, c.created_at, c.imported_at) >= :since" if since else "",
+        since_m="AND coalesce(m.created_at, c.created_at, c.imported_at) >= :since"
+        if since
+        else "",
     )
     if limit is not None:
         sql += " LIMIT :limit"
