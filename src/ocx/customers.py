@@ -127,7 +127,7 @@ class TimelineEntry:
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEntry:
-        values = {k: row[k] for k in row if k in cls.__dataclass_fields__}
+        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}  # noqa: SIM118 (sqlite3.Row iterates values)
         values["data"] = json.loads(values["data"]) if values.get("data") else None
         return cls(**values)
 
@@ -159,7 +159,7 @@ class Customer:
 
     @classmethod
     def from_row(cls, row: Any, tags: list[str] | None = None) -> Customer:
-        values = {k: row[k] for k in row if k in cls.__dataclass_fields__}
+        values = {k: row[k] for k in row.keys() if k in cls.__dataclass_fields__}  # noqa: SIM118 (sqlite3.Row iterates values)
         return cls(**values, tags=tags or [])
 
     @property
