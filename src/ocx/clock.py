@@ -85,11 +85,11 @@ def parse_iso(text: str, tz: tzinfo) -> datetime:
             parsed = datetime.combine(date.fromisoformat(raw), time())
         else:
             parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # overflow: year 1 or 9999 moved past the calendar
         raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -104,7 +104,10 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if not raw or total <= 0:
         raise OcxError(f"cannot read duration {text!r}; use e.g. {DURATION_EXAMPLE}")
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:  # more days than timedelta holds
+        raise OcxError(f"duration {text!r} is too long") from None
 
 
 def _clock_time(text: str) -> time | None:
@@ -148,7 +151,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         if match:
             try:
                 return (ref + sign * parse_duration(match.group(1))).astimezone(UTC)
-            except OcxError:
+            except (OcxError, OverflowError):  # overflow: past the year 9999 or before 1
                 raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}") from None
     words = raw.split(" ", 2)
     day: date | None = None

@@ -14,9 +14,11 @@ from ocx.store import Store
 from ocx.store import customers as sql
 
 PACES = ("slow", "normal", "fast")
+# Internationalised addresses (RFC 6531: garcía@example.com, 用户@例子.广告) are real
+# customers' addresses; \w is Unicode-aware here.
 _EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+    r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+    r"@(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})"
 )
 _SOURCE_REF = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(.+)")
 _QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")

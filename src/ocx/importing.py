@@ -8,6 +8,7 @@ are written in batches, so memory stays flat however big the export. Matching is
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,10 +65,15 @@ def _where(origin: Origin | None, fallback: str) -> Origin:
     return origin or Origin(fallback)
 
 
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
 def _time(text: str | None) -> str | None:
     """Any ISO 8601 time (offset or Z; none means UTC) as stored UTC text."""
     if text is None or not str(text).strip():
         return None
+    if _CANONICAL_TIME.fullmatch(text):  # what helpdesk APIs send: already stored form
+        return text
     try:
         return clock.to_iso(clock.parse_iso(str(text), UTC))
     except OcxError:

@@ -8,6 +8,7 @@ users, so requesters are known before their tickets, then one for the tickets.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,15 +182,25 @@ def _body(comment: dict[str, Any]) -> str:
     return body.strip() if isinstance(body, str) else ""
 
 
+def _comment_files(folder: Path | None) -> set[str]:
+    """Names in comments/, listed once: a stat per ticket costs more than the parse."""
+    try:
+        return set(os.listdir(folder / "comments")) if folder else set()
+    except OSError:
+        return set()
+
+
 def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Record]:
     count = 0
+    file = str(path)
+    with_comments = _comment_files(folder)
     for index, ticket in enumerate(_items(path, "tickets.item"), start=1):
         count += 1
         ticket_id = _id(ticket.get("id")) if isinstance(ticket, dict) else None
         if ticket_id is None:
-            yield BadRecord(Origin(str(path), record=f"ticket #{index}"), "ticket has no id")
+            yield BadRecord(Origin(file, record=f"ticket #{index}"), "ticket has no id")
             continue
-        origin = Origin(str(path), record=f"ticket {ticket_id}")
+        origin = Origin(file, record=f"ticket {ticket_id}")
         requester = _id(ticket.get("requester_id"))
         if requester is None:
             yield BadRecord(origin, f"ticket {ticket_id} has no requester_id")
@@ -200,7 +211,8 @@ def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Recor
             status=_text(ticket.get("status")), created_at=_text(ticket.get("created_at")),
             updated_at=_text(ticket.get("updated_at")), origin=origin,
         )  # fmt: skip
-        comments = _comments(folder / "comments" / f"{ticket_id}.json") if folder else None
+        name = f"{ticket_id}.json"
+        comments = _comments(folder / "comments" / name) if name in with_comments else None
         if comments is None:  # no comments file: the description is the one message
             yield MessageRecord(
                 external_id=f"{ticket_id}-description", conversation_external_id=ticket_id,
