@@ -155,6 +155,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
                 raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}") from None
     words = raw.split(" ", 2)
     day: date | None = None
+    weekday_today = False
     rest: list[str] = words[1:]
     if words[0] in ("today", "tonight"):
         day = ref.date()
@@ -169,8 +170,9 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         matches = [i for i, w in enumerate(_WEEKDAYS) if len(name) >= 3 and w.startswith(name)]
         if matches:
             ahead = (matches[0] - ref.weekday()) % 7
-            if ahead == 0 or (nxt and ahead < 1):
+            if ahead == 0 and nxt:
                 ahead = 7
+            weekday_today = ahead == 0
             day = ref.date() + timedelta(days=ahead)
     if day is None:
         only_time = _clock_time(raw)
@@ -186,4 +188,6 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         at = time(0) if words[0] in ("today", "tonight", "yesterday") else time(9)
     if at is None:
         raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}")
+    if weekday_today and datetime.combine(day, at, tzinfo=tz) <= ref:
+        day += timedelta(days=7)  # 'friday 15:00' said on a Friday after 15:00: next week
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)

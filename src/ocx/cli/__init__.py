@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ocx import __version__
-from ocx.cli.app import App
 from ocx.errors import OcxError
+
+if TYPE_CHECKING:  # `ocx --help` never needs the App (config, clock, pathlib): load on use
+    from ocx.cli.app import App
 
 # name -> (module, attribute, short help): listing commands imports none of them.
 BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -32,11 +33,8 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
 def _debug_wanted(ctx: click.Context | None) -> bool:
     if os.environ.get("OCX_DEBUG", "") not in ("", "0"):
         return True
-    while ctx is not None:
-        if isinstance(ctx.obj, App):
-            return ctx.obj.debug
-        ctx = ctx.parent
-    return False
+    root = ctx.find_root() if ctx is not None else None
+    return bool(getattr(root.obj, "debug", False)) if root is not None else False
 
 
 def _plugin_cache_path() -> Any:
@@ -64,6 +62,8 @@ def _environment_fingerprint() -> list[Any]:
 def _app(ctx: click.Context) -> App:
     """The App for this run; made here when a subcommand is looked up before the root
     callback has run (click resolves the subcommand first)."""
+    from ocx.cli.app import App
+
     root = ctx.find_root()
     if not isinstance(root.obj, App):
         debug = bool(root.params.get("debug")) or os.environ.get("OCX_DEBUG", "") not in ("", "0")
@@ -137,22 +137,22 @@ class OcxGroup(click.Group):
             if _debug_wanted(ctx):
                 raise
             raise click.ClickException(str(exc)) from None
-        except sqlite3.OperationalError as exc:
-            if _debug_wanted(ctx):
-                raise
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise click.ClickException(
-                    "the database is busy (another ocx is writing); try again in a moment"
-                ) from None
-            raise click.ClickException(f"database error: {exc}") from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if _debug_wanted(ctx):
                 raise
-            raise click.ClickException(
-                f"{type(exc).__name__}: {exc} (run with --debug for details)"
-            ) from None
+            raise click.ClickException(_describe(exc)) from None
+
+
+def _describe(exc: Exception) -> str:
+    """One line for an error nobody planned for; a busy database gets advice."""
+    sqlite3 = sys.modules.get("sqlite3")  # loaded if the error could come from it
+    if sqlite3 is not None and isinstance(exc, sqlite3.OperationalError):
+        if "locked" in str(exc) or "busy" in str(exc):
+            return "the database is busy (another ocx is writing); try again in a moment"
+        return f"database error: {exc}"
+    return f"{type(exc).__name__}: {exc} (run with --debug for details)"
 
 
 @click.group(cls=OcxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -171,6 +171,9 @@ def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
 
     Example: ocx init --sample && ocx customer show margo@example.com
     """
+    from ocx import clock
+
+    clock.now()  # a bad OCX_NOW stops here, before anything is created
     _app(ctx)
 
 

@@ -99,6 +99,13 @@ def create_store(path: Path) -> Store:
     except OSError as exc:
         raise OcxError(f"cannot create folder {path.parent}: {exc.strerror}") from None
     store = Store(_connect(path, create=True), path)
+    try:
+        fresh = store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        if fresh:  # WAL from the start, so concurrent first runs do not block each other's reads
+            store.conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        store.close()
+        raise OcxError(f"cannot open database {path}: {exc}") from None
     migrations.apply(store, fresh_ok=True)
     # Only once the file is known to be ours: another program's database keeps its mode.
     store.conn.execute("PRAGMA journal_mode = WAL")
