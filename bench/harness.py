@@ -40,6 +40,7 @@ class Settings:
     search_reps: int  # timed passes over the in-process search queries
     customers: int
     seed: int
+    tickets: int = 1_000_000  # Zendesk tickets for the import benchmark
 
 
 @dataclass

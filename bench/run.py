@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_import
 import bench_search
 import bench_startup
 from harness import BenchError, Context, Row, Settings, log, ocx_executable
 
-BENCHMARKS = {"startup": bench_startup, "search": bench_search}
+BENCHMARKS = {"startup": bench_startup, "search": bench_search, "import": bench_import}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,9 +59,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="customers to search (default 100,000; 10,000 with --quick)",
     )
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        metavar="N",
+        help="Zendesk tickets to import (default 1,000,000; 10,000 with --quick)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for the generated data")
     args = parser.parse_args(argv)  # fmt: skip
-    for name in ("runs", "customers"):
+    for name in ("runs", "customers", "tickets"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be at least 1")
@@ -75,6 +82,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         search_reps=3 if args.quick else 10,
         customers=args.customers or (10_000 if args.quick else 100_000),
         seed=args.seed,
+        tickets=args.tickets or (10_000 if args.quick else 1_000_000),
     )
 
 
