@@ -102,6 +102,19 @@ def _profile(record: CustomerRecord) -> dict[str, Any]:
     return out
 
 
+def _sort(
+    old: Any, row: dict[str, Any], fields: Sequence[str], inserts: list[Any], updates: list[Any]
+) -> bool:
+    """File a record as new or changed; False when the stored row already says the same."""
+    if old is None:
+        inserts.append(row)
+    elif any(old[f] != row[f] for f in fields):
+        updates.append({**row, "id": old["id"]})
+    else:
+        return False
+    return True
+
+
 class _Run:
     def __init__(self, store: Store, source: str, skip_bad: bool, author: str | None) -> None:
         self.store = store
@@ -243,12 +256,8 @@ class _Run:
                 self.bad(origin, str(exc))
                 continue
             old = existing.get(external_id)
-            if old is None:
-                inserts.append(row)
-                self.touched.add(customer_id)
-            elif any(old[f] != row[f] for f in sql.CONVERSATION_FIELDS):
-                updates.append({**row, "id": old["id"]})
-                self.touched.update((customer_id, old["customer_id"]))
+            if _sort(old, row, sql.CONVERSATION_FIELDS, inserts, updates):
+                self.touched.update((customer_id, old["customer_id"] if old else customer_id))
             else:
                 self.summary.unchanged["conversations"] += 1
         sql.insert_conversations(self.conn, inserts)
@@ -289,15 +298,10 @@ class _Run:
             except OcxError as exc:
                 self.bad(origin, str(exc))
                 continue
-            old = existing.get(external_id)
-            if old is None:
-                inserts.append(row)
-            elif any(old[f] != row[f] for f in sql.MESSAGE_FIELDS):
-                updates.append({**row, "id": old["id"]})
+            if _sort(existing.get(external_id), row, sql.MESSAGE_FIELDS, inserts, updates):
+                self.touched.add(parent["customer_id"])
             else:
                 self.summary.unchanged["messages"] += 1
-                continue
-            self.touched.add(parent["customer_id"])
         sql.insert_messages(self.conn, inserts)
         sql.update_messages(self.conn, updates)
         self.summary.created["messages"] += len(inserts)

@@ -39,6 +39,14 @@ def _summary_rows(people: list[customers.Customer]) -> list[tuple[Any, ...]]:
 _SUMMARY_COLUMNS = ["Id", "Name", "Email", "Company", "Pace", "Channel", "Tags"]
 
 
+def _print_people(people: list[customers.Customer], as_json: bool) -> None:
+    """A JSON array for scripts, a table for people; nothing at all when nobody matched."""
+    if as_json:
+        render.emit_json([c.to_json(full=False) for c in people])
+    elif people:
+        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+
+
 @customer.command()
 @click.argument("email")
 @profile_options
@@ -110,11 +118,7 @@ def list_(app: App, tag: str | None, company: str | None, limit: int | None, as_
 
     Example: ocx customer list --tag founding --limit 20
     """
-    people = customers.listing(app.store, tag=tag, company=company, limit=limit)
-    if as_json:
-        render.emit_json([c.to_json(full=False) for c in people])
-    elif people:
-        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+    _print_people(customers.listing(app.store, tag=tag, company=company, limit=limit), as_json)
 
 
 @customer.command()
@@ -187,11 +191,7 @@ def search(app: App, query: str, limit: int, as_json: bool) -> None:
 
     Example: ocx customer search 'marg*'
     """
-    people = customers.search(app.store, query, limit=limit)
-    if as_json:
-        render.emit_json([c.to_json(full=False) for c in people])
-    elif people:
-        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+    _print_people(customers.search(app.store, query, limit=limit), as_json)
 
 
 @customer.command()
