@@ -1,0 +1,169 @@
+"""The store: pragmas, transactions that are all or nothing, and writers that wait their turn."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ocx import customers
+from ocx.errors import OcxError
+from ocx.store import create_store, open_store
+
+if TYPE_CHECKING:
+    from conftest import Dump, Rows, Run
+
+
+def ocx_process(db: Path, *args: str) -> subprocess.Popen[str]:
+    """The installed program in its own process, as a second terminal or a cron job runs it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ocx", "--db", str(db), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )  # fmt: skip
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err
+
+
+@pytest.fixture
+def customer(run: Run, initialized: Path) -> int:
+    result = run("customer", "add", "judy@example.com", "--name", "Judy Park")
+    assert result.exit_code == 0, result.output
+    return int(result.stdout)
+
+
+def test_open_store_sets_foreign_keys_and_a_busy_timeout(initialized: Path) -> None:
+    store = open_store(initialized)
+    try:
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        store.close()
+
+
+def test_create_store_twice_applies_each_migration_once(tmp_path: Path, rows: Rows) -> None:
+    path = tmp_path / "twice.db"
+    for _ in range(2):
+        create_store(path).close()
+    names = [r["name"] for r in rows(path, "SELECT name FROM migrations ORDER BY id")]
+    assert names and len(names) == len(set(names))
+
+
+def test_two_processes_writing_at_once_both_succeed(
+    initialized: Path, customer: int, rows: Rows
+) -> None:
+    """Two writers, ten notes each, all started together: each waits for the lock (busy
+    timeout, BEGIN IMMEDIATE) instead of failing with 'database is locked'."""
+    processes = [
+        ocx_process(initialized, "customer", "note", str(customer), f"{writer} note {n}")
+        for n in range(10)
+        for writer in ("first", "second")
+    ]
+    results = [finish(p) for p in processes]
+    for code, _, err in results:
+        assert code == 0, err
+        assert "Error" not in err
+    notes = rows(initialized, "SELECT text FROM timeline WHERE kind = 'note'")
+    assert sorted(n["text"] for n in notes) == sorted(
+        f"{writer} note {n}" for n in range(10) for writer in ("first", "second")
+    )
+    ids = [r["id"] for r in rows(initialized, "SELECT id FROM timeline")]
+    assert len(ids) == len(set(ids)) == 21  # 20 notes and the "created" entry
+
+
+def test_several_first_inits_at_once_make_one_database(tmp_path: Path, rows: Rows) -> None:
+    path = tmp_path / "fresh" / "ocx.db"
+    results = [finish(p) for p in [ocx_process(path, "init") for _ in range(4)]]
+    for code, out, err in results:
+        assert code == 0, err
+        assert out == f"{path}\n"
+    names = [r["name"] for r in rows(path, "SELECT name FROM migrations")]
+    assert names and len(names) == len(set(names))
+    assert rows(path, "PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+
+
+def test_a_writer_waits_for_a_lock_held_by_another_program(
+    initialized: Path, customer: int, rows: Rows
+) -> None:
+    holder = sqlite3.connect(initialized, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute(
+        "INSERT INTO timeline (customer_id, at, kind, text) "
+        "VALUES (?, '2026-01-01T00:00:00Z', 'note', 'written by the holder')",
+        (customer,),
+    )
+    waiting = ocx_process(initialized, "customer", "note", str(customer), "written by ocx")
+    # Give ocx time to reach the lock (if it is slower, it simply finds the lock free).
+    time.sleep(0.5)
+    holder.execute("COMMIT")
+    holder.close()
+    code, _, err = finish(waiting)
+    assert code == 0, err
+    texts = [r["text"] for r in rows(initialized, "SELECT text FROM timeline WHERE kind = 'note'")]
+    assert sorted(texts) == ["written by ocx", "written by the holder"]
+
+
+def test_a_failed_write_leaves_nothing(initialized: Path, dump: Dump) -> None:
+    before = dump(initialized)
+    store = open_store(initialized)
+    try:
+        with pytest.raises(RuntimeError), store.write():
+            customers.add(store, "half@example.com", author="tester", tags=["x"])
+            customers.note(store, "half@example.com", "never kept", author="tester")
+            raise RuntimeError("the command failed after writing")
+    finally:
+        store.close()
+    assert dump(initialized) == before
+
+
+def test_nested_writes_are_one_transaction(initialized: Path, dump: Dump) -> None:
+    """A domain call inside a command's transaction joins it: the inner call's error undoes
+    what the outer one wrote first."""
+    before = dump(initialized)
+    store = open_store(initialized)
+    try:
+        with pytest.raises(OcxError, match="already exists"), store.write():
+            customers.add(store, "one@example.com", author="tester")
+            customers.add(store, "ONE@example.com", author="tester")
+    finally:
+        store.close()
+    assert dump(initialized) == before
+
+
+def test_a_committed_write_is_seen_by_a_new_connection(initialized: Path, rows: Rows) -> None:
+    store = open_store(initialized)
+    try:
+        customer_id = customers.add(store, "kept@example.com", author="tester")
+    finally:
+        store.close()
+    assert rows(initialized, "SELECT id, email FROM customers") == [
+        {"id": customer_id, "email": "kept@example.com"}
+    ]
+
+
+def test_merge_that_fails_half_way_rolls_back(run: Run, initialized: Path, dump: Dump) -> None:
+    for email in ("keep@example.com", "other@example.com"):
+        assert run("customer", "add", email, "--tag", "t").exit_code == 0
+    assert run("customer", "note", "other@example.com", "moves only if all moves").exit_code == 0
+    conn = sqlite3.connect(initialized)
+    with conn:
+        # Fails on the last step of a merge: recording it in KEEP's timeline.
+        conn.execute(
+            "CREATE TRIGGER no_merges BEFORE INSERT ON timeline WHEN NEW.kind = 'merged' "
+            "BEGIN SELECT RAISE(ABORT, 'merges are refused'); END"
+        )
+    conn.close()
+    before = dump(initialized)
+    result = run("customer", "merge", "keep@example.com", "other@example.com")
+    assert result.exit_code == 1
+    assert "merges are refused" in result.stderr
+    assert dump(initialized) == before
