@@ -38,6 +38,38 @@ class Importer:
 
 
 @dataclass(frozen=True)
+class OutboundMessage:
+    """One message leaving ocx, as a notifier receives it.
+
+    `key` is the outbox's idempotency key: pass it on (email Message-ID, an
+    Idempotency-Key header) so a receiver can drop a repeat. `recipient` is what the
+    channel addresses (an email address for email, a team handle or customer email
+    otherwise); `payload` holds the structured facts (promise, customer, due time...).
+    """
+
+    key: str
+    kind: str  # reminder, overdue, escalation, cadence, digest, incident-update, test, ...
+    channel: str  # the configured channel's name
+    recipient: str | None
+    subject: str
+    body: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "channel": self.channel,
+            "recipient": self.recipient,
+            "subject": self.subject,
+            "body": self.body,
+            "payload": dict(self.payload),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
 class Notifier:
     """Delivers one message through a channel type (email, webhook, ...).
 
@@ -160,3 +192,20 @@ def html_to_text(html: str | None) -> str:
     from ocx._html import to_text
 
     return to_text(html)
+
+
+def channel_secret(channel: Mapping[str, Any], key: str) -> str | None:
+    """The secret a channel names with `KEY_env = "VARIABLE"`, read from the environment.
+
+    None when the channel names none; an OcxError naming the variable (never a value) when
+    it names one that is not set. Secrets never live in ocx.toml or the database.
+    """
+    import os
+
+    variable = channel.get(f"{key}_env")
+    if not variable:
+        return None
+    value = os.environ.get(str(variable))
+    if not value:
+        raise OcxError(f"environment variable {variable} (named by {key}_env) is not set")
+    return value

@@ -25,6 +25,16 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "import_",
         "Import customers and history from a helpdesk export.",
     ),
+    "team": ("ocx.cli.team", "team_group", "Team members: owners, concierges, the lead."),
+    "promise": (
+        "ocx.cli.promise",
+        "promise_group",
+        "Promises: commitments with an owner and a due time.",
+    ),
+    "cadence": ("ocx.cli.cadence", "cadence_group", "Proactive contact schedules."),
+    "due": ("ocx.cli.due", "due", "What needs action now (for cron: --notify)."),
+    "outbox": ("ocx.cli.outbox", "outbox_group", "Messages sent, failed, retried."),
+    "notify": ("ocx.cli.notify", "notify_group", "Test a notification channel."),
     "config": ("ocx.cli.config", "config", "Show or change ocx.toml."),
     "plugins": ("ocx.cli.plugins", "plugins", "List installed plugins and their hooks."),
 }

@@ -126,6 +126,83 @@ def _conversations(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0003_promises")
+def _promises(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE team (
+            handle TEXT PRIMARY KEY,
+            name TEXT,
+            email TEXT,
+            channel TEXT,
+            lead INTEGER NOT NULL DEFAULT 0,
+            digest INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE promises (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            snoozed_until TEXT,
+            snoozes INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done', 'cancelled')),
+            done_at TEXT,
+            cancelled_at TEXT,
+            note TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT,
+            subject_type TEXT,
+            subject_id INTEGER
+        );
+        CREATE INDEX promises_open_due ON promises (coalesce(snoozed_until, due_at))
+            WHERE state = 'open';
+        CREATE INDEX promises_customer ON promises (customer_id);
+        CREATE INDEX promises_owner ON promises (owner, state);
+        CREATE TABLE cadences (
+            id INTEGER PRIMARY KEY,
+            customer_id INTEGER REFERENCES customers (id) ON DELETE CASCADE,
+            tag TEXT,
+            schedule TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            set_at TEXT NOT NULL,
+            stopped_at TEXT,
+            CHECK ((customer_id IS NULL) <> (tag IS NULL))
+        );
+        CREATE INDEX cadences_customer ON cadences (customer_id) WHERE stopped_at IS NULL;
+        CREATE INDEX cadences_tag ON cadences (tag) WHERE stopped_at IS NULL;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            payload TEXT,
+            promise_id INTEGER REFERENCES promises (id) ON DELETE SET NULL,
+            customer_id INTEGER REFERENCES customers (id) ON DELETE SET NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'obsolete', 'dead', 'digested')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_at TEXT,
+            claim TEXT,
+            last_error TEXT,
+            delivery_note TEXT,
+            fallback_of INTEGER REFERENCES outbox (id),
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX outbox_ready ON outbox (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX outbox_promise ON outbox (promise_id)
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

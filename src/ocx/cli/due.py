@@ -1,0 +1,71 @@
+"""`ocx due`: what needs action now; with --notify, the messages that say so. For cron."""
+
+from __future__ import annotations
+
+import click
+
+from ocx import clock, render
+from ocx.cli.app import App
+from ocx.cli.options import json_option
+
+EXIT_DELIVERY_FAILED = 3
+
+
+@click.command("due")
+@click.option(
+    "--within",
+    default="1h",
+    show_default=True,
+    metavar="DURATION",
+    help="Also list promises due this soon.",
+)
+@click.option(
+    "--notify", is_flag=True, help="Message each item's owner (once) and deliver the outbox."
+)
+@click.option("--owner", metavar="H", help="Only this owner's items.")
+@json_option
+@click.pass_obj
+def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -> None:
+    """List overdue promises, promises due soon and cadence contacts due. Silent when
+    nothing is due; exit 3 when a delivery failed.
+
+    Example: */5 * * * * ocx due --notify
+    """
+    from ocx import due as due_items
+
+    window = clock.parse_duration(within)
+    escalate = clock.parse_duration(
+        str(app.config.get("escalate_after", due_items.DEFAULT_ESCALATE_AFTER))
+    )
+    store = app.store
+    with store.read():
+        found = due_items.items(store, within=window, owner=owner, escalate_after=escalate)
+    if not notify:
+        if as_json:
+            render.emit_json([i.to_json() for i in found])
+        elif found:
+            render.table(
+                ["What", "Customer", "Owner", "Due", "Late", "Text"],
+                [(f"{i.kind} {i.promise_id or i.cadence_id} {i.stage}", i.customer_name or i.customer,
+                  i.owner, clock.local_text(i.due_at, app.tz), due_items.late_text(i.late_seconds),
+                  i.text) for i in found],
+            )  # fmt: skip
+        return
+    report = due_items.notify(store, found, config=app.config, plugins=app.plugins, tz=app.tz)
+    if as_json:
+        render.emit_json({
+            "items": [i.to_json() for i in found],
+            "delivered": [d.to_json() for d in report.delivered],
+            "failed": [d.to_json() for d in report.failed],
+            "obsolete": report.obsolete,
+        })  # fmt: skip
+    else:
+        for d in report.delivered:
+            render.message(f"sent {d.kind} to {d.recipient} via {d.channel} ({d.note})")
+    for d in report.failed:
+        retry = f"; retry at {clock.local_text(d.retry_at, app.tz)}" if d.retry_at else "; gave up"
+        render.warn(
+            f"delivery failed: message {d.id} ({d.kind} to {d.recipient} via {d.channel}): {d.note}{retry}"
+        )
+    if report.failed:
+        raise click.exceptions.Exit(EXIT_DELIVERY_FAILED)

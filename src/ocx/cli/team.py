@@ -1,0 +1,77 @@
+"""`ocx team ...`: the people who own promises and cases."""
+
+from __future__ import annotations
+
+import click
+
+from ocx import render, team
+from ocx.cli.app import App
+from ocx.cli.options import json_option
+
+
+@click.group("team")
+def team_group() -> None:
+    """Team members: promise owners, concierges, and the lead escalations go to.
+
+    Example: ocx team add alex --name "Alex Kim" --email alex@acme.example --channel ops-mail
+    """
+
+
+def _print(members: list[team.Member], as_json: bool) -> None:
+    if as_json:
+        render.emit_json([m.to_json() for m in members])
+    elif members:
+        render.table(
+            ["Handle", "Name", "Email", "Channel", "Lead", "Digest"],
+            [(m.handle, m.name, m.email, m.channel, "yes" if m.lead else "",
+              "yes" if m.digest else "") for m in members],
+        )  # fmt: skip
+
+
+@team_group.command("add")
+@click.argument("handle")
+@click.option("--name", help="Full name.")
+@click.option("--email", help="Email address (an email channel sends here).")
+@click.option("--channel", metavar="NAME", help="Channel in ocx.toml that reaches them.")
+@click.option("--lead", is_flag=True, help="The team lead: escalations go to them.")
+@click.option("--digest", is_flag=True, help="One message per run listing all their items.")
+@click.pass_obj
+def add(app: App, handle: str, name: str | None, email: str | None, channel: str | None,
+        lead: bool, digest: bool) -> None:  # fmt: skip
+    """Add a team member.
+
+    Example: ocx team add sam --name "Sam Rivera" --email sam@acme.example --lead
+    """
+    member = team.add(app.store, handle, name=name, email=email, channel=channel, lead=lead,
+                      digest=digest)  # fmt: skip
+    render.message(member.handle)
+
+
+@team_group.command("edit")
+@click.argument("handle")
+@click.option("--name", help="Full name ('' clears).")
+@click.option("--email", help="Email address ('' clears).")
+@click.option("--channel", metavar="NAME", help="Channel in ocx.toml ('' clears).")
+@click.option("--lead/--no-lead", default=None, help="Mark or unmark as team lead.")
+@click.option("--digest/--no-digest", default=None, help="One message per run, or one per item.")
+@click.pass_obj
+def edit(app: App, handle: str, name: str | None, email: str | None, channel: str | None,
+         lead: bool | None, digest: bool | None) -> None:  # fmt: skip
+    """Change a team member.
+
+    Example: ocx team edit alex --channel ops-chat --digest
+    """
+    team.edit(app.store, handle, name=name, email=email, channel=channel, lead=lead,
+              digest=digest)  # fmt: skip
+    render.warn(f"{handle} updated")
+
+
+@team_group.command("list")
+@json_option
+@click.pass_obj
+def list_(app: App, as_json: bool) -> None:
+    """List the team, the lead first.
+
+    Example: ocx team list --json
+    """
+    _print(team.listing(app.store), as_json)

@@ -1,0 +1,187 @@
+"""`ocx due`: what needs action now, and turning it into messages exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from ocx import cadences, clock, outbox, promises, team
+from ocx.errors import NotFound
+from ocx.store import Store
+
+if TYPE_CHECKING:
+    from ocx.pluginhost import Plugins
+
+DEFAULT_WITHIN = "1h"
+DEFAULT_ESCALATE_AFTER = "4h"
+
+
+@dataclass
+class Item:
+    """One thing to act on: a promise coming due or overdue, or a cadence contact due."""
+
+    kind: str  # promise, cadence
+    stage: str  # reminder, overdue, escalation (promises); due (cadences)
+    customer: str
+    customer_id: int
+    customer_name: str | None
+    owner: str
+    due_at: str
+    text: str
+    late_seconds: int
+    promise_id: int | None = None
+    cadence_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.promise_id is not None:
+            return f"promise:{self.promise_id}:{self.due_at}:{self.stage}"
+        return f"cadence:{self.cadence_id}:{self.customer_id}:{self.due_at}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "stage": self.stage, "customer": self.customer,
+            "customer_id": self.customer_id, "customer_name": self.customer_name,
+            "owner": self.owner, "due_at": clock.iso_json(self.due_at), "text": self.text,
+            "late_seconds": self.late_seconds, "promise_id": self.promise_id,
+            "cadence_id": self.cadence_id,
+        }  # fmt: skip
+
+
+def _late(now: datetime, due_at: str) -> int:
+    return int((now - clock.from_iso(due_at)).total_seconds())
+
+
+def items(
+    store: Store, *, within: timedelta, owner: str | None = None,
+    escalate_after: timedelta = timedelta(hours=4),
+) -> list[Item]:  # fmt: skip
+    """Overdue promises, promises due within `within`, cadence contacts due: soonest first.
+
+    An overdue promise past `escalate_after` yields both its overdue item (for the owner)
+    and an escalation (for the lead)."""
+    now = clock.now()
+    found: list[Item] = []
+    for p in promises.due(store, until=now + within, owner=owner):
+        late = _late(now, p.effective_due)
+        stages = ["reminder"] if late < 0 else ["overdue"]
+        if late >= escalate_after.total_seconds():
+            stages.append("escalation")
+        for stage in stages:
+            found.append(Item(
+                "promise", stage, p.customer, p.customer_id, p.customer_name, p.owner,
+                p.effective_due, p.text, late, promise_id=p.id,
+            ))  # fmt: skip
+    for c in cadences.due(store, now=now, owner=owner):
+        assert c.next_due_at is not None
+        found.append(Item(
+            "cadence", "due", c.customer, c.customer_id, c.customer_name, c.owner,
+            c.next_due_at, f"Contact them ({c.schedule}, step {c.step})",
+            _late(now, c.next_due_at), cadence_id=c.cadence_id,
+        ))  # fmt: skip
+    found.sort(key=lambda i: (i.due_at, i.kind, i.promise_id or 0, i.stage))
+    return found
+
+
+def late_text(seconds: int) -> str:
+    """'2h 5m late', 'due in 40m'."""
+    span = abs(seconds)
+    days, rest = divmod(span, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes and not days else []
+    text = " ".join(parts) or "<1m"
+    return f"{text} late" if seconds >= 0 else f"due in {text}"
+
+
+def _message_text(item: Item, tz: tzinfo) -> tuple[str, str]:
+    who = f"{item.customer_name} <{item.customer}>" if item.customer_name else item.customer
+    when = clock.local_text(item.due_at, tz)
+    if item.kind == "cadence":
+        return (f"Contact due: {who}", f"{item.text}.\nDue {when} ({late_text(item.late_seconds)}).\n"
+                f"Log it with: ocx customer contact {item.customer} '...' --outbound")  # fmt: skip
+    subject = {
+        "reminder": f"Reminder: promise to {who} due {when}",
+        "overdue": f"Overdue: promise to {who} was due {when}",
+        "escalation": f"Escalation: promise to {who} overdue since {when} (owner {item.owner})",
+    }[item.stage]
+    body = (
+        f"Promise {item.promise_id} to {who}: {item.text}\n"
+        f"Owner: {item.owner}. Due {when} ({late_text(item.late_seconds)}).\n"
+        f"When it is done: ocx promise done {item.promise_id}"
+    )
+    return subject, body
+
+
+def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str]:
+    """The channel name and recipient for a team member: their channel (an email channel
+    addresses their email), else config `default_channel`, else the console."""
+    name = member.channel or str(config.get("default_channel") or "console")
+    channels = config.get("channels") or {}
+    table = channels.get(name) if isinstance(channels, dict) else None
+    kind = table.get("type", name) if isinstance(table, dict) else name
+    recipient = member.email if kind == "email" and member.email else member.handle
+    return name, recipient
+
+
+def notify(
+    store: Store, found: list[Item], *, config: dict[str, Any], plugins: Plugins, tz: tzinfo
+) -> outbox.Report:
+    """Queue a message per item (once per key, ever), then deliver everything waiting."""
+    digests: dict[str, list[tuple[Item, str, str]]] = {}
+    with store.write():
+        lead = team.lead(store)
+        for item in found:
+            target = lead if item.stage == "escalation" else _member(store, item.owner)
+            if target is None:
+                continue  # no lead to escalate to: the overdue message already went out
+            subject, body = _message_text(item, tz)
+            channel, recipient = _route(target, config)
+            payload = {
+                **item.to_json(),
+                "due_at": item.due_at,
+                "to": target.handle,
+                "addresses": {"email": target.email, "handle": target.handle},
+            }
+            queued = outbox.queue(
+                store, key=item.key, kind=item.stage if item.kind == "promise" else "cadence",
+                channel=channel, recipient=recipient, subject=subject, body=body,
+                payload=payload, promise_id=item.promise_id, customer_id=item.customer_id,
+            )  # fmt: skip
+            if queued and target.digest:
+                digests.setdefault(target.handle, []).append((item, subject, body))
+        for handle, entries in digests.items():
+            _digest(store, handle, entries, config)
+    return outbox.deliver(store, config=config, plugins=plugins)
+
+
+def _member(store: Store, handle: str) -> team.Member | None:
+    try:
+        return team.get(store, handle)
+    except NotFound:  # an owner removed from the team: nobody to tell
+        return None
+
+
+def _digest(
+    store: Store, handle: str, entries: list[tuple[Item, str, str]], config: dict[str, Any]
+) -> None:
+    """One message with all of a member's new items; the items' own messages stand down."""
+    from ocx.store import outbox as sql
+
+    keys = [item.key for item, _, _ in entries]
+    sql.stand_down(store.conn, keys)
+    member = team.get(store, handle)
+    channel, recipient = _route(member, config)
+    digest_key = "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
+    body = "\n\n".join(f"- {subject}\n  {body.replace(chr(10), chr(10) + '  ')}"
+                       for _, subject, body in entries)  # fmt: skip
+    outbox.queue(
+        store, key=digest_key, kind="digest", channel=channel, recipient=recipient,
+        subject=f"ocx: {len(entries)} item{'s' if len(entries) != 1 else ''} need you",
+        body=body, payload={"to": handle, "items": keys,
+                            "addresses": {"email": member.email, "handle": handle}},
+    )  # fmt: skip

@@ -1,0 +1,261 @@
+"""The outbox: queue a message once (by idempotency key), claim it, deliver it through a
+notifier, retry with backoff, fall back, and never send it twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ocx import clock
+from ocx.errors import NotFound, OcxError
+from ocx.plugin_api import Notifier, OutboundMessage
+from ocx.store import Store
+from ocx.store import outbox as sql
+
+if TYPE_CHECKING:
+    from ocx.pluginhost import Plugins
+
+DEFAULT_MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=1)
+# A message claimed by a run that died (kill -9) is taken again after this long.
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+@dataclass
+class Delivery:
+    id: int
+    key: str
+    kind: str
+    channel: str
+    recipient: str | None
+    ok: bool
+    note: str
+    retry_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "key": self.key, "kind": self.kind, "channel": self.channel,
+            "recipient": self.recipient, "ok": self.ok, "note": self.note,
+            "retry_at": clock.iso_json(self.retry_at),
+        }  # fmt: skip
+
+
+@dataclass
+class Report:
+    delivered: list[Delivery] = field(default_factory=list)
+    failed: list[Delivery] = field(default_factory=list)
+    obsolete: int = 0
+
+
+def queue(
+    store: Store, *, key: str, kind: str, channel: str, recipient: str | None, subject: str,
+    body: str, payload: dict[str, Any] | None = None, promise_id: int | None = None,
+    customer_id: int | None = None, not_before: datetime | None = None,
+    fallback_of: int | None = None,
+) -> bool:  # fmt: skip
+    """Put a message in the outbox; False when a message with this key is already there."""
+    now = clock.now()
+    with store.write():
+        return sql.enqueue(
+            store.conn,
+            {
+                "key": key,
+                "kind": kind,
+                "channel": channel,
+                "recipient": recipient,
+                "subject": subject,
+                "body": body,
+                "payload": json.dumps(payload or {}, sort_keys=True, ensure_ascii=False),
+                "promise_id": promise_id,
+                "customer_id": customer_id,
+                "next_attempt_at": clock.to_iso(max(not_before or now, now)),
+                "created_at": clock.to_iso(now),
+                "fallback_of": fallback_of,
+            },
+        )
+
+
+def channel_config(config: dict[str, Any], name: str, plugins: Plugins) -> dict[str, Any]:
+    """The [channels.NAME] table; a notifier type that needs no keys (console) works as a
+    channel name without one."""
+    channels = config.get("channels") or {}
+    table = channels.get(name)
+    if isinstance(table, dict):
+        return {"type": table.get("type", name), **table}
+    notifier = plugins.notifiers().get(name)
+    if notifier is not None and not notifier.config_keys:
+        return {"type": name}
+    raise OcxError(f"channel {name!r} is not configured; add [channels.{name}] to ocx.toml")
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1 minute after the first failure, doubling, never more than an hour apart."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+
+
+def _message(row: Any) -> OutboundMessage:
+    return OutboundMessage(
+        key=row["key"],
+        kind=row["kind"],
+        channel=row["channel"],
+        recipient=row["recipient"],
+        subject=row["subject"],
+        body=row["body"],
+        payload=json.loads(row["payload"] or "{}"),
+        created_at=clock.iso_json(row["created_at"]),
+    )
+
+
+def resolve(config: dict[str, Any], name: str, plugins: Plugins) -> tuple[Notifier, dict[str, Any]]:
+    """The notifier and channel table behind a channel name, or an error saying what to fix."""
+    channel = channel_config(config, name, plugins)
+    notifier = plugins.notifiers().get(str(channel["type"]))
+    if notifier is None:
+        raise OcxError(
+            f"channel {name!r} has type {channel['type']!r}, which no installed "
+            "notifier provides (see 'ocx plugins')"
+        )
+    missing = [k for k in notifier.config_keys if k not in channel]
+    if missing:
+        raise OcxError(f"channel {name!r} lacks {', '.join(missing)} in ocx.toml")
+    return notifier, channel
+
+
+def _send(row: Any, config: dict[str, Any], plugins: Plugins) -> str:
+    notifier, channel = resolve(config, row["channel"], plugins)
+    return notifier.send(_message(row), channel)
+
+
+def _fallback(store: Store, row: Any, config: dict[str, Any]) -> bool:
+    """A message out of attempts goes once through its channel's fallback, if it has one."""
+    channels = config.get("channels") or {}
+    table = channels.get(row["channel"]) if isinstance(channels, dict) else None
+    target = table.get("fallback") if isinstance(table, dict) else None
+    if not target or row["fallback_of"] is not None:
+        return False
+    payload = json.loads(row["payload"] or "{}")
+    target_table = channels.get(target) if isinstance(channels, dict) else None
+    target_type = target_table.get("type", target) if isinstance(target_table, dict) else target
+    addresses = payload.get("addresses") or {}
+    recipient = addresses.get("email") if target_type == "email" else row["recipient"]
+    return queue(
+        store,
+        key=f"{row['key']}:fallback",
+        kind=row["kind"],
+        channel=str(target),
+        recipient=recipient or row["recipient"],
+        subject=row["subject"],
+        body=row["body"],
+        payload=payload,
+        promise_id=row["promise_id"],
+        customer_id=row["customer_id"],
+        fallback_of=row["id"],
+    )
+
+
+def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report:
+    """Deliver every message that is ready. Each is claimed in a transaction first, so two
+    runs at once never send the same message; a sent message is never sent again."""
+    report = Report()
+    now = clock.now()
+    max_attempts = int(config.get("max_attempts", DEFAULT_MAX_ATTEMPTS) or DEFAULT_MAX_ATTEMPTS)
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    with store.write():
+        report.obsolete = sql.mark_obsolete(store.conn)
+        rows = sql.claim(
+            store.conn,
+            now=clock.to_iso(now),
+            token=token,
+            stale_before=clock.to_iso(now - CLAIM_LEASE),
+        )
+    for row in rows:
+        try:
+            note = _send(row, config, plugins)
+        except Exception as exc:  # a notifier's failure is reported, never fatal to the run
+            reason = str(exc) if isinstance(exc, OcxError) else f"{type(exc).__name__}: {exc}"
+            attempts = row["attempts"] + 1
+            retry_at = None if attempts >= max_attempts else clock.to_iso(now + _backoff(attempts))
+            with store.write():
+                sql.mark_failed(store.conn, row["id"], token, error=reason, retry_at=retry_at)
+                if retry_at is None:
+                    _fallback(store, row, config)
+            report.failed.append(
+                Delivery(
+                    row["id"],
+                    row["key"],
+                    row["kind"],
+                    row["channel"],
+                    row["recipient"],
+                    False,
+                    reason,
+                    retry_at,
+                )
+            )
+            continue
+        with store.write():
+            sql.mark_sent(store.conn, row["id"], token, clock.to_iso(clock.now()), str(note or ""))
+        report.delivered.append(
+            Delivery(
+                row["id"],
+                row["key"],
+                row["kind"],
+                row["channel"],
+                row["recipient"],
+                True,
+                str(note or ""),
+            )
+        )
+    return report
+
+
+@dataclass
+class OutboxMessage:
+    id: int
+    key: str
+    kind: str
+    channel: str
+    recipient: str | None
+    subject: str
+    state: str
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    delivery_note: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> OutboxMessage:
+        return cls(**{k: row[k] for k in cls.__dataclass_fields__})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "key": self.key, "kind": self.kind, "channel": self.channel,
+            "recipient": self.recipient, "subject": self.subject, "state": self.state,
+            "attempts": self.attempts, "next_attempt_at": clock.iso_json(self.next_attempt_at),
+            "last_error": self.last_error, "created_at": clock.iso_json(self.created_at),
+            "sent_at": clock.iso_json(self.sent_at), "delivery_note": self.delivery_note,
+        }  # fmt: skip
+
+
+def listing(
+    store: Store, *, failed_only: bool = False, limit: int | None = None
+) -> list[OutboxMessage]:
+    rows = sql.messages(store.conn, failed_only=failed_only, limit=limit)
+    return [OutboxMessage.from_row(row) for row in rows]
+
+
+def retry(store: Store, message_id: int | None) -> int:
+    """Make failed messages (or one) due now; returns how many."""
+    with store.write():
+        if message_id is not None and sql.message(store.conn, message_id) is None:
+            raise NotFound(f"no outbox message {message_id}; see 'ocx outbox list'")
+        count = sql.make_due(store.conn, message_id, clock.to_iso(clock.now()))
+    if message_id is not None and count == 0:
+        raise OcxError(f"outbox message {message_id} has not failed; nothing to retry")
+    return count

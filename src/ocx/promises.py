@@ -1,0 +1,258 @@
+"""Promises: every commitment to a customer, with an owner and a due time, kept or broken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ocx import clock, customers, team
+from ocx.errors import NotFound, OcxError
+from ocx.store import Store
+from ocx.store import promises as sql
+
+FILTERS = ("open", "overdue", "kept", "broken", "all")
+
+
+@dataclass
+class Promise:
+    id: int
+    customer_id: int
+    customer: str  # the customer's email
+    customer_name: str | None
+    text: str
+    owner: str
+    due_at: str  # the original due time: kept on time means done at or before it
+    snoozed_until: str | None
+    snoozes: int
+    state: str  # open, done, cancelled
+    done_at: str | None
+    cancelled_at: str | None
+    note: str | None
+    created_at: str
+    created_by: str | None
+    subject_type: str | None
+    subject_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Promise:
+        return cls(
+            id=row["id"], customer_id=row["customer_id"], customer=row["customer_email"],
+            customer_name=row["customer_name"], text=row["text"], owner=row["owner"],
+            due_at=row["due_at"], snoozed_until=row["snoozed_until"], snoozes=row["snoozes"],
+            state=row["state"], done_at=row["done_at"], cancelled_at=row["cancelled_at"],
+            note=row["note"], created_at=row["created_at"], created_by=row["created_by"],
+            subject_type=row["subject_type"], subject_id=row["subject_id"],
+        )  # fmt: skip
+
+    @property
+    def effective_due(self) -> str:
+        """When it is due now (a snooze moves this, never due_at)."""
+        return self.snoozed_until or self.due_at
+
+    @property
+    def outcome(self) -> str:
+        """open, overdue, kept (on time), kept_late, broken, or cancelled (before it was due)."""
+        if self.state == "done":
+            return "kept" if (self.done_at or "") <= self.due_at else "kept_late"
+        if self.state == "cancelled":
+            return "broken" if (self.cancelled_at or "") >= self.due_at else "cancelled"
+        return "overdue" if self.effective_due < clock.to_iso(clock.now()) else "open"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "customer": self.customer, "customer_id": self.customer_id,
+            "customer_name": self.customer_name, "text": self.text, "owner": self.owner,
+            "due_at": clock.iso_json(self.due_at),
+            "snoozed_until": clock.iso_json(self.snoozed_until), "snoozes": self.snoozes,
+            "effective_due_at": clock.iso_json(self.effective_due), "state": self.state,
+            "outcome": self.outcome, "done_at": clock.iso_json(self.done_at),
+            "cancelled_at": clock.iso_json(self.cancelled_at), "note": self.note,
+            "created_at": clock.iso_json(self.created_at), "created_by": self.created_by,
+        }  # fmt: skip
+
+
+def _future(when: datetime, what: str) -> str:
+    if when <= clock.now():
+        raise OcxError(
+            f"{what} {clock.to_iso(when)} is in the past; give a time ahead, e.g. "
+            f"{clock.WHEN_EXAMPLE}"
+        )
+    return clock.to_iso(when)
+
+
+def add(
+    store: Store, ref: str, text: str, *, due: datetime, owner: str, author: str | None,
+    subject_type: str | None = None, subject_id: int | None = None,
+) -> Promise:  # fmt: skip
+    """Record a commitment; the owner must be on the team and the due time ahead."""
+    if not text.strip():
+        raise OcxError("the promise is empty; say what was promised")
+    due_at = _future(due, "due time")
+    with store.write():
+        customer_id = customers.resolve(store, ref)
+        member = team.get(store, owner)
+        promise_id = sql.insert_promise(
+            store.conn,
+            {
+                "customer_id": customer_id, "text": text.strip(), "owner": member.handle,
+                "due_at": due_at, "created_at": clock.to_iso(clock.now()),
+                "created_by": author, "subject_type": subject_type, "subject_id": subject_id,
+            },
+        )  # fmt: skip
+        customers.record(
+            store, customer_id, "promise", f"Promised: {text.strip()} (due {due_at}, "
+            f"owner {member.handle})", author=author, subject_type="promise",
+            subject_id=promise_id, data={"event": "made", "due_at": due_at},
+        )  # fmt: skip
+        return get(store, promise_id)
+
+
+def parse_id(text: str | int) -> int:
+    raw = str(text).strip().lstrip("#")
+    if not raw.isascii() or not raw.isdigit() or int(raw) >= 2**63:
+        raise NotFound(f"no promise {text!r}; see 'ocx promise list'")
+    return int(raw)
+
+
+def get(store: Store, promise_id: int | str) -> Promise:
+    row = sql.promise(store.conn, parse_id(promise_id))
+    if row is None:
+        raise NotFound(f"no promise {promise_id!r}; see 'ocx promise list'")
+    return Promise.from_row(row)
+
+
+def _open(store: Store, promise_id: int | str) -> Promise:
+    promise = get(store, promise_id)
+    if promise.state != "open":
+        raise OcxError(f"promise {promise.id} is already {promise.state}")
+    return promise
+
+
+def done(store: Store, promise_id: int | str, *, note: str | None, author: str | None) -> Promise:
+    """Mark a promise kept; on time only if now is at or before the original due time."""
+    with store.write():
+        promise = _open(store, promise_id)
+        stamp = clock.to_iso(clock.now())
+        sql.update_promise(
+            store.conn, promise.id, {"state": "done", "done_at": stamp, "note": note or None}
+        )
+        on_time = stamp <= promise.due_at
+        customers.record(
+            store, promise.customer_id, "promise",
+            f"Kept{'' if on_time else ' late'}: {promise.text}" + (f" ({note})" if note else ""),
+            author=author, subject_type="promise", subject_id=promise.id,
+            data={"event": "done", "on_time": on_time},
+        )  # fmt: skip
+        return get(store, promise.id)
+
+
+def cancel(store: Store, promise_id: int | str, *, reason: str, author: str | None) -> Promise:
+    """Cancel a promise; at or after its original due time that counts as broken."""
+    if not reason.strip():
+        raise OcxError("give a --reason for cancelling the promise")
+    with store.write():
+        promise = _open(store, promise_id)
+        stamp = clock.to_iso(clock.now())
+        sql.update_promise(
+            store.conn, promise.id,
+            {"state": "cancelled", "cancelled_at": stamp, "note": reason.strip()},
+        )  # fmt: skip
+        broken = stamp >= promise.due_at
+        customers.record(
+            store, promise.customer_id, "promise",
+            f"{'Broken' if broken else 'Cancelled'}: {promise.text} ({reason.strip()})",
+            author=author, subject_type="promise", subject_id=promise.id,
+            data={"event": "cancelled", "broken": broken},
+        )  # fmt: skip
+        return get(store, promise.id)
+
+
+def snooze(
+    store: Store, promise_id: int | str, *, until: datetime, reason: str | None,
+    author: str | None,
+) -> Promise:  # fmt: skip
+    """Move when a promise is due; the original due time stays, and the snooze is recorded."""
+    until_at = _future(until, "snooze time")
+    with store.write():
+        promise = _open(store, promise_id)
+        sql.update_promise(
+            store.conn, promise.id,
+            {"snoozed_until": until_at, "snoozes": promise.snoozes + 1},
+        )  # fmt: skip
+        customers.record(
+            store, promise.customer_id, "promise",
+            f"Snoozed until {until_at}: {promise.text}" + (f" ({reason})" if reason else ""),
+            author=author, subject_type="promise", subject_id=promise.id,
+            data={"event": "snoozed", "until": until_at, "original_due_at": promise.due_at},
+        )  # fmt: skip
+        return get(store, promise.id)
+
+
+def listing(
+    store: Store, *, which: str = "open", owner: str | None = None, customer: str | None = None
+) -> list[Promise]:
+    if which not in FILTERS:
+        raise OcxError(f"unknown filter {which!r}; use one of {', '.join(FILTERS)}")
+    with store.read():
+        customer_id = customers.resolve(store, customer) if customer else None
+        rows = sql.promises(
+            store.conn, which=which, now=clock.to_iso(clock.now()),
+            owner=owner.strip().lower() if owner else None, customer_id=customer_id,
+        )  # fmt: skip
+    return [Promise.from_row(row) for row in rows]
+
+
+def open_for_customer(store: Store, customer_id: int) -> list[Promise]:
+    return [Promise.from_row(row) for row in sql.open_promises_of(store.conn, customer_id)]
+
+
+def due(store: Store, *, until: datetime, owner: str | None = None) -> list[Promise]:
+    """Open promises due by `until` (overdue ones included), soonest first."""
+    rows = sql.due_promises(
+        store.conn, clock.to_iso(until), owner.strip().lower() if owner else None
+    )
+    return [Promise.from_row(row) for row in rows]
+
+
+def _ics_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> str:
+    """RFC 5545: lines longer than 75 octets continue on the next line after a space."""
+    out, current = [], ""
+    for char in line:
+        if len((current + char).encode()) > 75:
+            out.append(current)
+            current = " " + char
+        else:
+            current += char
+    out.append(current)
+    return "\r\n".join(out)
+
+
+def to_ics(items: list[Promise], *, stamp: datetime) -> str:
+    """Open promises as an iCalendar file of VTODOs with stable UIDs."""
+
+    def moment(text: str) -> str:
+        return clock.from_iso(text).strftime("%Y%m%dT%H%M%SZ")
+
+    lines = [
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ocx//promises//EN", "CALSCALE:GREGORIAN",
+    ]  # fmt: skip
+    for p in items:
+        who = p.customer_name or p.customer
+        lines += [
+            "BEGIN:VTODO",
+            f"UID:promise-{p.id}@ocx",
+            f"DTSTAMP:{stamp.strftime('%Y%m%dT%H%M%SZ')}",
+            f"CREATED:{moment(p.created_at)}",
+            f"DUE:{moment(p.effective_due)}",
+            f"SUMMARY:{_ics_text(f'{who}: {p.text}')}",
+            f"DESCRIPTION:{_ics_text(f'Promise {p.id} to {p.customer}, owner {p.owner}')}",
+            "STATUS:NEEDS-ACTION",
+            "END:VTODO",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"

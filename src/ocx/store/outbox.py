@@ -1,0 +1,120 @@
+"""SQL for the outbox: every message that leaves ocx, claimed before it is sent."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+_COLUMNS = (
+    "key", "kind", "channel", "recipient", "subject", "body", "payload", "promise_id",
+    "customer_id", "next_attempt_at", "created_at", "fallback_of",
+)  # fmt: skip
+
+
+def enqueue(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
+    """Add a message unless its key is already there (then nothing happens): the key is what
+    makes a reminder, however often cron asks for it, one message."""
+    values = {c: row.get(c) for c in _COLUMNS}
+    cursor = conn.execute(
+        f"INSERT OR IGNORE INTO outbox ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in _COLUMNS)})",
+        values,
+    )
+    return cursor.rowcount > 0
+
+
+def mark_obsolete(conn: sqlite3.Connection) -> int:
+    """Promise messages waiting to go out for a promise that was done, cancelled or snoozed
+    since they were queued: they must never arrive."""
+    cursor = conn.execute(
+        """
+        UPDATE outbox SET state = 'obsolete'
+         WHERE state = 'pending' AND promise_id IS NOT NULL
+           AND kind IN ('reminder', 'overdue', 'escalation')
+           AND EXISTS (
+               SELECT 1 FROM promises p WHERE p.id = outbox.promise_id
+                  AND (p.state <> 'open'
+                       OR coalesce(p.snoozed_until, p.due_at)
+                          <> json_extract(outbox.payload, '$.due_at')))
+        """
+    )
+    return cursor.rowcount
+
+
+def claim(
+    conn: sqlite3.Connection, *, now: str, token: str, stale_before: str
+) -> list[sqlite3.Row]:
+    """Take every message ready to go (and any left 'sending' by a run that died before
+    `stale_before`); the caller holds a write transaction, so two runs never take the same."""
+    conn.execute(
+        "UPDATE outbox SET state = 'sending', claim = ?, claimed_at = ? "
+        "WHERE (state = 'pending' AND next_attempt_at <= ?) "
+        "   OR (state = 'sending' AND claimed_at < ?)",
+        (token, now, now, stale_before),
+    )
+    return conn.execute(
+        "SELECT * FROM outbox WHERE state = 'sending' AND claim = ? ORDER BY id", (token,)
+    ).fetchall()
+
+
+def mark_sent(conn: sqlite3.Connection, message_id: int, token: str, at: str, note: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, delivery_note = ?, "
+        "attempts = attempts + 1, last_error = NULL WHERE id = ? AND claim = ?",
+        (at, note, message_id, token),
+    )
+
+
+def mark_failed(
+    conn: sqlite3.Connection, message_id: int, token: str, *, error: str, retry_at: str | None
+) -> None:
+    """One more failed attempt: back to pending for a retry, or dead when out of attempts."""
+    conn.execute(
+        "UPDATE outbox SET state = ?, next_attempt_at = coalesce(?, next_attempt_at), "
+        "attempts = attempts + 1, last_error = ? WHERE id = ? AND claim = ?",
+        ("pending" if retry_at else "dead", retry_at, error, message_id, token),
+    )
+
+
+def mark_undeliverable(conn: sqlite3.Connection, message_id: int, token: str, error: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ? AND claim = ?",
+        (error, message_id, token),
+    )
+
+
+def message(conn: sqlite3.Connection, message_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM outbox WHERE id = ?", (message_id,)).fetchone()
+
+
+def messages(
+    conn: sqlite3.Connection, *, failed_only: bool, limit: int | None
+) -> list[sqlite3.Row]:
+    where = "WHERE last_error IS NOT NULL AND state IN ('pending', 'dead')" if failed_only else ""
+    sql = f"SELECT * FROM outbox {where} ORDER BY id DESC"
+    params: list[Any] = []
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return conn.execute(sql, params).fetchall()
+
+
+def make_due(conn: sqlite3.Connection, message_id: int | None, now: str) -> int:
+    """`ocx outbox retry`: failed (and given-up) messages become due now, attempts reset."""
+    sql = (
+        "UPDATE outbox SET state = 'pending', next_attempt_at = ?, attempts = 0 "
+        "WHERE last_error IS NOT NULL AND state IN ('pending', 'dead')"
+    )
+    params: list[Any] = [now]
+    if message_id is not None:
+        sql += " AND id = ?"
+        params.append(message_id)
+    return conn.execute(sql, params).rowcount
+
+
+def stand_down(conn: sqlite3.Connection, keys: list[str]) -> None:
+    """Items folded into a digest: kept (so their keys are never queued again), not sent."""
+    conn.executemany(
+        "UPDATE outbox SET state = 'digested' WHERE key = ? AND state = 'pending'",
+        [(key,) for key in keys],
+    )

@@ -1,0 +1,182 @@
+"""SQL for the team, promises and cadences."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+TEAM_FIELDS = ("name", "email", "channel", "lead", "digest")
+# The time a promise is due now: a snooze moves it, the original due_at stays for the record.
+EFFECTIVE_DUE = "coalesce(p.snoozed_until, p.due_at)"
+
+
+# --- team ----------------------------------------------------------------------------------
+
+
+def member(conn: sqlite3.Connection, handle: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM team WHERE handle = ?", (handle,)).fetchone()
+
+
+def insert_member(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO team (handle, name, email, channel, lead, digest, created_at, updated_at) "
+        "VALUES (:handle, :name, :email, :channel, :lead, :digest, :created_at, :updated_at)",
+        row,
+    )
+
+
+def update_member(conn: sqlite3.Connection, handle: str, fields: dict[str, Any]) -> None:
+    columns = [c for c in (*TEAM_FIELDS, "updated_at") if c in fields]
+    conn.execute(
+        f"UPDATE team SET {', '.join(f'{c} = ?' for c in columns)} WHERE handle = ?",
+        [*(fields[c] for c in columns), handle],
+    )
+
+
+def members(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM team ORDER BY lead DESC, handle").fetchall()
+
+
+def leads(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM team WHERE lead = 1 ORDER BY handle").fetchall()
+
+
+# --- promises ------------------------------------------------------------------------------
+
+_PROMISE_SELECT = (
+    "SELECT p.*, c.email AS customer_email, c.name AS customer_name, "
+    f"{EFFECTIVE_DUE} AS effective_due FROM promises p JOIN customers c ON c.id = p.customer_id"
+)
+
+
+def insert_promise(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    columns = list(row)
+    cursor = conn.execute(
+        f"INSERT INTO promises ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [row[c] for c in columns],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def promise(conn: sqlite3.Connection, promise_id: int) -> sqlite3.Row | None:
+    return conn.execute(f"{_PROMISE_SELECT} WHERE p.id = ?", (promise_id,)).fetchone()
+
+
+def update_promise(conn: sqlite3.Connection, promise_id: int, fields: dict[str, Any]) -> None:
+    columns = list(fields)
+    conn.execute(
+        f"UPDATE promises SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+        [*(fields[c] for c in columns), promise_id],
+    )
+
+
+def promises(
+    conn: sqlite3.Connection,
+    *,
+    which: str,
+    now: str,
+    owner: str | None = None,
+    customer_id: int | None = None,
+) -> list[sqlite3.Row]:
+    """open, overdue, kept (done), broken (cancelled at or after the original due), all."""
+    where = {
+        "open": "p.state = 'open'",
+        "overdue": f"p.state = 'open' AND {EFFECTIVE_DUE} < :now",
+        "kept": "p.state = 'done'",
+        "broken": "p.state = 'cancelled' AND p.cancelled_at >= p.due_at",
+        "all": "1 = 1",
+    }[which]
+    params: dict[str, Any] = {"now": now}
+    if owner is not None:
+        where += " AND p.owner = :owner"
+        params["owner"] = owner
+    if customer_id is not None:
+        where += " AND p.customer_id = :customer"
+        params["customer"] = customer_id
+    order = f"{EFFECTIVE_DUE}, p.id" if which in ("open", "overdue") else "p.due_at, p.id"
+    return conn.execute(f"{_PROMISE_SELECT} WHERE {where} ORDER BY {order}", params).fetchall()
+
+
+def due_promises(conn: sqlite3.Connection, until: str, owner: str | None) -> list[sqlite3.Row]:
+    """Open promises due by `until`, soonest first: the partial index on open promises
+    keeps this a range scan however many promises were ever made."""
+    sql = (
+        f"{_PROMISE_SELECT} WHERE p.state = 'open' AND {EFFECTIVE_DUE} <= :until"
+        + (" AND p.owner = :owner" if owner else "")
+        + f" ORDER BY {EFFECTIVE_DUE}, p.id"
+    )
+    return conn.execute(sql, {"until": until, "owner": owner}).fetchall()
+
+
+def open_promises_of(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"{_PROMISE_SELECT} WHERE p.state = 'open' AND p.customer_id = ? "
+        f"ORDER BY {EFFECTIVE_DUE}, p.id",
+        (customer_id,),
+    ).fetchall()
+
+
+# --- cadences ------------------------------------------------------------------------------
+
+
+def active_cadence_for_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM cadences WHERE customer_id = ? AND stopped_at IS NULL", (customer_id,)
+    ).fetchone()
+
+
+def active_cadence_for_tag(conn: sqlite3.Connection, tag: str) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM cadences WHERE tag = ? AND stopped_at IS NULL", (tag,)
+    ).fetchone()
+
+
+def insert_cadence(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
+    cursor = conn.execute(
+        "INSERT INTO cadences (customer_id, tag, schedule, owner, set_at) "
+        "VALUES (:customer_id, :tag, :schedule, :owner, :set_at)",
+        row,
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def stop_cadence(conn: sqlite3.Connection, cadence_id: int, at: str) -> None:
+    conn.execute("UPDATE cadences SET stopped_at = ? WHERE id = ?", (at, cadence_id))
+
+
+def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every (customer, cadence) pair in force: a customer's own cadence wins over a tag's;
+    among tag cadences the most recently set wins. Tagged-later customers are included."""
+    return conn.execute(
+        """
+        WITH candidates AS (
+            SELECT k.id AS cadence_id, k.customer_id, 0 AS via_tag, k.set_at
+              FROM cadences k WHERE k.stopped_at IS NULL AND k.customer_id IS NOT NULL
+            UNION ALL
+            SELECT k.id, t.customer_id, 1, k.set_at
+              FROM cadences k JOIN tags t ON t.tag = k.tag
+             WHERE k.stopped_at IS NULL AND k.tag IS NOT NULL
+        ),
+        ranked AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY customer_id ORDER BY via_tag, set_at DESC, cadence_id DESC) AS n
+              FROM candidates
+        )
+        SELECT k.*, r.customer_id AS target_id, c.email AS customer_email,
+               c.name AS customer_name
+          FROM ranked r JOIN cadences k ON k.id = r.cadence_id
+          JOIN customers c ON c.id = r.customer_id
+         WHERE r.n = 1
+         ORDER BY c.name IS NULL, c.name COLLATE NOCASE, c.email
+        """
+    ).fetchall()
+
+
+def outbound_contacts_since(conn: sqlite3.Connection, customer_id: int, since: str) -> list[str]:
+    """Times of outbound contacts at or after `since`, oldest first."""
+    rows = conn.execute(
+        "SELECT at FROM timeline WHERE customer_id = ? AND kind = 'contact' "
+        "AND direction = 'outbound' AND at >= ? ORDER BY at, id",
+        (customer_id, since),
+    )
+    return [row[0] for row in rows]
