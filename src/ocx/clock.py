@@ -58,7 +58,7 @@ def zone(name: str | None) -> tzinfo:
         return local if local is not None else UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise OcxError(
             f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or UTC"
         ) from None

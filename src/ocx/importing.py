@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,41 @@ def _where(origin: Origin | None, fallback: str) -> Origin:
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
-def _time(text: str | None) -> str | None:
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Any) -> str | None:
+    """Text as SQLite can store it: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD
+    instead of failing the whole import far from the record that held it."""
+    if value is None:
+        return None
+    value = str(value)
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _tag(value: Any) -> str:
+    """A helpdesk tag as an ocx tag: 'VIP customer' becomes 'vip-customer'."""
+    return customers.normalise_tag(re.sub(r"[\s,]+", "-", str(_text(value)).strip()))
+
+
+def _time(text: Any) -> str | None:
     """Any ISO 8601 time (offset or Z; none means UTC) as stored UTC text."""
     if text is None or not str(text).strip():
         return None
+    if not isinstance(text, str):
+        raise OcxError(f"time {text!r} is not ISO 8601 text (e.g. 2025-06-02T09:15:00Z)")
     if _CANONICAL_TIME.fullmatch(text):  # what helpdesk APIs send: already stored form
-        return text
+        try:
+            datetime.fromisoformat(text[:-1])  # cheap: 2025-02-30T10:00:00Z only looks right
+            return text
+        except ValueError:
+            pass
     try:
         return clock.to_iso(clock.parse_iso(str(text), UTC))
     except OcxError:
@@ -88,7 +117,7 @@ def _profile(record: CustomerRecord) -> dict[str, Any]:
         value = getattr(record, name)
         if value is None or not str(value).strip():
             continue
-        value = str(value).strip()
+        value = str(_text(value)).strip()
         if name == "time_zone":
             try:
                 clock.check_zone(value)
@@ -169,7 +198,7 @@ class _Run:
             self.bad(origin, f"invalid email {record.email!r}")
             return
         try:
-            tags = [customers.normalise_tag(t) for t in record.tags if str(t).strip()]
+            tags = [_tag(t) for t in record.tags if str(t).strip()]
         except OcxError as exc:
             self.bad(origin, str(exc))
             return
@@ -248,7 +277,7 @@ class _Run:
                 continue
             try:
                 row = {
-                    "customer_id": customer_id, "subject": r.subject, "status": r.status,
+                    "customer_id": customer_id, "subject": _text(r.subject), "status": _text(r.status),
                     "created_at": _time(r.created_at), "updated_at": _time(r.updated_at),
                     "source": self.source, "external_id": external_id, "imported_at": self.stamp,
                 }  # fmt: skip
@@ -290,9 +319,9 @@ class _Run:
                 continue
             try:
                 row = {
-                    "conversation_id": parent["id"], "author": r.author,
+                    "conversation_id": parent["id"], "author": _text(r.author),
                     "direction": r.direction, "public": 1 if r.public else 0,
-                    "body": r.body or "", "created_at": _time(r.created_at),
+                    "body": _text(r.body) or "", "created_at": _time(r.created_at),
                     "source": self.source, "external_id": external_id,
                 }  # fmt: skip
             except OcxError as exc:

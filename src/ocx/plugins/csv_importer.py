@@ -23,6 +23,8 @@ from ocx.plugin_api import (
 CUSTOMER_COLUMNS = ("email", "name", "company", "phone", "time_zone", "tags", "notes")
 TICKET_COLUMNS = ("external_id", "customer_email", "subject", "status", "created_at", "body")
 _REQUIRED = {"customers": {"email"}, "tickets": {"external_id", "customer_email"}}
+# A pasted log can make a body longer than the csv module's default field limit (128 KiB).
+_FIELD_LIMIT = 64 * 1024 * 1024
 _HTML_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*)(?:\s[^>]*)?/?>")
 
 
@@ -93,6 +95,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]] | BadRecord]:
     if path.stat().st_size == 0:
         raise ImportFileError(str(path), "file is empty; expected a header line and rows")
     lines = _lines(path)
+    csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
     reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
@@ -115,6 +118,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]] | BadRecord]:
             return
         except csv.Error as exc:
             reason = "unterminated quote" if "unexpected end" in str(exc) else str(exc)
+            if "new-line character" in reason:  # the csv module's words for a bare CR
+                reason = "a line break (CR) inside an unquoted field"
             raise ImportFileError(Origin(str(path), start), f"{reason}; fix the quoting") from None
         line, start = start, reader.line_num + 1
         if not cells or cells == [""]:

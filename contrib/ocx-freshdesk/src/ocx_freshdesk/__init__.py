@@ -1,0 +1,27 @@
+"""ocx-freshdesk: `ocx import freshdesk PATH` for Freshdesk API v2 exports.
+
+Registered through the `ocx` entry-point group; the reading is in `ocx_freshdesk.reader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ocx.hookspecs import hookimpl
+from ocx.plugin_api import Importer
+from ocx_freshdesk.reader import detect, read
+
+__version__ = "0.1.0"
+
+IMPORTER = Importer(
+    name="freshdesk",
+    description="Freshdesk API v2: contacts.json, tickets.json (include=requester,description) "
+    "and conversations/{ticket_id}.json",
+    detect=detect,
+    read=read,
+)
+
+
+@hookimpl
+def ocx_register_importers(register: Callable[[Importer], None]) -> None:
+    register(IMPORTER)

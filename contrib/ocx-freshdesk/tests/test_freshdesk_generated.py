@@ -1,0 +1,215 @@
+"""Generated Freshdesk exports (odd unicode, missing and null optional fields, wrong types,
+huge bodies) written to files and fed through the importer's read() into a real database:
+each imports, or fails with an OcxError naming what is wrong; never another exception."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ocx_freshdesk import IMPORTER
+from ocx_freshdesk.reader import read
+
+from ocx import importing
+from ocx.errors import OcxError
+from ocx.plugin_api import BadRecord, ConversationRecord, CustomerRecord, MessageRecord
+from ocx.store import create_store
+
+ODD = [
+    "", " ", "\x00", "\ud800", "\u202eevil", "Zoë Ångström", "佐藤 美咲", "فريد حداد",
+    "Ð”Ð¼Ð¸Ñ‚Ñ€Ð¸Ð¹", "😀👍🏽", "a\r\nb", "<b>bold</b> &amp; <script>x</script>", "&#x27;",
+    "null", "NaN", "-1", "\\", '"',
+]  # fmt: skip
+TIMES = [
+    "2025-04-02T09:14:00Z", "2025-06-02T09:15:00-06:00", "2025-04-02", "yesterday",
+    "2025-13-45T99:00:00Z", "0001-01-01T00:00:00+01:00", "", "9999-12-31T23:59:59-01:00",
+]  # fmt: skip
+ZONES = ["London", "Eastern Time (US & Canada)", "Europe/Oslo", "Beirut", "Atlantis", ""]
+
+text = st.one_of(st.text(max_size=40), st.sampled_from(ODD))
+maybe_text = st.one_of(
+    st.none(), text, st.integers(-5, 5), st.booleans(), st.lists(st.integers(0, 3))
+)
+huge = st.integers(10_000, 300_000).map(lambda n: "<p>" + "é<br>" * (n // 5) + "</p>")
+body = st.one_of(text, huge, st.none())
+emails = st.one_of(
+    st.sampled_from(["a@example.com", "A@EXAMPLE.COM", "zoë@nordlys.se", "用户@例子.广告"]),
+    st.from_regex(r"[a-z]{1,8}@[a-z]{1,8}\.(com|de|jp)", fullmatch=True),
+)
+odd_emails = st.one_of(emails, emails, emails, emails, text, st.none())
+times = st.one_of(st.sampled_from(TIMES), st.none())
+# what a record's id may be instead of a good one: missing, null, empty, wrong type, huge
+BAD_IDS = [None, "", 1.5, True, {"id": 1}, 2**80]
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> tuple[list[Any], list[Any], dict[int, list[Any]]]:
+    """A Freshdesk export: mostly well-formed records with odd text and missing optional
+    fields; now and then a record without an id, not an object, or naming no one known."""
+    contact_ids = draw(st.lists(st.integers(1, 10**12), unique=True, min_size=1, max_size=5))
+    contacts: list[Any] = []
+    for contact_id in contact_ids:
+        contact = draw(
+            st.fixed_dictionaries(
+                {"id": st.just(contact_id), "email": odd_emails},
+                optional={
+                    "name": maybe_text,
+                    "phone": maybe_text,
+                    "mobile": maybe_text,
+                    "time_zone": st.one_of(st.sampled_from(ZONES), maybe_text),
+                    "language": maybe_text,
+                    "description": st.one_of(maybe_text, huge),
+                    "tags": st.one_of(st.lists(maybe_text, max_size=4), maybe_text),
+                    "other_emails": st.one_of(st.lists(odd_emails, max_size=2), maybe_text),
+                    "custom_fields": st.one_of(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "preferred_pace": st.one_of(
+                                    st.sampled_from(["fast", "SLOW", "normal"]), maybe_text
+                                )
+                            },
+                        ),
+                        maybe_text,
+                    ),
+                },
+            )
+        )
+        contacts.append(contact)
+    people = st.sampled_from(contact_ids) if contact_ids else st.integers(1, 9)
+    ticket_ids = draw(st.lists(st.integers(1, 10**6), unique=True, min_size=1, max_size=5))
+    tickets: list[Any] = []
+    conversations: dict[int, list[Any]] = {}
+    for ticket_id in ticket_ids:
+        requester = draw(people)
+        tickets.append(
+            draw(
+                st.fixed_dictionaries(
+                    {
+                        "id": st.just(ticket_id),
+                        "requester_id": st.one_of(st.just(requester), people),
+                    },
+                    optional={
+                        "requester": st.fixed_dictionaries(
+                            {"id": st.just(requester)},
+                            optional={"name": maybe_text, "email": odd_emails},
+                        ),
+                        "subject": maybe_text,
+                        "status": st.one_of(st.integers(0, 9), maybe_text),
+                        "description": body,
+                        "description_text": st.one_of(text, maybe_text),
+                        "created_at": times,
+                        "updated_at": times,
+                        "source": st.sampled_from([1, 2, 10, None]),
+                        "responder_id": maybe_text,
+                    },
+                )
+            )
+        )
+        if draw(st.integers(0, 3)) != 3:
+            conversations[ticket_id] = draw(
+                st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "id": st.integers(1, 10**9),
+                            "body_text": st.one_of(text, huge, maybe_text),
+                        },
+                        optional={
+                            "body": body,
+                            "incoming": st.one_of(st.booleans(), maybe_text),
+                            "private": st.one_of(st.booleans(), maybe_text),
+                            "user_id": st.one_of(people, maybe_text),
+                            "from_email": odd_emails,
+                            "created_at": times,
+                            "ticket_id": st.just(ticket_id),
+                        },
+                    ),
+                    max_size=3,
+                )
+            )
+    # damage, now and then
+    for records in (contacts, tickets, *conversations.values()):
+        if records and draw(st.integers(0, 9)) == 9:
+            at = draw(st.integers(0, len(records) - 1))
+            records[at] = draw(
+                st.one_of(
+                    st.sampled_from([None, 1, "record", []]),
+                    st.sampled_from(BAD_IDS).map(lambda bad, r=records[at]: {**r, "id": bad}),
+                    st.just({k: v for k, v in records[at].items() if k != "id"}),
+                )
+            )
+    return contacts, tickets, conversations
+
+
+def write(path: Path, data: Any, ascii_only: bool) -> None:
+    """JSON as an export would be saved; a lone surrogate written raw is not UTF-8."""
+    text = json.dumps(data, ensure_ascii=ascii_only)
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def run_import(folder: Path, path: Path, skip_bad: bool) -> None:
+    store = create_store(folder / "ocx.db")
+    try:
+        for _ in range(2):  # and again: a re-import creates nothing new
+            try:
+                summary = importing.run(store, IMPORTER, [path], author="t", skip_bad=skip_bad)
+            except OcxError as exc:
+                assert str(exc).strip(), "an error must say what is wrong"
+                return
+            if _:
+                assert summary.created == dict.fromkeys(importing.KINDS, 0)
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("generated")
+
+
+@settings(
+    max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)  # fmt: skip
+@given(export=exports(), ascii_only=st.booleans(), skip_bad=st.booleans())
+def test_generated_exports_import_or_fail_with_a_clear_error(
+    workdir: Path, export: tuple[list[Any], list[Any], dict[int, list[Any]]],
+    ascii_only: bool, skip_bad: bool,
+) -> None:  # fmt: skip
+    contacts, tickets, conversations = export
+    with tempfile.TemporaryDirectory(dir=workdir) as name:
+        folder = Path(name)
+        root = folder / "freshdesk"
+        (root / "conversations").mkdir(parents=True)
+        write(root / "contacts.json", contacts, ascii_only)
+        write(root / "tickets.json", tickets, ascii_only)
+        for ticket_id, items in conversations.items():
+            write(root / "conversations" / f"{ticket_id}.json", items, ascii_only)
+        run_import(folder, root, skip_bad)
+        # each file on its own too: recognised by content, or refused clearly
+        for path in [root / "tickets.json", *sorted((root / "conversations").iterdir())]:
+            try:
+                for item in read(path):
+                    kinds = BadRecord | CustomerRecord | ConversationRecord | MessageRecord
+                    assert isinstance(item, kinds)
+            except OcxError as exc:
+                assert str(path) in str(exc)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.one_of(st.binary(max_size=200), text.map(lambda t: t.encode("utf-8", "surrogatepass")))
+)
+def test_arbitrary_bytes_are_refused_clearly_or_read(workdir: Path, data: bytes) -> None:
+    with tempfile.TemporaryDirectory(dir=workdir) as name:
+        path = Path(name) / "tickets.json"
+        path.write_bytes(data)
+        try:
+            list(read(path))
+        except OcxError as exc:
+            assert str(path) in str(exc)

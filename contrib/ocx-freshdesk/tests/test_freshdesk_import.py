@@ -1,0 +1,417 @@
+"""`ocx import freshdesk` through the real CLI, with the installed package found through the
+`ocx` entry-point group, on a real SQLite file. Expected numbers are derived here from the
+sample export with plain json, not copied from its README."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ocx_freshdesk.zones import RAILS_TO_IANA, iana_zone
+
+from ocx import clock
+from ocx.pluginhost import Plugins
+
+STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
+# Freshdesk's Rails zone names in the samples, as IANA names (Beirut is not in Rails' table:
+# it is found by city).
+ZONES = {
+    "London": "Europe/London", "Kolkata": "Asia/Kolkata", "Berlin": "Europe/Berlin",
+    "Beijing": "Asia/Shanghai", "Sydney": "Australia/Sydney", "Madrid": "Europe/Madrid",
+    "Nairobi": "Africa/Nairobi", "Copenhagen": "Europe/Copenhagen", "Beirut": "Asia/Beirut",
+    "Ljubljana": "Europe/Ljubljana",
+}  # fmt: skip
+TAG = re.compile(r"<[a-zA-Z/][^>]*>")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Export:
+    """What a Freshdesk export folder holds, read with plain json."""
+
+    def __init__(self, folder: Path) -> None:
+        self.contacts: list[dict[str, Any]] = load(folder / "contacts.json")
+        self.tickets: list[dict[str, Any]] = load(folder / "tickets.json")
+        ids = {t["id"] for t in self.tickets}
+        self.entries: dict[int, list[dict[str, Any]]] = {
+            int(p.stem): load(p)
+            for p in sorted((folder / "conversations").glob("*.json"))
+            if int(p.stem) in ids
+        }
+
+    @property
+    def all_entries(self) -> list[dict[str, Any]]:
+        return [e for entries in self.entries.values() for e in entries]
+
+    def counts(self) -> dict[str, int]:
+        descriptions = [t for t in self.tickets if "description" in t or "description_text" in t]
+        return {
+            "customers": len({c["email"].strip().lower() for c in self.contacts}),
+            "conversations": len({t["id"] for t in self.tickets}),
+            "messages": len(descriptions) + len(self.all_entries),
+        }
+
+
+@pytest.fixture
+def export(samples: Path) -> Export:
+    return Export(samples)
+
+
+@pytest.fixture
+def copy(samples: Path, tmp_path: Path) -> Path:
+    """A writable copy of the sample export, to change."""
+    return Path(shutil.copytree(samples, tmp_path / "freshdesk"))
+
+
+def zero() -> dict[str, int]:
+    return {"customers": 0, "conversations": 0, "messages": 0}
+
+
+# --- the plugin is found as installed --------------------------------------------------------
+
+
+def test_installed_package_is_found_through_the_entry_point_group(ocx, summary) -> None:
+    try:
+        version = importlib.metadata.version("ocx-freshdesk")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.fail(
+            "ocx-freshdesk is not installed: `python -m pip install ./contrib/ocx-freshdesk`"
+        )
+    plugins = Plugins()
+    (info,) = [i for i in plugins.describe() if i.name == "freshdesk"]
+    assert (info.version, info.builtin, info.error) == (version, False, None)
+    assert info.hooks == ["ocx_register_importers"]
+    assert "freshdesk" in plugins.importers()
+    listed = {i["name"]: i["description"] for i in summary(ocx("import", "--list", "--json"))}
+    assert "Freshdesk" in listed["freshdesk"]
+
+
+# --- the sample export -----------------------------------------------------------------------
+
+
+def test_imports_the_sample_export_with_the_counts_it_holds(
+    ocx, summary, rows, samples: Path, export: Export
+) -> None:
+    expected = export.counts()
+    result = summary(ocx("import", "freshdesk", samples, "--json"))
+    assert result["created"] == expected
+    assert result["updated"] == zero()
+    assert result["skipped"] == []
+    assert rows("SELECT count(*) AS n FROM customers")[0]["n"] == expected["customers"]
+    sources = rows("SELECT external_id FROM customer_sources WHERE source = 'freshdesk'")
+    assert {r["external_id"] for r in sources} == {str(c["id"]) for c in export.contacts}
+    conversations = rows("SELECT external_id FROM conversations WHERE source = 'freshdesk'")
+    assert {r["external_id"] for r in conversations} == {str(t["id"]) for t in export.tickets}
+    messages = rows("SELECT count(*) AS n FROM messages WHERE source = 'freshdesk'")
+    assert messages[0]["n"] == expected["messages"]
+
+
+def test_a_second_import_of_the_same_export_changes_nothing(
+    ocx, summary, dump, samples: Path, export: Export
+) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    before = dump()
+    again = summary(ocx("import", "freshdesk", samples, "--json"))
+    assert (again["created"], again["updated"]) == (zero(), zero())
+    assert again["unchanged"] == export.counts()
+    assert dump() == before
+
+
+def test_private_entries_are_internal_notes(ocx, summary, rows, samples, export) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    private = {str(e["id"]) for e in export.all_entries if e.get("private")}
+    assert private, "the samples should hold at least one private note"
+    stored = rows("SELECT external_id FROM messages WHERE source = 'freshdesk' AND public = 0")
+    assert {r["external_id"] for r in stored} == private
+
+
+def test_html_becomes_text_and_plain_text_is_preferred(ocx, summary, rows, samples, export) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    bodies = rows("SELECT external_id, body FROM messages WHERE source = 'freshdesk'")
+    assert all(not TAG.search(r["body"]) for r in bodies), [
+        r for r in bodies if TAG.search(r["body"])
+    ]
+    by_id = {r["external_id"]: r["body"] for r in bodies}
+    for ticket in export.tickets:
+        assert by_id[f"{ticket['id']}-description"] == ticket["description_text"].strip()
+    for entry in export.all_entries:
+        assert by_id[str(entry["id"])] == entry["body_text"].strip()
+    html_tickets = [t for t in export.tickets if "<table" in (t.get("description") or "")]
+    assert html_tickets, "the samples should hold an HTML table description"
+
+
+def test_html_only_bodies_are_turned_into_text(ocx, summary, rows, copy: Path) -> None:
+    tickets = load(copy / "tickets.json")
+    for ticket in tickets:
+        del ticket["description_text"]
+    (copy / "tickets.json").write_text(json.dumps(tickets), encoding="utf-8")
+    for path in (copy / "conversations").glob("*.json"):
+        entries = load(path)
+        for entry in entries:
+            del entry["body_text"]
+        path.write_text(json.dumps(entries), encoding="utf-8")
+    summary(ocx("import", "freshdesk", copy, "--json"))
+    bodies = [r["body"] for r in rows("SELECT body FROM messages")]
+    assert bodies and all(body.strip() for body in bodies)
+    assert all(not TAG.search(body) for body in bodies)
+    assert any("I've removed the 6 duplicated transactions" in body for body in bodies)  # &#x27;
+
+
+def test_contacts_fill_the_profile(ocx, summary, rows, samples, export) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    stored = {
+        r["email"]: r
+        for r in rows(
+            "SELECT email, name, phone, time_zone, language, pace, context FROM customers"
+        )
+    }
+    for contact in export.contacts:
+        row = stored[contact["email"].lower()]
+        assert row["name"] == contact["name"]
+        assert row["phone"] == (contact["phone"] or contact["mobile"])
+        assert row["time_zone"] == ZONES[contact["time_zone"]]
+        assert row["language"] == contact["language"]
+        assert row["context"] == contact["description"]
+        assert row["pace"] == contact["custom_fields"].get("preferred_pace")
+    kwame = [c for c in export.contacts if c["phone"] is None and c["mobile"]]
+    assert kwame, "the samples should hold a contact with only a mobile number"
+    tags = rows(
+        "SELECT c.email, t.tag FROM tags t JOIN customers c ON c.id = t.customer_id ORDER BY t.tag"
+    )
+    for contact in export.contacts:
+        assert [t["tag"] for t in tags if t["email"] == contact["email"].lower()] == sorted(
+            contact.get("tags", [])
+        )
+
+
+def test_every_rails_zone_name_maps_to_a_zone_ocx_accepts() -> None:
+    for name, zone in RAILS_TO_IANA.items():
+        assert clock.check_zone(iana_zone(name)) == zone
+    assert iana_zone("Central Time (US & Canada)") == "America/Chicago"
+    assert iana_zone("Europe/Oslo") == "Europe/Oslo"
+    assert iana_zone("Atlantis") == "Atlantis"  # ocx drops what it does not know
+
+
+def test_statuses_directions_and_authors(ocx, summary, rows, samples, export) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    statuses = {
+        r["external_id"]: r["status"]
+        for r in rows("SELECT external_id, status FROM conversations WHERE source = 'freshdesk'")
+    }
+    assert statuses == {str(t["id"]): STATUS[t["status"]] for t in export.tickets}
+    names = {c["id"]: c["name"] for c in export.contacts}
+    messages = {
+        r["external_id"]: r
+        for r in rows("SELECT external_id, author, direction, created_at FROM messages")
+    }
+    for ticket in export.tickets:
+        first = messages[f"{ticket['id']}-description"]
+        assert (first["author"], first["direction"]) == (names[ticket["requester_id"]], "inbound")
+        assert first["created_at"] == ticket["created_at"]
+    for entry in export.all_entries:
+        row = messages[str(entry["id"])]
+        if entry["incoming"]:
+            assert (row["direction"], row["author"]) == ("inbound", names[entry["user_id"]])
+        else:
+            assert (row["direction"], row["author"]) == ("outbound", str(entry["user_id"]))
+        assert row["created_at"] == entry["created_at"]
+
+
+def test_a_ticket_without_a_conversations_file_has_its_description_only(
+    ocx, summary, rows, samples, export
+) -> None:
+    summary(ocx("import", "freshdesk", samples, "--json"))
+    lonely = [t for t in export.tickets if t["id"] not in export.entries]
+    assert lonely, "the samples should hold a ticket with no conversations file"
+    for ticket in lonely:
+        found = rows(
+            "SELECT m.external_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.source = 'freshdesk' AND c.external_id = ?",
+            (str(ticket["id"]),),
+        )
+        assert [r["external_id"] for r in found] == [f"{ticket['id']}-description"]
+
+
+def test_single_files_import_the_same_as_the_folder(ocx, summary, samples, export) -> None:
+    expected = export.counts()
+    contacts = summary(ocx("import", "freshdesk", samples / "contacts.json", "--json"))
+    assert contacts["created"] == {**zero(), "customers": expected["customers"]}
+    tickets = summary(ocx("import", "freshdesk", samples / "tickets.json", "--json"))
+    assert tickets["created"] == {**expected, "customers": 0}
+    one = sorted((samples / "conversations").glob("*.json"))[0]
+    again = summary(ocx("import", "freshdesk", one, "--json"))
+    assert again["created"] == again["updated"] == zero()
+    assert again["unchanged"]["messages"] == len(load(one))
+    folder = summary(ocx("import", "freshdesk", samples, "--json"))
+    assert folder["created"] == folder["updated"] == zero()
+
+
+def test_dry_run_writes_nothing(ocx, summary, dump, samples, export) -> None:
+    before = dump()
+    result = summary(ocx("import", "freshdesk", samples, "--dry-run", "--json"))
+    assert result["created"] == export.counts()
+    assert dump() == before
+
+
+# --- requesters and records the export cannot place ----------------------------------------
+
+
+def add_ticket(folder: Path, ticket: dict[str, Any]) -> None:
+    tickets = load(folder / "tickets.json")
+    tickets.append(
+        {"subject": "Extra", "status": 2, "description_text": "Hello", **ticket,
+         "created_at": "2025-06-01T10:00:00Z", "updated_at": "2025-06-01T10:00:00Z"}
+    )  # fmt: skip
+    (folder / "tickets.json").write_text(json.dumps(tickets), encoding="utf-8")
+
+
+def test_a_requester_missing_from_the_contacts_is_found_by_email(
+    ocx, summary, rows, copy: Path, export: Export
+) -> None:
+    someone = export.contacts[3]
+    add_ticket(
+        copy,
+        {"id": 9001, "requester_id": 77,
+         "requester": {"id": 77, "name": someone["name"], "email": someone["email"].upper()}},
+    )  # fmt: skip
+    summary(ocx("import", "freshdesk", copy, "--json"))
+    found = rows(
+        "SELECT c.email FROM conversations v JOIN customers c ON c.id = v.customer_id "
+        "WHERE v.external_id = '9001'"
+    )
+    assert found == [{"email": someone["email"].lower()}]
+
+
+def test_a_requester_nobody_knows_is_bad_input(ocx, summary, dump, error, copy) -> None:
+    add_ticket(copy, {"id": 9002, "requester_id": 78})
+    before = dump()
+    line = error(ocx("import", "freshdesk", copy))
+    assert "tickets.json: ticket 9002" in line and "not in the export" in line
+    assert dump() == before
+    result = summary(ocx("import", "freshdesk", copy, "--skip-bad", "--json"))
+    assert result["skipped"][0]["record"] == "ticket 9002"
+
+
+def test_a_record_without_an_id_is_bad_and_can_be_skipped(
+    ocx, summary, dump, error, copy, export
+) -> None:
+    contacts = load(copy / "contacts.json")
+    del contacts[2]["id"]
+    (copy / "contacts.json").write_text(json.dumps(contacts), encoding="utf-8")
+    before = dump()
+    line = error(ocx("import", "freshdesk", copy))
+    assert "contacts.json: contact #3: contact has no id" in line
+    assert dump() == before
+    result = summary(ocx("import", "freshdesk", copy, "--skip-bad", "--json"))
+    skipped = [(s["record"], s["reason"]) for s in result["skipped"]]
+    assert skipped[0] == ("contact #3", "contact has no id")
+    assert result["created"]["customers"] == export.counts()["customers"] - 1
+
+
+# --- malformed files --------------------------------------------------------------------------
+
+
+def truncated_tickets(folder: Path) -> Path:
+    path = folder / "tickets.json"
+    path.write_bytes(path.read_bytes()[:1500])
+    return folder
+
+
+def bad_conversation(folder: Path) -> Path:
+    path = sorted((folder / "conversations").glob("*.json"))[0]
+    path.write_text('[{"id": 1, "body_text": "cut', encoding="utf-8")
+    return folder
+
+
+def empty_contacts(folder: Path) -> Path:
+    (folder / "contacts.json").write_bytes(b"")
+    return folder
+
+
+def empty_conversation(folder: Path) -> Path:
+    sorted((folder / "conversations").glob("*.json"))[0].write_bytes(b"")
+    return folder
+
+
+def tickets_as_contacts(folder: Path) -> Path:
+    shutil.copy(folder / "tickets.json", folder / "contacts.json")
+    return folder
+
+
+def object_as_tickets(folder: Path) -> Path:
+    (folder / "tickets.json").write_text('{"tickets": []}', encoding="utf-8")
+    return folder
+
+
+def latin1_contacts(folder: Path) -> Path:
+    (folder / "contacts.json").write_bytes('[{"id": 1, "name": "Inès"}]'.encode("latin-1"))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "where", "says"),
+    [
+        (truncated_tickets, "tickets.json:", "invalid or truncated JSON at column"),
+        (bad_conversation, ".json:1: ", "invalid or truncated JSON at column"),
+        (empty_contacts, "contacts.json", "file is empty"),
+        (empty_conversation, ".json", "file is empty"),
+        (
+            tickets_as_contacts,
+            "contacts.json",
+            "not a Freshdesk export (expected a JSON array of contacts",
+        ),
+        (
+            object_as_tickets,
+            "tickets.json",
+            "not a Freshdesk export (expected a JSON array of tickets",
+        ),
+        (latin1_contacts, "contacts.json", "not UTF-8"),
+    ],
+)
+def test_a_damaged_export_is_refused_and_nothing_is_written(
+    ocx, dump, error, copy, damage, where, says
+) -> None:
+    before = dump()
+    line = error(ocx("import", "freshdesk", damage(copy)))
+    assert where in line and says in line, line
+    assert dump() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("bad/empty.json", "empty.json: file is empty"),
+        ("bad/zendesk_truncated.json", "zendesk_truncated.json: not a Freshdesk export (expected"),
+        ("zendesk/tickets.json", "tickets.json: not a Freshdesk export (expected"),
+        ("helpscout/customers.json", "customers.json: not a Freshdesk export (expected"),
+    ],
+)
+def test_a_file_that_is_not_a_freshdesk_export_is_refused(
+    ocx, dump, error, samples: Path, name: str, says: str
+) -> None:
+    before = dump()
+    line = error(ocx("import", "freshdesk", samples.parent / name))
+    assert says in line, line
+    assert dump() == before
+
+
+def test_truncated_json_names_the_line_and_column(ocx, error, tmp_path: Path, samples) -> None:
+    cut = tmp_path / "tickets.json"
+    text = (samples / "tickets.json").read_text(encoding="utf-8")
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+    line = error(ocx("import", "freshdesk", cut))
+    assert re.search(rf"{re.escape(str(cut))}:\d+: invalid or truncated JSON at column \d+", line)
+
+
+def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert "nothing the freshdesk importer can read" in error(
+        ocx("import", "freshdesk", tmp_path / "empty")
+    )

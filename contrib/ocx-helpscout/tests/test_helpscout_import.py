@@ -1,0 +1,384 @@
+"""`ocx import helpscout` through the real CLI, with the installed package found through the
+`ocx` entry-point group, on a real SQLite file. Expected numbers are derived here from the
+sample export with plain json, not copied from its README."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocx.pluginhost import Plugins
+
+TAG = re.compile(r"<[a-zA-Z/][^>]*>")
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Export:
+    """What a Help Scout export folder holds, read with plain json."""
+
+    def __init__(self, folder: Path) -> None:
+        self.customers: list[dict[str, Any]] = load(folder / "customers.json")["_embedded"][
+            "customers"
+        ]
+        self.conversations: list[dict[str, Any]] = load(folder / "conversations.json")["_embedded"][
+            "conversations"
+        ]
+
+    @property
+    def threads(self) -> list[dict[str, Any]]:
+        return [t for c in self.conversations for t in c["_embedded"]["threads"]]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Threads that are messages: not events (lineitem), not unsent drafts."""
+        return [t for t in self.threads if t["type"] != "lineitem" and t.get("state") != "draft"]
+
+    def counts(self) -> dict[str, int]:
+        emails = {
+            e["value"].strip().lower() for c in self.customers for e in c["_embedded"]["emails"][:1]
+        }
+        return {
+            "customers": len(emails),
+            "conversations": len({c["id"] for c in self.conversations}),
+            "messages": len(self.messages),
+        }
+
+
+@pytest.fixture
+def export(samples: Path) -> Export:
+    return Export(samples)
+
+
+@pytest.fixture
+def copy(samples: Path, tmp_path: Path) -> Path:
+    """A writable copy of the sample export, to change."""
+    return Path(shutil.copytree(samples, tmp_path / "helpscout"))
+
+
+def zero() -> dict[str, int]:
+    return {"customers": 0, "conversations": 0, "messages": 0}
+
+
+def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = load(path)
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+# --- the plugin is found as installed --------------------------------------------------------
+
+
+def test_installed_package_is_found_through_the_entry_point_group(ocx, summary) -> None:
+    try:
+        version = importlib.metadata.version("ocx-helpscout")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.fail(
+            "ocx-helpscout is not installed: `python -m pip install ./contrib/ocx-helpscout`"
+        )
+    plugins = Plugins()
+    (info,) = [i for i in plugins.describe() if i.name == "helpscout"]
+    assert (info.version, info.builtin, info.error) == (version, False, None)
+    assert info.hooks == ["ocx_register_importers"]
+    assert "helpscout" in plugins.importers()
+    listed = {i["name"]: i["description"] for i in summary(ocx("import", "--list", "--json"))}
+    assert "Help Scout" in listed["helpscout"]
+
+
+# --- the sample export -----------------------------------------------------------------------
+
+
+def test_imports_the_sample_export_with_the_counts_it_holds(
+    ocx, summary, rows, samples: Path, export: Export
+) -> None:
+    expected = export.counts()
+    result = summary(ocx("import", "helpscout", samples, "--json"))
+    assert result["created"] == expected
+    assert result["updated"] == zero()
+    assert result["skipped"] == []
+    assert rows("SELECT count(*) AS n FROM customers")[0]["n"] == expected["customers"]
+    sources = rows("SELECT external_id FROM customer_sources WHERE source = 'helpscout'")
+    assert {r["external_id"] for r in sources} == {str(c["id"]) for c in export.customers}
+    conversations = rows("SELECT external_id FROM conversations WHERE source = 'helpscout'")
+    assert {r["external_id"] for r in conversations} == {str(c["id"]) for c in export.conversations}
+    messages = rows("SELECT external_id FROM messages WHERE source = 'helpscout'")
+    assert {r["external_id"] for r in messages} == {str(t["id"]) for t in export.messages}
+
+
+def test_a_second_import_of_the_same_export_changes_nothing(
+    ocx, summary, dump, samples: Path, export: Export
+) -> None:
+    summary(ocx("import", "helpscout", samples, "--json"))
+    before = dump()
+    again = summary(ocx("import", "helpscout", samples, "--json"))
+    assert (again["created"], again["updated"]) == (zero(), zero())
+    assert again["unchanged"] == export.counts()
+    assert dump() == before
+
+
+def test_customers_fill_the_profile_and_missing_keys_are_fine(
+    ocx, summary, rows, samples, export
+) -> None:
+    summary(ocx("import", "helpscout", samples, "--json"))
+    stored = {
+        r["email"]: r for r in rows("SELECT email, name, company, phone, context FROM customers")
+    }
+    missing = [c for c in export.customers if "lastName" not in c or "organization" not in c]
+    assert missing, "the samples should hold a customer with keys left out"
+    for customer in export.customers:
+        embedded = customer["_embedded"]
+        row = stored[embedded["emails"][0]["value"].lower()]
+        name = " ".join(filter(None, (customer.get("firstName"), customer.get("lastName"))))
+        assert row["name"] == name
+        assert row["company"] == customer.get("organization")
+        assert row["context"] == customer.get("background")
+        phones = [p["value"] for p in embedded.get("phones", [])]
+        assert row["phone"] == (phones[0] if phones else None)
+
+
+def test_threads_are_messages_oldest_first_with_direction_and_visibility(
+    ocx, summary, rows, samples, export
+) -> None:
+    summary(ocx("import", "helpscout", samples, "--json"))
+    stored = rows(
+        "SELECT m.external_id, m.direction, m.public, m.author, m.body, m.created_at, "
+        "c.external_id AS conversation FROM messages m "
+        "JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id"
+    )
+    by_id = {r["external_id"]: r for r in stored}
+    for conversation in export.conversations:
+        threads = conversation["_embedded"]["threads"]
+        # stored (and so yielded) oldest first: the reverse of the API's newest-first list
+        order = [r["external_id"] for r in stored if r["conversation"] == str(conversation["id"])]
+        assert order == [str(t["id"]) for t in reversed(threads)]
+        for thread in threads:
+            row = by_id[str(thread["id"])]
+            direction = {"customer": "inbound", "message": "outbound", "note": "outbound"}
+            assert row["direction"] == direction[thread["type"]]
+            assert row["public"] == (0 if thread["type"] == "note" else 1)
+            author = thread["createdBy"]
+            assert row["author"] == " ".join(filter(None, (author["first"], author.get("last"))))
+            assert row["created_at"] == thread["createdAt"]
+            assert not TAG.search(row["body"]) and row["body"].strip()
+            assert "&#x27;" not in row["body"]
+
+
+def test_a_note_thread_is_internal(ocx, summary, rows, copy: Path) -> None:
+    def add_note(data: dict[str, Any]) -> None:
+        threads = data["_embedded"]["conversations"][0]["_embedded"]["threads"]
+        threads.insert(0, {
+            "id": 1, "type": "note", "state": "published", "createdAt": "2025-05-07T09:00:00Z",
+            "body": "<p>Call her <b>tomorrow</b> &amp; go slowly.</p>",
+            "createdBy": {"id": 4401, "type": "user", "first": "Sam", "last": "Rivera"},
+        })  # fmt: skip
+        threads.insert(0, {"id": 2, "type": "lineitem", "action": {"text": "Assigned to Sam"}})
+        threads.insert(0, {"id": 3, "type": "message", "state": "draft", "body": "<p>draft</p>"})
+
+    edit(copy / "conversations.json", add_note)
+    summary(ocx("import", "helpscout", copy, "--json"))
+    notes = rows("SELECT external_id, body, public, direction FROM messages WHERE public = 0")
+    assert notes == [
+        {"external_id": "1", "body": "Call her tomorrow & go slowly.", "public": 0,
+         "direction": "outbound"}
+    ]  # fmt: skip
+    assert rows("SELECT count(*) AS n FROM messages WHERE external_id IN ('2', '3')")[0]["n"] == 0
+
+
+def test_statuses_subjects_and_times(ocx, summary, rows, samples, export) -> None:
+    summary(ocx("import", "helpscout", samples, "--json"))
+    stored = {
+        r["external_id"]: r
+        for r in rows(
+            "SELECT external_id, subject, status, created_at, updated_at FROM conversations"
+        )
+    }
+    for conversation in export.conversations:
+        row = stored[str(conversation["id"])]
+        assert row["subject"] == conversation["subject"]
+        assert row["status"] == conversation["status"]
+        assert row["created_at"] == conversation["createdAt"]
+        assert row["updated_at"] == conversation.get("userUpdatedAt")
+
+
+def test_single_files_import_the_same_as_the_folder(ocx, summary, samples, export) -> None:
+    expected = export.counts()
+    customers = summary(ocx("import", "helpscout", samples / "customers.json", "--json"))
+    assert customers["created"] == {**zero(), "customers": expected["customers"]}
+    conversations = summary(ocx("import", "helpscout", samples / "conversations.json", "--json"))
+    assert conversations["created"] == {**expected, "customers": 0}
+    folder = summary(ocx("import", "helpscout", samples, "--json"))
+    assert folder["created"] == folder["updated"] == zero()
+
+
+def test_page_files_are_read_in_name_order(ocx, summary, samples, tmp_path, export) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    data = load(samples / "conversations.json")
+    everything = data["_embedded"]["conversations"]
+    for number, start in enumerate(range(0, len(everything), 4), start=1):
+        page = {**data, "_embedded": {"conversations": everything[start : start + 4]}}
+        (pages / f"conversations-{number}.json").write_text(json.dumps(page), encoding="utf-8")
+    shutil.copy(samples / "customers.json", pages / "customers.json")
+    assert summary(ocx("import", "helpscout", pages, "--json"))["created"] == export.counts()
+
+
+def test_dry_run_writes_nothing(ocx, summary, dump, samples, export) -> None:
+    before = dump()
+    result = summary(ocx("import", "helpscout", samples, "--dry-run", "--json"))
+    assert result["created"] == export.counts()  # what would be created
+    assert dump() == before
+
+
+# --- records the export cannot place ---------------------------------------------------------
+
+
+def test_a_conversation_with_an_unknown_customer_is_found_by_email(
+    ocx, summary, rows, copy: Path, export: Export
+) -> None:
+    def rename(data: dict[str, Any]) -> None:
+        data["_embedded"]["conversations"][0]["primaryCustomer"]["id"] = 42
+
+    edit(copy / "conversations.json", rename)
+    summary(ocx("import", "helpscout", copy, "--json"))
+    first = export.conversations[0]
+    found = rows(
+        "SELECT c.email FROM conversations v JOIN customers c ON c.id = v.customer_id "
+        "WHERE v.external_id = ?",
+        (str(first["id"]),),
+    )
+    assert found == [{"email": first["primaryCustomer"]["email"].lower()}]
+
+
+def test_a_conversation_nobody_knows_is_bad_input(ocx, summary, dump, error, copy, export) -> None:
+    def stranger(data: dict[str, Any]) -> None:
+        data["_embedded"]["conversations"][1]["primaryCustomer"] = {"id": 42, "email": "x@y.org"}
+
+    edit(copy / "conversations.json", stranger)
+    before = dump()
+    line = error(ocx("import", "helpscout", copy))
+    second = export.conversations[1]["id"]
+    assert f"conversations.json: conversation {second}" in line and "not in the export" in line
+    assert dump() == before
+    result = summary(ocx("import", "helpscout", copy, "--skip-bad", "--json"))
+    assert result["skipped"][0]["record"] == f"conversation {second}"
+    assert result["created"]["conversations"] == export.counts()["conversations"] - 1
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "record", "reason"),
+    [
+        ("customers.json", lambda d: d["_embedded"]["customers"][1].pop("id"),
+         "customer #2", "customer has no id"),
+        ("conversations.json", lambda d: d["_embedded"]["conversations"][2].pop("id"),
+         "conversation #3", "conversation has no id"),
+        ("conversations.json",
+         lambda d: d["_embedded"]["conversations"][0]["_embedded"]["threads"][0].pop("id"),
+         "thread #1", "thread has no id"),
+        ("customers.json", lambda d: d["_embedded"]["customers"][0]["_embedded"].pop("emails"),
+         "customer 561000011", "has no email"),
+    ],
+)  # fmt: skip
+def test_a_record_without_an_id_is_bad_and_can_be_skipped(
+    ocx, summary, dump, error, copy, file, change, record, reason
+) -> None:
+    edit(copy / file, change)
+    before = dump()
+    line = error(ocx("import", "helpscout", copy))
+    assert f"{file}: " in line and record in line and reason in line, line
+    assert dump() == before
+    result = summary(ocx("import", "helpscout", copy, "--skip-bad", "--json"))
+    assert record in result["skipped"][0]["record"] and reason in result["skipped"][0]["reason"]
+
+
+# --- malformed files --------------------------------------------------------------------------
+
+
+def truncated_conversations(folder: Path) -> Path:
+    path = folder / "conversations.json"
+    path.write_bytes(path.read_bytes()[:5000])
+    return folder
+
+
+def empty_customers(folder: Path) -> Path:
+    (folder / "customers.json").write_bytes(b"")
+    return folder
+
+
+def conversations_as_customers(folder: Path) -> Path:
+    shutil.copy(folder / "conversations.json", folder / "customers.json")
+    return folder
+
+
+def array_as_conversations(folder: Path) -> Path:
+    (folder / "conversations.json").write_text("[]", encoding="utf-8")
+    return folder
+
+
+def latin1_customers(folder: Path) -> Path:
+    (folder / "customers.json").write_bytes(
+        '{"_embedded": {"customers": [{"id": 1, "firstName": "Inès"}]}}'.encode("latin-1")
+    )
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damage", "where", "says"),
+    [
+        (truncated_conversations, "conversations.json:", "invalid or truncated JSON at column"),
+        (empty_customers, "customers.json", "file is empty"),
+        (conversations_as_customers, "customers.json",
+         "not a Help Scout export (expected an object with _embedded.customers"),
+        (array_as_conversations, "conversations.json",
+         "not a Help Scout export (expected an object with _embedded.conversations"),
+        (latin1_customers, "customers.json", "not UTF-8"),
+    ],
+)  # fmt: skip
+def test_a_damaged_export_is_refused_and_nothing_is_written(
+    ocx, dump, error, copy, damage, where, says
+) -> None:
+    before = dump()
+    line = error(ocx("import", "helpscout", damage(copy)))
+    assert where in line and says in line, line
+    assert dump() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("bad/empty.json", "empty.json: file is empty"),
+        ("bad/zendesk_truncated.json", "zendesk_truncated.json:50: invalid or truncated JSON"),
+        ("bad/zendesk_wrong_shape_freshdesk_tickets.json", "not a Help Scout export (expected"),
+        ("zendesk/tickets.json", "tickets.json: not a Help Scout export (expected"),
+        ("freshdesk/contacts.json", "contacts.json: not a Help Scout export (expected"),
+    ],
+)
+def test_a_file_that_is_not_a_help_scout_export_is_refused(
+    ocx, dump, error, samples: Path, name: str, says: str
+) -> None:
+    before = dump()
+    line = error(ocx("import", "helpscout", samples.parent / name))
+    assert says in line, line
+    assert dump() == before
+
+
+def test_truncated_json_names_the_line_and_column(ocx, error, tmp_path: Path, samples) -> None:
+    cut = tmp_path / "customers.json"
+    text = (samples / "customers.json").read_text(encoding="utf-8")
+    cut.write_text(text[: len(text) // 2], encoding="utf-8")
+    line = error(ocx("import", "helpscout", cut))
+    assert re.search(rf"{re.escape(str(cut))}:\d+: invalid or truncated JSON at column \d+", line)
+
+
+def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    assert "nothing the helpscout importer can read" in error(
+        ocx("import", "helpscout", tmp_path / "empty")
+    )
