@@ -46,9 +46,8 @@ class ImportSummary:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """Exactly the contract's keys; source and dry run are the caller's to say."""
         return {
-            "source": self.source,
-            "dry_run": self.dry_run,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
@@ -207,7 +206,11 @@ class _Run:
         known = sql.source_row(conn, self.source, external_id)
         last: dict[str, Any] = json.loads(known["imported"] or "{}") if known else {}
         customer_id = known["customer_id"] if known else customer_sql.id_by_email(conn, email)
-        imported = json.dumps(profile, sort_keys=True, ensure_ascii=False)
+        # What this source said last time, tags included: what it said before and a person
+        # removed or changed in ocx since is not brought back.
+        imported = json.dumps(
+            {**profile, "tags": sorted(set(tags))}, sort_keys=True, ensure_ascii=False
+        )
         if customer_id is None:
             customer_id = customer_sql.insert_customer(
                 conn,
@@ -231,7 +234,8 @@ class _Run:
             for name, value in profile.items()
             if current[name] is None or (current[name] == last.get(name) != value)
         }
-        added = customer_sql.add_tags(conn, customer_id, tags)
+        said_before = set(last.get("tags", []))
+        added = customer_sql.add_tags(conn, customer_id, [t for t in tags if t not in said_before])
         if changes:
             customer_sql.update_customer(conn, customer_id, {**changes, "updated_at": self.stamp})
         if known is None or known["imported"] != imported:
