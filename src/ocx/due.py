@@ -25,7 +25,7 @@ class Item:
     kind: str  # promise, cadence
     stage: str  # reminder, overdue, escalation (promises); due (cadences)
     customer: str
-    customer_id: int
+    customer_id: int | None
     customer_name: str | None
     owner: str
     due_at: str

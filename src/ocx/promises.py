@@ -17,8 +17,8 @@ FILTERS = ("open", "overdue", "kept", "broken", "all")
 @dataclass
 class Promise:
     id: int
-    customer_id: int
-    customer: str  # the customer's email
+    customer_id: int | None  # None: a promise to many (an incident's next update)
+    customer: str  # the customer's email, or what the promise is about (INC-7)
     customer_name: str | None
     text: str
     owner: str
@@ -37,7 +37,8 @@ class Promise:
     @classmethod
     def from_row(cls, row: Any) -> Promise:
         return cls(
-            id=row["id"], customer_id=row["customer_id"], customer=row["customer_email"],
+            id=row["id"], customer_id=row["customer_id"],
+            customer=row["customer_email"] or _about(row["subject_type"], row["subject_id"]),
             customer_name=row["customer_name"], text=row["text"], owner=row["owner"],
             due_at=row["due_at"], snoozed_until=row["snoozed_until"], snoozes=row["snoozes"],
             state=row["state"], done_at=row["done_at"], cancelled_at=row["cancelled_at"],
@@ -72,6 +73,20 @@ class Promise:
         }  # fmt: skip
 
 
+def _about(subject_type: str | None, subject_id: int | None) -> str:
+    return f"INC-{subject_id}" if subject_type == "incident" else f"{subject_type} {subject_id}"
+
+
+def _note(store: Store, promise: Promise, text: str, *, author: str | None,
+          data: dict[str, Any]) -> None:  # fmt: skip
+    """Every change to a customer's promise lands in their timeline."""
+    if promise.customer_id is not None:
+        customers.record(
+            store, promise.customer_id, "promise", text, author=author,
+            subject_type="promise", subject_id=promise.id, data=data,
+        )  # fmt: skip
+
+
 def _future(when: datetime, what: str) -> str:
     if when <= clock.now():
         raise OcxError(
@@ -82,15 +97,16 @@ def _future(when: datetime, what: str) -> str:
 
 
 def add(
-    store: Store, ref: str, text: str, *, due: datetime, owner: str, author: str | None,
+    store: Store, ref: str | None, text: str, *, due: datetime, owner: str, author: str | None,
     subject_type: str | None = None, subject_id: int | None = None,
 ) -> Promise:  # fmt: skip
-    """Record a commitment; the owner must be on the team and the due time ahead."""
+    """Record a commitment; the owner must be on the team and the due time ahead.
+    `ref` None is a promise to many at once (an incident's next update), named by subject."""
     if not text.strip():
         raise OcxError("the promise is empty; say what was promised")
     due_at = _future(due, "due time")
     with store.write():
-        customer_id = customers.resolve(store, ref)
+        customer_id = customers.resolve(store, ref) if ref is not None else None
         member = team.get(store, owner)
         promise_id = sql.insert_promise(
             store.conn,
@@ -100,12 +116,10 @@ def add(
                 "created_by": author, "subject_type": subject_type, "subject_id": subject_id,
             },
         )  # fmt: skip
-        customers.record(
-            store, customer_id, "promise", f"Promised: {text.strip()} (due {due_at}, "
-            f"owner {member.handle})", author=author, subject_type="promise",
-            subject_id=promise_id, data={"event": "made", "due_at": due_at},
-        )  # fmt: skip
-        return get(store, promise_id)
+        promise = get(store, promise_id)
+        _note(store, promise, f"Promised: {promise.text} (due {due_at}, owner {member.handle})",
+              author=author, data={"event": "made", "due_at": due_at})  # fmt: skip
+        return promise
 
 
 def parse_id(text: str | int) -> int:
@@ -138,11 +152,9 @@ def done(store: Store, promise_id: int | str, *, note: str | None, author: str |
             store.conn, promise.id, {"state": "done", "done_at": stamp, "note": note or None}
         )
         on_time = stamp <= promise.due_at
-        customers.record(
-            store, promise.customer_id, "promise",
-            f"Kept{'' if on_time else ' late'}: {promise.text}" + (f" ({note})" if note else ""),
-            author=author, subject_type="promise", subject_id=promise.id,
-            data={"event": "done", "on_time": on_time},
+        _note(
+            store, promise, f"Kept{'' if on_time else ' late'}: {promise.text}" + (f" ({note})" if note else ""),
+            author=author, data={"event": "done", "on_time": on_time},
         )  # fmt: skip
         return get(store, promise.id)
 
@@ -159,11 +171,9 @@ def cancel(store: Store, promise_id: int | str, *, reason: str, author: str | No
             {"state": "cancelled", "cancelled_at": stamp, "note": reason.strip()},
         )  # fmt: skip
         broken = stamp >= promise.due_at
-        customers.record(
-            store, promise.customer_id, "promise",
-            f"{'Broken' if broken else 'Cancelled'}: {promise.text} ({reason.strip()})",
-            author=author, subject_type="promise", subject_id=promise.id,
-            data={"event": "cancelled", "broken": broken},
+        _note(
+            store, promise, f"{'Broken' if broken else 'Cancelled'}: {promise.text} ({reason.strip()})",
+            author=author, data={"event": "cancelled", "broken": broken},
         )  # fmt: skip
         return get(store, promise.id)
 
@@ -180,11 +190,9 @@ def snooze(
             store.conn, promise.id,
             {"snoozed_until": until_at, "snoozes": promise.snoozes + 1},
         )  # fmt: skip
-        customers.record(
-            store, promise.customer_id, "promise",
-            f"Snoozed until {until_at}: {promise.text}" + (f" ({reason})" if reason else ""),
-            author=author, subject_type="promise", subject_id=promise.id,
-            data={"event": "snoozed", "until": until_at, "original_due_at": promise.due_at},
+        _note(
+            store, promise, f"Snoozed until {until_at}: {promise.text}" + (f" ({reason})" if reason else ""),
+            author=author, data={"event": "snoozed", "until": until_at, "original_due_at": promise.due_at},
         )  # fmt: skip
         return get(store, promise.id)
 

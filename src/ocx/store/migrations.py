@@ -143,7 +143,8 @@ def _promises(conn: sqlite3.Connection) -> None:
         );
         CREATE TABLE promises (
             id INTEGER PRIMARY KEY,
-            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            -- NULL for a promise made to many at once (an incident's next update)
+            customer_id INTEGER REFERENCES customers (id) ON DELETE CASCADE,
             text TEXT NOT NULL,
             owner TEXT NOT NULL,
             due_at TEXT NOT NULL,

@@ -45,7 +45,7 @@ def leads(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 
 _PROMISE_SELECT = (
     "SELECT p.*, c.email AS customer_email, c.name AS customer_name, "
-    f"{EFFECTIVE_DUE} AS effective_due FROM promises p JOIN customers c ON c.id = p.customer_id"
+    f"{EFFECTIVE_DUE} AS effective_due FROM promises p LEFT JOIN customers c ON c.id = p.customer_id"
 )
 
 
