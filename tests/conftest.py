@@ -3,9 +3,16 @@ that invokes the real root group against it."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import socket
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage, Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +154,206 @@ def assert_error() -> AssertError:
 def assert_usage_error() -> AssertUsageError:
     """assert_usage_error(result): a click usage error: exit 2, `Error:` on stderr, no traceback."""
     return _assert_usage_error
+
+
+# --- real servers on 127.0.0.1: an SMTP server (aiosmtpd) and an HTTP server ------------------
+# Shared by the notifier tests and the `ocx due --notify` tests (several processes delivering
+# at once): both record every message or request they get, thread-safely.
+
+
+@dataclass
+class SmtpMessage:
+    """One mail the SMTP server accepted: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes  # the message as received, headers and body
+    message: EmailMessage  # parsed with email.policy.default: message["Subject"] is decoded
+    login: str | None  # the AUTH user the client logged in as, if any
+
+
+class SmtpServer:
+    """An aiosmtpd server in a thread. `.messages` holds every accepted mail in order;
+    `.accept_login(user, password)` makes it accept AUTH with exactly that pair."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.messages: list[SmtpMessage] = []
+        self.port = 0
+        self._lock = threading.Lock()
+        self._credentials: tuple[str, str] | None = None
+        self._controller: Any = None
+
+    def accept_login(self, user: str, password: str) -> None:
+        self._credentials = (user, password)
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> Any:  # fmt: skip
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword) or self._credentials is None:
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8")
+        if self._credentials != (login, auth_data.password.decode("utf-8")):
+            return AuthResult(success=False, handled=False)  # answers 535
+        return AuthResult(success=True, auth_data=login)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        data = envelope.original_content or envelope.content
+        login = session.auth_data if session.authenticated else None
+        record = SmtpMessage(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            data=data,
+            message=email.message_from_bytes(data, policy=email.policy.default),  # type: ignore[arg-type]
+            login=login,
+        )
+        with self._lock:
+            self.messages.append(record)
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        # aiosmtpd cannot listen on port 0 (it connects to its own port to start), so take a
+        # free ephemeral port and retry in the rare case someone else grabs it first.
+        for attempt in range(5):
+            with socket.socket() as probe:
+                probe.bind((self.host, 0))
+                self.port = probe.getsockname()[1]
+            controller = Controller(
+                self, hostname=self.host, port=self.port, authenticator=self._authenticate,
+                auth_require_tls=False, auth_required=False, enable_SMTPUTF8=True,
+            )  # fmt: skip
+            try:
+                controller.start()
+            except (OSError, RuntimeError):
+                if attempt == 4:
+                    raise
+                continue
+            self._controller = controller
+            return
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 (an ephemeral `.port`, no TLS); `.messages` lists the
+    mails it accepted (`SmtpMessage`: mail_from, rcpt_tos, data, message, login)."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class HttpRequest:
+    """One request the HTTP server got, and the status it answered with (None: the test
+    ended during the server's `delay`, before it answered)."""
+
+    method: str
+    path: str
+    headers: Message  # case-insensitive: request.headers["idempotency-key"]
+    body: bytes
+    status: int | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HttpServer:
+    """A threading HTTP server on 127.0.0.1 that records every request (thread-safely, in
+    arrival order) and answers with `statuses` in turn, the last one repeating; `delay`
+    seconds before each answer (to make a client time out)."""
+
+    def __init__(self, statuses: Sequence[int] = (200,), delay: float = 0.0) -> None:
+        if not statuses:
+            raise ValueError("statuses needs at least one status")
+        self.statuses = list(statuses)
+        self.delay = delay
+        self.requests: list[HttpRequest] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = HttpRequest(
+                    self.command, self.path, self.headers, self.rfile.read(length)
+                )
+                with owner._lock:
+                    index = len(owner.requests)
+                    owner.requests.append(request)
+                    status = owner.statuses[min(index, len(owner.statuses) - 1)]
+                if owner.delay and owner._stopping.wait(owner.delay):
+                    return  # the test is over: do not answer
+                body = json.dumps({"ok": 200 <= status < 300}).encode()
+                request.status = status  # before answering: the client may look right after
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (a timeout test)
+                    pass
+
+            do_POST = do_PUT = do_GET = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # bursts from several delivering processes at once
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that hung up early is not the test's business
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+StartHttpServer = Callable[..., HttpServer]
+
+
+@pytest.fixture
+def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StartHttpServer]:
+    """http_server(statuses=(200,), delay=0.0) -> a started `HttpServer`: `.url`
+    (http://127.0.0.1:PORT/hook), `.requests` (method, path, headers, body, .json(), status).
+    `statuses=(500, 200)` answers 500 once, then 200. Proxy variables are unset, so clients
+    (and the processes a test starts) reach 127.0.0.1 directly. Stopped after the test."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                 "ALL_PROXY"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    started: list[HttpServer] = []
+
+    def start(statuses: Sequence[int] = (200,), delay: float = 0.0) -> HttpServer:
+        server = HttpServer(statuses, delay)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocx import clock
 from ocx.errors import NotFound, OcxError
-from ocx.plugin_api import Notifier, OutboundMessage
+from ocx.plugin_api import OutboundMessage
 from ocx.store import Store
 from ocx.store import outbox as sql
 
@@ -111,24 +111,17 @@ def _message(row: Any) -> OutboundMessage:
     )
 
 
-def resolve(config: dict[str, Any], name: str, plugins: Plugins) -> tuple[Notifier, dict[str, Any]]:
-    """The notifier and channel table behind a channel name, or an error saying what to fix."""
-    channel = channel_config(config, name, plugins)
-    notifier = plugins.notifiers().get(str(channel["type"]))
-    if notifier is None:
-        raise OcxError(
-            f"channel {name!r} has type {channel['type']!r}, which no installed "
-            "notifier provides (see 'ocx plugins')"
-        )
-    missing = [k for k in notifier.config_keys if k not in channel]
-    if missing:
-        raise OcxError(f"channel {name!r} lacks {', '.join(missing)} in ocx.toml")
-    return notifier, channel
+def send(message: OutboundMessage, config: dict[str, Any], plugins: Plugins) -> str:
+    """Send one message through the channel it names, checked first: an unknown type, a
+    missing key or an unset secret variable is an error naming the channel."""
+    from ocx.plugins.notifiers import deliver
+
+    channel = channel_config(config, message.channel, plugins)
+    return deliver(message, message.channel, channel, plugins.notifiers())
 
 
 def _send(row: Any, config: dict[str, Any], plugins: Plugins) -> str:
-    notifier, channel = resolve(config, row["channel"], plugins)
-    return notifier.send(_message(row), channel)
+    return send(_message(row), config, plugins)
 
 
 def _fallback(store: Store, row: Any, config: dict[str, Any]) -> bool:

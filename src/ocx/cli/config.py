@@ -27,6 +27,14 @@ def show(app: App, as_json: bool) -> None:
     Example: ocx config show --json
     """
     data = cfg.redacted(cfg.effective(app.config, user=app.user))
+    channels = app.config.get("channels")
+    if isinstance(channels, dict) and channels:
+        from ocx.plugins.notifiers import check_channel
+
+        notifiers = app.plugins.notifiers()
+        for name, table in channels.items():
+            for problem in check_channel(name, table, notifiers, channels=channels):
+                render.warn(f"warning: {problem}")
     if as_json:
         render.emit_json(data)
         return

@@ -27,15 +27,14 @@ def test(app: App, channel: str, address: str | None) -> None:
 
     Example: ocx notify test ops-hook
     """
-    from ocx.outbox import resolve
+    from ocx.outbox import send
     from ocx.plugin_api import OutboundMessage
 
-    notifier, table = resolve(app.config, channel, app.plugins)
     stamp = clock.to_iso(clock.now())
     message = OutboundMessage(
         key=f"test:{uuid.uuid4().hex}", kind="test", channel=channel, recipient=address,
         subject="ocx test message", body=f"This is a test from ocx ({app.user}) at {stamp}.",
         payload={"test": True}, created_at=stamp,
     )  # fmt: skip
-    note = notifier.send(message, table)
+    note = send(message, app.config, app.plugins)
     render.warn(f"sent through {channel}: {note}")
