@@ -32,6 +32,11 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Promises: commitments with an owner and a due time.",
     ),
     "cadence": ("ocx.cli.cadence", "cadence_group", "Proactive contact schedules."),
+    "incident": (
+        "ocx.cli.incident",
+        "incident_group",
+        "Incidents: one case per affected customer.",
+    ),
     "due": ("ocx.cli.due", "due", "What needs action now (for cron: --notify)."),
     "outbox": ("ocx.cli.outbox", "outbox_group", "Messages sent, failed, retried."),
     "notify": ("ocx.cli.notify", "notify_group", "Test a notification channel."),

@@ -258,3 +258,12 @@ def move_references(conn: sqlite3.Connection, keep: int, other: int) -> None:
 def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:
     conn.execute("DELETE FROM customer_search WHERE rowid = ?", (customer_id,))
     conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
+
+
+def search_ids(conn: sqlite3.Connection, fts_query: str) -> list[int]:
+    """Every customer matching an FTS5 query (no ranking, no limit: for selecting a group)."""
+    rows = conn.execute(
+        "SELECT rowid FROM customer_search WHERE customer_search MATCH ? ORDER BY rowid",
+        (fts_query,),
+    )
+    return [cid for (cid,) in rows]

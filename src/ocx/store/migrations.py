@@ -204,6 +204,71 @@ def _promises(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0004_incidents")
+def _incidents(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            severity INTEGER NOT NULL DEFAULT 3 CHECK (severity BETWEEN 1 AND 4),
+            lead TEXT,
+            summary TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+            started_at TEXT NOT NULL,
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            rescue_plan TEXT,
+            rollback_plan TEXT,
+            planned_at TEXT,
+            next_update_promise_id INTEGER REFERENCES promises (id) ON DELETE SET NULL,
+            created_by TEXT
+        );
+        CREATE TABLE incident_events (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            author TEXT,
+            text TEXT NOT NULL DEFAULT '',
+            customer_id INTEGER REFERENCES customers (id) ON DELETE SET NULL,
+            data TEXT
+        );
+        CREATE INDEX incident_events_incident ON incident_events (incident_id, at, id);
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+            concierge TEXT,
+            state TEXT NOT NULL DEFAULT 'new'
+                CHECK (state IN ('new', 'contacted', 'acknowledged', 'agreed', 'resolved')),
+            added_at TEXT NOT NULL,
+            contacted_at TEXT,
+            acknowledged_at TEXT,
+            agreed_at TEXT,
+            resolved_at TEXT,
+            last_activity_at TEXT NOT NULL,
+            last_update_at TEXT,
+            claimed_by TEXT,
+            claimed_at TEXT,
+            UNIQUE (incident_id, customer_id)
+        );
+        CREATE INDEX cases_customer ON cases (customer_id);
+        CREATE INDEX cases_queue ON cases (incident_id, state, last_activity_at);
+        CREATE TABLE incident_updates (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            at TEXT NOT NULL,
+            author TEXT,
+            template TEXT NOT NULL,
+            messages INTEGER NOT NULL,
+            next_update_at TEXT
+        )
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

@@ -1,0 +1,297 @@
+"""`ocx incident ...`: one outage, handled one customer at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ocx import clock, render
+from ocx.cli.app import App
+from ocx.cli.options import json_option
+from ocx.errors import OcxError
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """Incidents: one case per affected customer, a concierge each, personal updates.
+
+    INCIDENT is 7 or INC-7.
+
+    Example: ocx incident new "Bank sync failing" --severity 2 --lead sam
+    """
+
+
+def _incidents():  # type: ignore[no-untyped-def]
+    from ocx import incidents
+
+    return incidents
+
+
+@incident_group.command("new")
+@click.argument("title")
+@click.option(
+    "--severity",
+    type=click.IntRange(1, 4),
+    default=3,
+    show_default=True,
+    help="1 is the worst; severity 1 updates ignore quiet hours.",
+)
+@click.option("--lead", metavar="HANDLE", help="Incident lead (owns the next-update promises).")
+@click.option("--started", metavar="WHEN", help="When it started (default: now).")
+@click.option("--summary", help="What happened, in a sentence.")
+@click.pass_obj
+def new(app: App, title: str, severity: int, lead: str | None, started: str | None,
+        summary: str | None) -> None:  # fmt: skip
+    """Open an incident; prints its id (INC-7).
+
+    Example: ocx incident new "Bank sync failing for HDFC" --severity 2 --lead sam --started "-2h"
+    """
+    start = clock.parse_when(started, tz=app.tz) if started else None
+    found = _incidents().new(app.store, title, severity=severity, lead=lead, started=start,
+                             summary=summary, author=app.user)  # fmt: skip
+    render.message(found.ref)
+
+
+def _print_incident(app: App, found) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        ("Incident", f"{found.ref} {found.title}"),
+        ("Status", found.status),
+        ("Severity", str(found.severity)),
+        ("Lead", found.lead or ""),
+        ("Summary", found.summary or ""),
+        ("Started", clock.local_text(found.started_at, app.tz)),
+        ("Detected", clock.local_text(found.detected_at, app.tz)),
+        ("Resolved", clock.local_text(found.resolved_at, app.tz)),
+        ("Rescue plan", found.rescue_plan or ""),
+        ("Roll-back", found.rollback_plan or ""),
+        ("Cases", ", ".join(f"{state} {n}" for state, n in found.cases.items())),
+        ("Updates sent", f"{found.updates_sent} ({found.messages_sent} messages)"),
+        ("Next update due", clock.local_text(found.next_update_due, app.tz)),
+    ]
+    for label, value in lines:
+        if value:
+            render.message(f"{label:<16} {value}")
+
+
+@incident_group.command("list")
+@click.option("--open", "which", flag_value="open", default=True, help="Open incidents (default).")
+@click.option("--all", "which", flag_value="all", help="Every incident.")
+@json_option
+@click.pass_obj
+def list_(app: App, which: str, as_json: bool) -> None:
+    """List incidents, newest first.
+
+    Example: ocx incident list --all --json
+    """
+    found = _incidents().listing(app.store, open_only=which == "open")
+    if as_json:
+        render.emit_json([i.to_json() for i in found])
+    elif found:
+        render.table(
+            ["Id", "Title", "Sev", "Status", "Lead", "Started", "Cases open", "Next update"],
+            [(i.ref, i.title, i.severity, i.status, i.lead or "",
+              clock.local_text(i.started_at, app.tz),
+              sum(n for state, n in i.cases.items() if state != "resolved"),
+              clock.local_text(i.next_update_due, app.tz)) for i in found],
+        )  # fmt: skip
+
+
+@incident_group.command("show")
+@click.argument("incident")
+@json_option
+@click.pass_obj
+def show(app: App, incident: str, as_json: bool) -> None:
+    """Status, lead, times, rescue plan, cases by state, updates sent, next update due.
+
+    Example: ocx incident show INC-7 --json
+    """
+    with app.store.read():
+        found = _incidents().get(app.store, incident)
+    if as_json:
+        render.emit_json(found.to_json())
+    else:
+        _print_incident(app, found)
+
+
+@incident_group.command("fanout")
+@click.argument("incident")
+@click.option("--tag", "tags", multiple=True, metavar="T", help="Everyone with this tag.")
+@click.option(
+    "--company", "companies", multiple=True, metavar="C", help="Everyone at this company."
+)
+@click.option(
+    "--customers",
+    "files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A file with one customer REF per line.",
+)
+@click.option("--query", "queries", multiple=True, metavar="Q", help="Customers a search finds.")
+@click.option("--all", "everyone", is_flag=True, help="Every customer.")
+@click.option(
+    "--concierge",
+    "concierges",
+    multiple=True,
+    metavar="HANDLE",
+    help="Team members to give cases to, least-loaded first (repeatable).",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be added; add nothing.")
+@json_option
+@click.pass_obj
+def fanout(app: App, incident: str, tags: tuple[str, ...], companies: tuple[str, ...],
+           files: tuple[Path, ...], queries: tuple[str, ...], everyone: bool,
+           concierges: tuple[str, ...], dry_run: bool, as_json: bool) -> None:  # fmt: skip
+    """One case per affected customer; running it again adds only the new ones.
+
+    Example: ocx incident fanout INC-7 --tag hdfc --concierge alex --concierge sam
+    """
+    result = _incidents().fanout(
+        app.store, incident, tags=tags, companies=companies, files=files, queries=queries,
+        everyone=everyone, concierges=concierges, dry_run=dry_run, author=app.user,
+    )  # fmt: skip
+    if as_json:
+        render.emit_json(result.to_json())
+        return
+    verb = "would be added" if dry_run else "added"
+    render.message(f"{result.added} cases {verb}, {result.already_present} already present, "
+                   f"{len(result.unknown)} unknown")  # fmt: skip
+    for handle, n in sorted(result.assigned.items()):
+        render.message(f"  {handle}: {n} new cases")
+    for text in result.unknown:
+        render.warn(f"no customer matches {text!r}")
+
+
+@incident_group.command("plan")
+@click.argument("incident")
+@click.option("--rescue", required=True, help="How it will be fixed.")
+@click.option("--rollback", required=True, help="How the fix is undone if it goes wrong.")
+@click.pass_obj
+def plan(app: App, incident: str, rescue: str, rollback: str) -> None:
+    """Record the rescue plan and its roll-back.
+
+    Example: ocx incident plan 7 --rescue "Re-issue bank tokens" --rollback "Restore old tokens"
+    """
+    found = _incidents().plan(
+        app.store, incident, rescue=rescue, rollback=rollback, author=app.user
+    )
+    render.warn(f"{found.ref}: rescue plan recorded")
+
+
+def _step_command(name: str, step: str, summary: str, example: str) -> None:
+    @incident_group.command(name, help=f"{summary}\n\nExample: {example}")
+    @click.argument("incident")
+    @click.argument("ref")
+    @click.option("--note", help="What was said or done.")
+    @click.pass_obj
+    def command(app: App, incident: str, ref: str, note: str | None) -> None:
+        _incidents().case_step(app.store, incident, ref, step, note=note, author=app.user)
+        render.warn(f"{ref}: {step} recorded")
+
+
+_step_command(
+    "contact",
+    "contact",
+    "Record that this customer was contacted.",
+    "ocx incident contact 7 jim@example.com --note 'Called, explained step by step'",
+)
+_step_command(
+    "ack",
+    "ack",
+    "Record that this customer acknowledged the incident.",
+    "ocx incident ack 7 margo@example.com",
+)
+_step_command("agree", "agree", "Record that this customer agreed to the rescue plan.",
+              "ocx incident agree 7 judy@example.com")  # fmt: skip
+
+
+@incident_group.command("resolve")
+@click.argument("incident")
+@click.option(
+    "--customer", "customer_ref", metavar="REF", help="Resolve only this customer's case."
+)
+@click.option("--note", help="How it was resolved.")
+@click.pass_obj
+def resolve(app: App, incident: str, customer_ref: str | None, note: str | None) -> None:
+    """Resolve one case, or the whole incident and every case still open.
+
+    Example: ocx incident resolve INC-7 --note "Tokens re-issued, syncs caught up"
+    """
+    count = _incidents().resolve(app.store, incident, customer_ref=customer_ref, note=note,
+                                 author=app.user)  # fmt: skip
+    render.warn(f"{count} case{'s' if count != 1 else ''} resolved")
+
+
+@incident_group.command("next")
+@click.argument("incident")
+@click.option("--concierge", metavar="HANDLE", help="Who is asking (default: config user).")
+@json_option
+@click.pass_obj
+def next_(app: App, incident: str, concierge: str | None, as_json: bool) -> None:
+    """The one customer to handle now, with their profile and latest timeline; claims the
+    case so two engineers asking at once get different customers.
+
+    Example: ocx incident next INC-7 --concierge alex
+    """
+    view = _incidents().next_case(app.store, incident, concierge=concierge or app.user)
+    if view is None:
+        if as_json:
+            render.emit_json(None)
+        else:
+            render.warn("no open case waiting")
+        return
+    if as_json:
+        render.emit_json(view.to_json())
+        return
+    case = view.case
+    render.message(f"{view.incident.ref} case {case['id']}: {case['state']}, concierge "
+                   f"{case['concierge']}, waiting since {clock.local_text(case['last_activity_at'], app.tz)}")  # fmt: skip
+    render.profile(view.customer, app.tz)
+
+
+@incident_group.command("update")
+@click.argument("incident")
+@click.option("--message", help="The update (a Jinja2 template: {{ customer.name }}, ...).")
+@click.option(
+    "--template",
+    "template_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A file holding the template.",
+)
+@click.option("--next-update", metavar="DURATION", help="Promise the next update within this.")
+@click.option("--dry-run", is_flag=True, help="Print three rendered samples; send nothing.")
+@click.pass_obj
+def update(app: App, incident: str, message: str | None, template_file: Path | None,
+           next_update: str | None, dry_run: bool) -> None:  # fmt: skip
+    """Queue a personal update for every open case, through each customer's own channel
+    (delivered by the next 'ocx due --notify'). Variables: customer (name, first_name, pace,
+    tone, language, ...), incident, case, concierge, next_update.
+
+    Example: ocx incident update 7 --message "Hi {{ customer.first_name }}, ..." --next-update 2h
+    """
+    if (message is None) == (template_file is None):
+        raise click.UsageError("give exactly one of --message TEXT or --template FILE")
+    if template_file is not None:
+        try:
+            message = template_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OcxError(f"cannot read template {template_file}: {exc}") from None
+    window = clock.parse_duration(next_update) if next_update else None
+    result = _incidents().update(app.store, incident, message or "", next_update=window,
+                                 dry_run=dry_run, config=app.config, author=app.user)  # fmt: skip
+    if dry_run:
+        for customer, text in result.samples:
+            render.message(f"--- to {customer}\n{text}\n")
+        return
+    held = (
+        f", {result.held_for_quiet_hours} held for quiet hours"
+        if result.held_for_quiet_hours
+        else ""
+    )
+    due = (
+        f"; next update due {clock.local_text(result.next_update_due, app.tz)}"
+        if result.next_update_due
+        else ""
+    )
+    render.warn(f"{result.queued} updates queued{held}{due}")

@@ -1,0 +1,514 @@
+"""Incidents: one outage becomes one case per affected customer, each with a concierge,
+personal updates through the customer's own channel, and the next update always promised."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from ocx import clock, customers, outbox, promises, team, templates
+from ocx.errors import NotFound, OcxError
+from ocx.store import Store
+from ocx.store import customers as customer_sql
+from ocx.store import incidents as sql
+
+CASE_STATES = sql.CASE_STATES
+# A case `incident next` handed out is left to that concierge this long before another may take it.
+CLAIM_LEASE = timedelta(minutes=30)
+_ID = re.compile(r"(?:inc-?|#)?(\d{1,18})", re.IGNORECASE)
+
+
+def parse_id(text: str | int) -> int:
+    """`7`, `INC-7`, `inc-7` and `#7` all name incident 7."""
+    match = _ID.fullmatch(str(text).strip())
+    if not match:
+        raise NotFound(f"no incident {text!r}; see 'ocx incident list'")
+    return int(match.group(1))
+
+
+def ref(incident_id: int) -> str:
+    return f"INC-{incident_id}"
+
+
+@dataclass
+class Incident:
+    id: int
+    title: str
+    severity: int
+    lead: str | None
+    summary: str | None
+    status: str
+    started_at: str
+    detected_at: str
+    resolved_at: str | None
+    rescue_plan: str | None
+    rollback_plan: str | None
+    planned_at: str | None
+    next_update_promise_id: int | None
+    created_by: str | None
+    cases: dict[str, int] = field(default_factory=dict)
+    updates_sent: int = 0
+    messages_sent: int = 0
+    next_update_due: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return ref(self.id)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("started_at", "detected_at", "resolved_at", "planned_at", "next_update_due"):
+            out[key] = clock.iso_json(out[key])
+        return {"ref": self.ref, **out}
+
+
+def _incident(store: Store, row: Any) -> Incident:
+    values = {k: row[k] for k in row.keys() if k in Incident.__dataclass_fields__}  # noqa: SIM118
+    found = Incident(**values)
+    found.cases = sql.case_counts(store.conn, found.id)
+    updates = sql.updates(store.conn, found.id)
+    found.updates_sent = len(updates)
+    found.messages_sent = sum(u["messages"] for u in updates)
+    if found.next_update_promise_id:
+        promise = promises.get(store, found.next_update_promise_id)
+        if promise.state == "open":
+            found.next_update_due = promise.effective_due
+    return found
+
+
+def get(store: Store, incident: str | int) -> Incident:
+    row = sql.incident(store.conn, parse_id(incident))
+    if row is None:
+        raise NotFound(f"no incident {incident!r}; see 'ocx incident list'")
+    return _incident(store, row)
+
+
+def listing(store: Store, *, open_only: bool = True) -> list[Incident]:
+    with store.read():
+        return [_incident(store, row) for row in sql.incidents(store.conn, open_only=open_only)]
+
+
+def _event(
+    store: Store, incident_id: int, kind: str, text: str, *, author: str | None,
+    customer_id: int | None = None, data: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    sql.add_event(store.conn, {
+        "incident_id": incident_id, "at": clock.to_iso(clock.now()), "kind": kind,
+        "author": author, "text": text, "customer_id": customer_id,
+        "data": json.dumps(data, sort_keys=True) if data else None,
+    })  # fmt: skip
+
+
+def new(
+    store: Store, title: str, *, severity: int = 3, lead: str | None = None,
+    started: datetime | None = None, summary: str | None = None, author: str | None,
+) -> Incident:  # fmt: skip
+    if not title.strip():
+        raise OcxError("the incident needs a title, e.g. 'Bank sync failing for HDFC'")
+    if severity not in (1, 2, 3, 4):
+        raise OcxError(f"severity {severity} is not 1 to 4 (1 is the worst)")
+    now = clock.now()
+    if started is not None and started > now:
+        raise OcxError(f"--started {clock.to_iso(started)} is in the future")
+    with store.write():
+        lead_handle = team.get(store, lead).handle if lead else None
+        incident_id = sql.insert_incident(store.conn, {
+            "title": title.strip(), "severity": severity, "lead": lead_handle,
+            "summary": (summary or "").strip() or None,
+            "started_at": clock.to_iso(started or now), "detected_at": clock.to_iso(now),
+            "created_by": author,
+        })  # fmt: skip
+        _event(store, incident_id, "opened", f"{ref(incident_id)} opened: {title.strip()}",
+               author=author, data={"severity": severity, "lead": lead_handle})  # fmt: skip
+        return get(store, incident_id)
+
+
+# --- fanout ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Fanout:
+    added: int = 0
+    already_present: int = 0
+    unknown: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    assigned: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"added": self.added, "already_present": self.already_present,
+                "unknown": self.unknown}  # fmt: skip
+
+
+def _refs_in(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise OcxError(
+            f"{path}: no such file; give a file with one customer REF per line"
+        ) from None
+    except UnicodeDecodeError:
+        raise OcxError(f"{path}: not UTF-8 text; one customer REF per line") from None
+    except OSError as exc:
+        raise OcxError(f"cannot read {path}: {exc.strerror}") from None
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def fanout(
+    store: Store, incident: str | int, *, tags: tuple[str, ...] = (),
+    companies: tuple[str, ...] = (), files: tuple[Path, ...] = (), queries: tuple[str, ...] = (),
+    everyone: bool = False, concierges: tuple[str, ...] = (), dry_run: bool = False,
+    author: str | None,
+) -> Fanout:  # fmt: skip
+    """One case per affected customer; again later adds only those not yet in. Concierges
+    are given least-loaded first, and a customer who already has one in an open incident
+    keeps that person."""
+    if not (tags or companies or files or queries or everyone):
+        raise OcxError("say who is affected: --tag, --company, --customers FILE, --query or --all")
+    result = Fanout(dry_run=dry_run)
+    refs = [r for path in files for r in _refs_in(path)]
+    with store.write():
+        found = get(store, incident)
+        if found.status != "open":
+            raise OcxError(f"{found.ref} is resolved; open a new incident for a new outage")
+        helpers = [team.get(store, h).handle for h in dict.fromkeys(concierges)]
+        conn = store.conn
+        affected: dict[int, None] = {}
+        for tag in tags:
+            affected.update(dict.fromkeys(sql.customers_by(conn, tag=customers.normalise_tag(tag))))
+        for company in companies:
+            affected.update(dict.fromkeys(sql.customers_by(conn, company=company.strip())))
+        for query in queries:
+            affected.update(
+                dict.fromkeys(customer_sql.search_ids(conn, customers.fts_query(query)))
+            )
+        if everyone:
+            affected.update(dict.fromkeys(sql.customers_by(conn, everyone=True)))
+        for text in refs:
+            try:
+                affected[customers.resolve(store, text)] = None
+            except NotFound:
+                result.unknown.append(text)
+        present = sql.case_customer_ids(conn, found.id)
+        new_ids = [cid for cid in affected if cid not in present]
+        result.already_present = len(affected) - len(new_ids)
+        result.added = len(new_ids)
+        keep = sql.concierges_in_open_incidents(conn, new_ids)
+        load = sql.open_load(conn, helpers)
+        stamp = clock.to_iso(clock.now())
+        rows = []
+        for cid in new_ids:
+            concierge = keep.get(cid)
+            if concierge is None and helpers:
+                concierge = min(helpers, key=lambda h: (load[h], helpers.index(h)))
+            if concierge in load:
+                load[concierge] += 1
+            if concierge:
+                result.assigned[concierge] = result.assigned.get(concierge, 0) + 1
+            rows.append({"incident_id": found.id, "customer_id": cid, "concierge": concierge,
+                         "added_at": stamp})  # fmt: skip
+        if dry_run:
+            return result
+        sql.insert_cases(conn, rows)
+        for row in rows:
+            customers.record(
+                store, row["customer_id"], "incident",
+                f"Affected by {found.ref}: {found.title}"
+                + (f" (concierge {row['concierge']})" if row["concierge"] else ""),
+                author=author, subject_type="incident", subject_id=found.id,
+            )  # fmt: skip
+        _event(store, found.id, "fanout", f"{result.added} cases added", author=author,
+               data={"added": result.added, "already_present": result.already_present,
+                     "unknown": len(result.unknown)})  # fmt: skip
+    return result
+
+
+# --- plan, agreement, case steps -------------------------------------------------------------
+
+
+def plan(
+    store: Store, incident: str | int, *, rescue: str, rollback: str, author: str | None
+) -> Incident:
+    if not rescue.strip() or not rollback.strip():
+        raise OcxError("give both --rescue (how it will be fixed) and --rollback (how to undo it)")
+    with store.write():
+        found = get(store, incident)
+        sql.update_incident(store.conn, found.id, {
+            "rescue_plan": rescue.strip(), "rollback_plan": rollback.strip(),
+            "planned_at": clock.to_iso(clock.now()),
+        })  # fmt: skip
+        _event(store, found.id, "plan", f"Rescue plan: {rescue.strip()} / Roll-back: {rollback.strip()}",
+               author=author)  # fmt: skip
+        return get(store, found.id)
+
+
+_STEPS = {
+    # step: (state it moves the case to, timestamp column, words for the timeline)
+    "contact": ("contacted", "contacted_at", "Contacted about"),
+    "ack": ("acknowledged", "acknowledged_at", "Acknowledged"),
+    "agree": ("agreed", "agreed_at", "Agreed to the rescue plan for"),
+    "resolve": ("resolved", "resolved_at", "Resolved for them:"),
+}
+
+
+def _case(store: Store, found: Incident, customer_ref: str) -> Any:
+    customer_id = customers.resolve(store, customer_ref)
+    row = sql.case(store.conn, found.id, customer_id)
+    if row is None:
+        raise NotFound(
+            f"customer {customer_ref!r} is not in {found.ref}; add them with 'ocx incident fanout'"
+        )
+    return row
+
+
+def _step(
+    store: Store, found: Incident, row: Any, step: str, note: str | None, author: str | None
+) -> None:
+    state, column, words = _STEPS[step]
+    stamp = clock.to_iso(clock.now())
+    fields: dict[str, Any] = {"last_activity_at": stamp, "claimed_by": None, "claimed_at": None}
+    if CASE_STATES.index(state) > CASE_STATES.index(row["state"]):
+        fields["state"] = state
+    if row[column] is None:
+        fields[column] = stamp
+    if step == "contact" and row["concierge"] is None and author:
+        fields["concierge"] = author
+    sql.update_case(store.conn, row["id"], fields)
+    text = f"{words} {found.ref}: {found.title}" + (f" ({note})" if note else "")
+    customers.record(store, row["customer_id"], "incident", text, author=author,
+                     subject_type="incident", subject_id=found.id, data={"step": step})  # fmt: skip
+    _event(store, found.id, step, text, author=author, customer_id=row["customer_id"])
+
+
+def case_step(
+    store: Store, incident: str | int, customer_ref: str, step: str, *, note: str | None = None,
+    author: str | None,
+) -> None:  # fmt: skip
+    """contact, ack, agree or resolve one customer's case; each step is timestamped."""
+    with store.write():
+        found = get(store, incident)
+        row = _case(store, found, customer_ref)
+        if step == "agree" and not found.rescue_plan:
+            raise OcxError(
+                f"{found.ref} has no rescue plan yet; record it with 'ocx incident plan'"
+            )
+        if row["state"] == "resolved" and step != "resolve":
+            raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+        _step(store, found, row, step, note, author)
+
+
+def resolve(store: Store, incident: str | int, *, customer_ref: str | None, note: str | None,
+            author: str | None) -> int:  # fmt: skip
+    """Resolve one case, or the whole incident and every case still open; returns how many
+    cases were resolved."""
+    with store.write():
+        found = get(store, incident)
+        if customer_ref is not None:
+            row = _case(store, found, customer_ref)
+            if row["state"] == "resolved":
+                raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+            _step(store, found, row, "resolve", note, author)
+            return 1
+        if found.status == "resolved":
+            raise OcxError(f"{found.ref} is already resolved")
+        still_open = sql.cases(store.conn, found.id, open_only=True)
+        for row in still_open:
+            _step(store, found, row, "resolve", note, author)
+        sql.update_incident(store.conn, found.id, {"status": "resolved",
+                                                   "resolved_at": clock.to_iso(clock.now())})  # fmt: skip
+        if found.next_update_promise_id:
+            promise = promises.get(store, found.next_update_promise_id)
+            if promise.state == "open":
+                promises.done(store, promise.id, note="incident resolved", author=author)
+        _event(store, found.id, "resolved", f"{found.ref} resolved" + (f": {note}" if note else ""),
+               author=author)  # fmt: skip
+        return len(still_open)
+
+
+# --- one customer at a time ------------------------------------------------------------------
+
+
+@dataclass
+class CaseView:
+    incident: Incident
+    case: dict[str, Any]
+    customer: customers.Customer
+
+    def to_json(self) -> dict[str, Any]:
+        case = {k: (clock.iso_json(v) if k.endswith("_at") else v) for k, v in self.case.items()}
+        return {"incident": self.incident.ref, "case": case, "customer": self.customer.to_json()}
+
+
+def next_case(store: Store, incident: str | int, *, concierge: str) -> CaseView | None:
+    """Claim the one case to handle now for this concierge: two engineers asking at once get
+    different customers (the claim is made inside a write transaction)."""
+    now = clock.now()
+    with store.write():
+        found = get(store, incident)
+        me = team.get(store, concierge).handle
+        row = sql.next_case(store.conn, found.id, me, clock.to_iso(now - CLAIM_LEASE))
+        if row is None:
+            return None
+        fields: dict[str, Any] = {"claimed_by": me, "claimed_at": clock.to_iso(now)}
+        if row["concierge"] is None:
+            fields["concierge"] = me
+        sql.update_case(store.conn, row["id"], fields)
+        row = sql.case_by_id(store.conn, row["id"])
+        profile = customers.get(store, str(row["customer_id"]), timeline_limit=5)
+        case = {k: row[k] for k in row.keys()}  # noqa: SIM118
+        return CaseView(found, case, profile)
+
+
+# --- updates -----------------------------------------------------------------------------------
+
+
+def _quiet_until(quiet_hours: str | None, zone: tzinfo, now: datetime) -> datetime | None:
+    """When the customer's quiet hours end, if `now` falls inside them (their time zone)."""
+    if not quiet_hours:
+        return None
+    start_text, end_text = quiet_hours.split("-")
+    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    local = now.astimezone(zone)
+    at = local.time()
+    inside = start <= at < end if start < end else (at >= start or at < end)
+    if not inside:
+        return None
+    day = local.date() if at < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def customer_channel(config: dict[str, Any], channel: str | None) -> str:
+    """A customer's channel: the configured channel of that name, else the first channel of
+    that type, else the `email` channel (the first of type email if none is named so)."""
+    channels = config.get("channels") or {}
+    if not isinstance(channels, dict):
+        channels = {}
+    if channel and isinstance(channels.get(channel), dict):
+        return channel
+    for wanted in ([channel] if channel else []) + ["email"]:
+        for name, table in channels.items():
+            if isinstance(table, dict) and table.get("type", name) == wanted:
+                return name
+    return "email"
+
+
+@dataclass
+class UpdateResult:
+    queued: int
+    held_for_quiet_hours: int
+    samples: list[tuple[str, str]]  # (customer, message) for a dry run
+    next_update_due: str | None
+    dry_run: bool
+
+
+def _context(found: Incident, case: Any, person: customers.Customer, concierge: team.Member | None,
+             next_update: datetime | None) -> dict[str, Any]:  # fmt: skip
+    zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
+    first = (person.name or "").split()[0] if person.name else None
+    return {
+        "customer": {
+            "name": person.name or person.email, "first_name": first or person.name or person.email,
+            "email": person.email, "company": person.company, "pace": person.pace or "normal",
+            "tone": person.tone, "language": person.language, "time_zone": person.time_zone,
+            "channel": person.channel, "tags": list(person.tags),
+        },
+        "incident": {
+            "id": found.ref, "number": found.id, "title": found.title, "severity": found.severity,
+            "summary": found.summary, "status": found.status, "lead": found.lead,
+            "started_at": clock.local_text(found.started_at, zone),
+            "rescue_plan": found.rescue_plan, "rollback_plan": found.rollback_plan,
+        },
+        "case": {"state": case["state"], "concierge": case["concierge"],
+                 "added_at": clock.local_text(case["added_at"], zone)},
+        "concierge": None if concierge is None else {
+            "handle": concierge.handle, "name": concierge.name or concierge.handle,
+            "email": concierge.email,
+        },
+        "next_update": clock.local_text(clock.to_iso(next_update), zone) if next_update else None,
+    }  # fmt: skip
+
+
+def update(
+    store: Store, incident: str | int, template: str, *, next_update: timedelta | None,
+    dry_run: bool, config: dict[str, Any], author: str | None,
+) -> UpdateResult:  # fmt: skip
+    """Render one message per open case and queue it for the customer's own channel; quiet
+    hours hold it (unless severity 1). Every message is rendered before any is queued."""
+    if not template.strip():
+        raise OcxError("the update is empty; give --message TEXT or --template FILE")
+    now = clock.now()
+    due_next = now + next_update if next_update else None
+    with store.write():
+        found = get(store, incident)
+        if found.status != "open":
+            raise OcxError(f"{found.ref} is resolved; no more updates to send")
+        rows = sql.cases(store.conn, found.id, open_only=True)
+        if not rows:
+            raise OcxError(f"{found.ref} has no open cases; run 'ocx incident fanout' first")
+        people = [customers.get(store, str(row["customer_id"]), timeline_limit=0) for row in rows]
+        helpers: dict[str, team.Member | None] = {}
+        for row in rows:
+            handle = row["concierge"]
+            if handle and handle not in helpers:
+                try:
+                    helpers[handle] = team.get(store, handle)
+                except NotFound:
+                    helpers[handle] = None
+        contexts = [
+            _context(found, row, person, helpers.get(row["concierge"] or ""), due_next)
+            for row, person in zip(rows, people, strict=True)
+        ]
+        messages = templates.render_all(template, contexts)
+        if dry_run:
+            samples = [(p.email, m) for p, m in zip(people[:3], messages[:3], strict=False)]
+            return UpdateResult(0, 0, samples, clock.to_iso(due_next) if due_next else None, True)
+        if due_next is not None and not (found.lead or author):
+            raise OcxError(f"{found.ref} has no lead to own the next-update promise; set --lead")
+        stamp = clock.to_iso(now)
+        update_id = sql.add_update(store.conn, {
+            "incident_id": found.id, "at": stamp, "author": author, "template": template,
+            "messages": len(messages), "next_update_at": clock.to_iso(due_next) if due_next else None,
+        })  # fmt: skip
+        held = 0
+        subject = f"[{found.ref}] {found.title}"
+        for row, person, text in zip(rows, people, messages, strict=True):
+            zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
+            until = None if found.severity == 1 else _quiet_until(person.quiet_hours, zone, now)
+            held += until is not None
+            outbox.queue(
+                store, key=f"incident:{found.id}:update:{update_id}:customer:{person.id}",
+                kind="incident-update", channel=customer_channel(config, person.channel),
+                recipient=person.email, subject=subject, body=text,
+                payload={"incident": found.ref, "case_id": row["id"], "customer": person.email,
+                         "addresses": {"email": person.email}},
+                customer_id=person.id, not_before=until,
+            )  # fmt: skip
+            sql.update_case(store.conn, row["id"], {"last_update_at": stamp})
+            customers.record(store, person.id, "incident-update", text, author=author,
+                             subject_type="incident", subject_id=found.id,
+                             direction="outbound")  # fmt: skip
+        if found.next_update_promise_id:
+            previous = promises.get(store, found.next_update_promise_id)
+            if previous.state == "open":
+                promises.done(store, previous.id, note=f"update {update_id} sent", author=author)
+        promise_id = None
+        if due_next is not None:
+            promise_id = promises.add(
+                store, None, f"Post the next update on {found.ref}: {found.title}",
+                due=due_next, owner=found.lead or author or "", author=author,
+                subject_type="incident", subject_id=found.id,
+            ).id  # fmt: skip
+        sql.update_incident(store.conn, found.id, {"next_update_promise_id": promise_id})
+        _event(store, found.id, "update", f"Update {update_id} sent to {len(messages)} customers",
+               author=author, data={"update_id": update_id, "messages": len(messages),
+                                    "held_for_quiet_hours": held})  # fmt: skip
+        return UpdateResult(
+            len(messages), held, [], clock.to_iso(due_next) if due_next else None, False
+        )
