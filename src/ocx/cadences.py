@@ -17,6 +17,7 @@ from ocx.store import promises as sql
 SCHEDULE_EXAMPLE = "daily*5,weekly*4,monthly"
 _NAMED = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1),
           "fortnightly": timedelta(weeks=2), "biweekly": timedelta(weeks=2)}  # fmt: skip
+_LONGEST_STEP = timedelta(days=3653)
 _STEP = re.compile(r"\s*([a-z0-9 .]+?)\s*(?:\*\s*(\d+))?\s*")
 
 
@@ -54,12 +55,14 @@ def parse_schedule(text: str) -> list[Step]:
         every = match.group(1).strip()
         if every not in _NAMED and every != "monthly":
             try:
-                clock.parse_duration(every)
+                interval = clock.parse_duration(every)
             except OcxError:
                 raise OcxError(
                     f"cadence step {every!r} is not daily, weekly, monthly or a duration like 3d; "
                     f"use e.g. {SCHEDULE_EXAMPLE}"
                 ) from None
+            if interval > _LONGEST_STEP:  # past the calendar's end, it would break every list
+                raise OcxError(f"cadence step {every!r} is longer than ten years")
         times = int(match.group(2)) if match.group(2) else None
         if times == 0:
             raise OcxError(
@@ -166,7 +169,9 @@ def set_cadence(
             if customer_id is not None
             else sql.active_cadence_for_tag(store.conn, tag_name or "")
         )
-        if current is not None:
+        if customer_id is not None:
+            sql.stop_customer_cadences(store.conn, customer_id, stamp)
+        elif current is not None:
             sql.stop_cadence(store.conn, current["id"], stamp)
         cadence_id = sql.insert_cadence(
             store.conn,
@@ -191,7 +196,7 @@ def stop(store: Store, *, ref: str | None, tag: str | None, author: str | None) 
             current = sql.active_cadence_for_customer(store.conn, customer_id)
             if current is None:
                 raise NotFound(f"{ref!r} has no cadence of their own to stop")
-            sql.stop_cadence(store.conn, current["id"], stamp)
+            sql.stop_customer_cadences(store.conn, customer_id, stamp)
             customers.record(
                 store, customer_id, "cadence", f"Cadence stopped: {current['schedule']}",
                 author=author, subject_type="cadence", subject_id=current["id"],

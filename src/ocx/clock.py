@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ocx.errors import OcxError
 
-WHEN_EXAMPLE = "'2026-12-01T15:00', 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'"
+
+def when_example() -> str:
+    """Accepted forms, the ISO one a week ahead so the example itself is never in the past."""
+    ahead = (now() + timedelta(days=7)).strftime("%Y-%m-%dT15:00")
+    return f"'{ahead}', 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'"
+
+
 DURATION_EXAMPLE = "'30m', '2h', '1d', '1w', '1h30m', '2 hours'"
 
 _UNITS = {
@@ -28,8 +34,9 @@ def now() -> datetime:
     pinned = os.environ.get("OCX_NOW")
     if pinned:
         try:
-            return parse_iso(pinned, UTC)
-        except OcxError:
+            moment = datetime.fromisoformat(pinned.strip().replace("Z", "+00:00"))
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
             raise OcxError(
                 f"OCX_NOW={pinned!r} is not an ISO 8601 time; use e.g. 2026-12-01T15:00:00Z"
             ) from None
@@ -89,7 +96,7 @@ def parse_iso(text: str, tz: tzinfo) -> datetime:
             parsed = parsed.replace(tzinfo=tz)
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):  # overflow: year 1 or 9999 moved past the calendar
-        raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}") from None
+        raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}") from None
 
 
 def parse_duration(text: str) -> timedelta:
@@ -141,7 +148,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
     ref = (reference or now()).astimezone(tz)
     raw = " ".join(text.strip().lower().split())
     if not raw:
-        raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}")
+        raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}")
     if re.match(r"\d{4}-\d{2}-\d{2}", raw):
         return parse_iso(text, tz)
     if raw == "now":
@@ -150,9 +157,11 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         match = re.fullmatch(pattern, raw)
         if match:
             try:
-                return (ref + sign * parse_duration(match.group(1))).astimezone(UTC)
+                # in UTC: wall-clock arithmetic in `tz` would make 'in 2 hours' one or
+                # three real hours across a DST change
+                return ref.astimezone(UTC) + sign * parse_duration(match.group(1))
             except (OcxError, OverflowError):  # overflow: past the year 9999 or before 1
-                raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}") from None
+                raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}") from None
     words = raw.split(" ", 2)
     day: date | None = None
     weekday_today = False
@@ -177,7 +186,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
     if day is None:
         only_time = _clock_time(raw)
         if only_time is None:
-            raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}")
+            raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}")
         candidate = datetime.combine(ref.date(), only_time, tzinfo=tz)
         if candidate <= ref:
             candidate += timedelta(days=1)
@@ -187,7 +196,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
     else:  # a bare past day means its start; a bare future day, the start of work
         at = time(0) if words[0] in ("today", "tonight", "yesterday") else time(9)
     if at is None:
-        raise OcxError(f"cannot read time {text!r}; use e.g. {WHEN_EXAMPLE}")
+        raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}")
     if weekday_today and datetime.combine(day, at, tzinfo=tz) <= ref:
         day += timedelta(days=7)  # 'friday 15:00' said on a Friday after 15:00: next week
     return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)

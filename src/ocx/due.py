@@ -177,11 +177,10 @@ def _digest(
     member = team.get(store, handle)
     channel, recipient = _route(member, config)
     digest_key = "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
-    body = "\n\n".join(f"- {subject}\n  {body.replace(chr(10), chr(10) + '  ')}"
-                       for _, subject, body in entries)  # fmt: skip
+    parts = [{"key": item.key, "subject": subject, "body": body} for item, subject, body in entries]
     outbox.queue(
         store, key=digest_key, kind="digest", channel=channel, recipient=recipient,
-        subject=f"ocx: {len(entries)} item{'s' if len(entries) != 1 else ''} need you",
-        body=body, payload={"to": handle, "items": keys,
-                            "addresses": {"email": member.email, "handle": handle}},
+        subject=outbox.digest_subject(len(parts)), body=outbox.digest_body(parts),
+        payload={"to": handle, "items": keys, "parts": parts,
+                 "addresses": {"email": member.email, "handle": handle}},
     )  # fmt: skip

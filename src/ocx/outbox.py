@@ -98,6 +98,31 @@ def _backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
 
 
+def digest_subject(count: int) -> str:
+    return f"ocx: {count} item{'s' if count != 1 else ''} need you"
+
+
+def digest_body(parts: list[dict[str, str]]) -> str:
+    return "\n\n".join(f"- {p['subject']}\n  " + p["body"].replace("\n", "\n  ") for p in parts)
+
+
+def _current_digest(store: Store, row: Any, token: str) -> Any:
+    """A digest as it stands now: items handled since it was written are dropped from it,
+    and a digest with nothing left is not sent at all (None)."""
+    payload = json.loads(row["payload"] or "{}")
+    parts = payload.get("parts") or []
+    with store.write():
+        sql.mark_obsolete(store.conn)
+        live = sql.still_digested(store.conn, [p["key"] for p in parts])
+        kept = [p for p in parts if p["key"] in live]
+        if not kept:
+            sql.mark_obsolete_one(store.conn, row["id"], token)
+            return None
+    if len(kept) == len(parts):
+        return row
+    return {**dict(row), "subject": digest_subject(len(kept)), "body": digest_body(kept)}
+
+
 def _message(row: Any) -> OutboundMessage:
     return OutboundMessage(
         key=row["key"],
@@ -167,6 +192,11 @@ def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report
             stale_before=clock.to_iso(now - CLAIM_LEASE),
         )
     for row in rows:
+        if row["kind"] == "digest":
+            row = _current_digest(store, row, token)
+            if row is None:
+                report.obsolete += 1
+                continue
         try:
             note = _send(row, config, plugins)
         except Exception as exc:  # a notifier's failure is reported, never fatal to the run

@@ -74,7 +74,8 @@ class Promise:
 
 
 def _about(subject_type: str | None, subject_id: int | None) -> str:
-    return f"INC-{subject_id}" if subject_type == "incident" else f"{subject_type} {subject_id}"
+    names = {"incident": "INC-", "postmortem": "PM-"}
+    return f"{names.get(subject_type or '', f'{subject_type} ')}{subject_id}"
 
 
 def _note(store: Store, promise: Promise, text: str, *, author: str | None,
@@ -91,7 +92,7 @@ def _future(when: datetime, what: str) -> str:
     if when <= clock.now():
         raise OcxError(
             f"{what} {clock.to_iso(when)} is in the past; give a time ahead, e.g. "
-            f"{clock.WHEN_EXAMPLE}"
+            f"{clock.when_example()}"
         )
     return clock.to_iso(when)
 
@@ -209,6 +210,13 @@ def listing(
             owner=owner.strip().lower() if owner else None, customer_id=customer_id,
         )  # fmt: skip
     return [Promise.from_row(row) for row in rows]
+
+
+def about(store: Store, subject_type: str, subject_id: int) -> list[Promise]:
+    """Promises made for something other than one customer: a postmortem's action items."""
+    return [
+        Promise.from_row(row) for row in sql.promises_about(store.conn, subject_type, subject_id)
+    ]
 
 
 def open_for_customer(store: Store, customer_id: int) -> list[Promise]:

@@ -20,11 +20,13 @@ def cadence_group() -> None:
 
 @cadence_group.command("set")
 @click.argument("ref", required=False)
-@click.argument("schedule")
+@click.argument("schedule", required=False)
 @click.option("--tag", metavar="T", help="For everyone with this tag (and those tagged later).")
 @click.option("--owner", metavar="H", help="Who makes the contacts (default: config user).")
 @click.pass_obj
-def set_(app: App, ref: str | None, schedule: str, tag: str | None, owner: str | None) -> None:
+def set_(
+    app: App, ref: str | None, schedule: str | None, tag: str | None, owner: str | None
+) -> None:
     """Set a cadence for a customer (REF) or a tag; replaces the one in force.
 
     SCHEDULE is steps like daily*5,weekly*4,monthly: five daily contacts, then four weekly,
@@ -32,6 +34,10 @@ def set_(app: App, ref: str | None, schedule: str, tag: str | None, owner: str |
 
     Example: ocx cadence set --tag squeaky-wheel daily*5,weekly*4,monthly --owner alex
     """
+    if schedule is None:  # `--tag T SCHEDULE`: click gave the one argument to REF
+        ref, schedule = None, ref
+    if schedule is None:
+        raise click.UsageError("Missing argument 'SCHEDULE'.")
     cadence_id = cadences.set_cadence(
         app.store, ref=ref, tag=tag, schedule=schedule, owner=owner or app.user, author=app.user
     )

@@ -29,7 +29,7 @@ def mark_obsolete(conn: sqlite3.Connection) -> int:
     cursor = conn.execute(
         """
         UPDATE outbox SET state = 'obsolete'
-         WHERE state = 'pending' AND promise_id IS NOT NULL
+         WHERE state IN ('pending', 'digested') AND promise_id IS NOT NULL
            AND kind IN ('reminder', 'overdue', 'escalation')
            AND EXISTS (
                SELECT 1 FROM promises p WHERE p.id = outbox.promise_id
@@ -117,4 +117,23 @@ def stand_down(conn: sqlite3.Connection, keys: list[str]) -> None:
     conn.executemany(
         "UPDATE outbox SET state = 'digested' WHERE key = ? AND state = 'pending'",
         [(key,) for key in keys],
+    )
+
+
+def still_digested(conn: sqlite3.Connection, keys: list[str]) -> set[str]:
+    """Which of a digest's items are still wanted (not made obsolete since it was written)."""
+    out: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        rows = conn.execute(
+            f"SELECT key FROM outbox WHERE state = 'digested' AND key IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        out.update(key for (key,) in rows)
+    return out
+
+
+def mark_obsolete_one(conn: sqlite3.Connection, message_id: int, token: str) -> None:
+    conn.execute(
+        "UPDATE outbox SET state = 'obsolete' WHERE id = ? AND claim = ?", (message_id, token)
     )

@@ -108,6 +108,15 @@ def due_promises(conn: sqlite3.Connection, until: str, owner: str | None) -> lis
     return conn.execute(sql, {"until": until, "owner": owner}).fetchall()
 
 
+def promises_about(
+    conn: sqlite3.Connection, subject_type: str, subject_id: int
+) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"{_PROMISE_SELECT} WHERE p.subject_type = ? AND p.subject_id = ? ORDER BY p.due_at, p.id",
+        (subject_type, subject_id),
+    ).fetchall()
+
+
 def open_promises_of(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3.Row]:
     return conn.execute(
         f"{_PROMISE_SELECT} WHERE p.state = 'open' AND p.customer_id = ? "
@@ -142,6 +151,14 @@ def insert_cadence(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
 
 def stop_cadence(conn: sqlite3.Connection, cadence_id: int, at: str) -> None:
     conn.execute("UPDATE cadences SET stopped_at = ? WHERE id = ?", (at, cadence_id))
+
+
+def stop_customer_cadences(conn: sqlite3.Connection, customer_id: int, at: str) -> None:
+    """Every cadence of the customer's own in force (a merge can bring a second one)."""
+    conn.execute(
+        "UPDATE cadences SET stopped_at = ? WHERE customer_id = ? AND stopped_at IS NULL",
+        (at, customer_id),
+    )
 
 
 def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
