@@ -37,6 +37,12 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "incident_group",
         "Incidents: one case per affected customer.",
     ),
+    "postmortem": (
+        "ocx.cli.postmortem",
+        "postmortem_group",
+        "Blameless postmortems and action items.",
+    ),
+    "report": ("ocx.cli.report", "report_group", "Are promises kept? Who is at risk?"),
     "due": ("ocx.cli.due", "due", "What needs action now (for cron: --notify)."),
     "outbox": ("ocx.cli.outbox", "outbox_group", "Messages sent, failed, retried."),
     "notify": ("ocx.cli.notify", "notify_group", "Test a notification channel."),

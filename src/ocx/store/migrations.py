@@ -269,6 +269,28 @@ def _incidents(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0005_postmortems")
+def _postmortems(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE postmortems (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+            author TEXT NOT NULL,
+            reviewer TEXT,
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'published')),
+            body TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            published_at TEXT
+        );
+        CREATE INDEX postmortems_incident ON postmortems (incident_id)
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 
