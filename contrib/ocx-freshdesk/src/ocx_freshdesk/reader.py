@@ -3,25 +3,34 @@ per-ticket conversations, as ocx import records.
 
 A folder holds `contacts.json`, `tickets.json` (or page files `contacts*.json`,
 `tickets*.json`, read in name order) and `conversations/{ticket_id}.json`; a single file is
-recognised by what its records hold. Contacts and tickets files are streamed with ijson, so
-a big export keeps memory flat; a conversations file is one ticket's and is read whole.
+recognised by what its records hold. Contacts and tickets files are streamed with
+`ocx.importkit` (ijson), so a big export keeps memory flat; a conversations file is one
+ticket's and is read whole.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ocx.importkit import (
+    check_not_empty,
+    clean_text,
+    json_first_event,
+    json_items,
+    load_json,
+    record_id,
+    with_ids,
+)
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
     CustomerRecord,
     ImportFileError,
     MessageRecord,
-    Origin,
     Record,
     html_to_text,
 )
@@ -40,8 +49,6 @@ SHAPE = (
 )
 STATUSES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 OUTBOUND_EMAIL = 10  # ticket `source`: the ticket was opened by an agent's outbound email
-_BOM = b"\xef\xbb\xbf"
-_PRECISE_ERRORS_UP_TO = 256 * 1024 * 1024  # re-read smaller files with json for line:column
 
 # Keys that only one kind of record has, to recognise a file by its content.
 _TICKET_KEYS = {"requester_id", "responder_id", "subject", "priority", "due_by", "fr_due_by"}
@@ -52,38 +59,13 @@ _CONTACT_KEYS = {"email", "name", "phone", "mobile", "other_emails", "time_zone"
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | str) and str(value).strip():
-        return str(value).strip()
-    return None
-
-
-def _text(value: Any) -> str | None:
-    """Trimmed text, or None for anything else (null, a number, an empty string).
-
-    json.load keeps a lone surrogate escape ("\\ud800") as is, and SQLite cannot store it:
-    it becomes '?', as ijson does for the streamed files."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
 def _tag(value: Any) -> str | None:
     """A Freshdesk tag may hold spaces ('billing issue'); ocx tags are one word."""
-    text = _text(value)
+    text = clean_text(value)
     if text is None:
         return None
     return "-".join(text.replace(",", " ").split()) or None
@@ -113,83 +95,16 @@ def kind_of_name(path: Path) -> str | None:
     return None
 
 
-# --- reading JSON with errors that name the file and the line --------------------------------
-
-
-def _precise(path: Path) -> ImportFileError | None:
-    """Re-read with json to say where a file breaks (ijson's errors have no line)."""
-    try:
-        with path.open("rb") as handle:
-            json.loads(handle.read().removeprefix(_BOM))
-    except json.JSONDecodeError as exc:
-        return ImportFileError(
-            Origin(str(path), exc.lineno),
-            f"invalid or truncated JSON at column {exc.colno}: {exc.msg}",
-        )
-    except UnicodeDecodeError as exc:
-        return ImportFileError(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})")
-    except RecursionError:
-        return ImportFileError(str(path), "invalid JSON: nested too deeply")
-    except (ValueError, OSError):
-        return None
-    return None
-
-
-def _json_error(path: Path, exc: Exception) -> ImportFileError:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    if path.stat().st_size <= _PRECISE_ERRORS_UP_TO:
-        precise = _precise(path)
-        if precise is not None:
-            return precise
-        if "overflow" in first:  # valid JSON, but a number the streaming parser cannot hold
-            return ImportFileError(str(path), f"a number is too large to read ({first})")
-    return ImportFileError(str(path), f"invalid or truncated JSON ({first})")
+# --- checking a file's shape ---------------------------------------------------------------
 
 
 def _check_not_empty(path: Path, kind: str | None) -> None:
-    size = path.stat().st_size
-    if size == 0 or (size <= 4096 and not path.read_bytes().removeprefix(_BOM).strip()):
-        expected = _EXPECTED[kind] if kind else "a Freshdesk API v2 response"
-        raise ImportFileError(str(path), f"file is empty; expected {expected}")
-
-
-def _open(path: Path) -> IO[bytes]:
-    """The file, past a UTF-8 byte-order mark if it has one (json accepts it, ijson not)."""
-    handle = path.open("rb")
-    if handle.read(3) != _BOM:
-        handle.seek(0)
-    return handle
-
-
-def _items(path: Path) -> Iterator[Any]:
-    """The elements of a top-level array, streamed."""
-    import ijson
-
-    with _open(path) as handle:
-        try:
-            yield from ijson.items(handle, "item", use_float=True)
-        except ijson.JSONError as exc:
-            raise _json_error(path, exc) from None
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(str(path), f"not UTF-8 ({exc.reason})") from None
-
-
-def _first_event(path: Path) -> str | None:
-    import ijson
-
-    with _open(path) as handle:
-        try:
-            first = next(ijson.parse(handle), None)
-        except ijson.JSONError as exc:
-            raise _json_error(path, exc) from None
-    return first[1] if first else None
+    check_not_empty(path, _EXPECTED[kind] if kind else "a Freshdesk API v2 response")
 
 
 def _first_record(path: Path) -> Any:
-    for item in _items(path):
-        return item
-    return None
+    with closing(json_items(path, "item")) as items:
+        return next(items, None)
 
 
 def file_kind(path: Path, expected: str | None = None) -> str | None:
@@ -198,7 +113,7 @@ def file_kind(path: Path, expected: str | None = None) -> str | None:
     bad JSON, or anything but an array of the expected records."""
     _check_not_empty(path, expected)
     shape = f"not a Freshdesk export (expected {_EXPECTED[expected]})" if expected else SHAPE
-    if _first_event(path) != "start_array":
+    if json_first_event(path) != "start_array":
         raise ImportFileError(str(path), shape)
     first = _first_record(path)
     if first is None:
@@ -219,17 +134,7 @@ def file_kind(path: Path, expected: str | None = None) -> str | None:
 def _load_entries(path: Path) -> list[Any]:
     """One ticket's conversation entries (a small file: read whole)."""
     _check_not_empty(path, "conversations")
-    try:
-        data = json.loads(path.read_bytes().removeprefix(_BOM))
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            Origin(str(path), exc.lineno),
-            f"invalid or truncated JSON at column {exc.colno}: {exc.msg}",
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except RecursionError:
-        raise ImportFileError(str(path), "invalid JSON: nested too deeply") from None
+    data = load_json(path)
     if not isinstance(data, list):
         raise ImportFileError(
             str(path), f"not a Freshdesk export (expected {_EXPECTED['conversations']})"
@@ -259,35 +164,34 @@ class _Export:
 
 
 def _contacts(path: Path, export: _Export) -> Iterator[Record]:
-    file = str(path)
-    for index, contact in enumerate(_items(path), start=1):
-        contact_id = _id(contact.get("id")) if isinstance(contact, dict) else None
+    for contact_id, contact, origin in with_ids(json_items(path, "item"), path, "contact"):
         if contact_id is None:
-            yield BadRecord(Origin(file, record=f"contact #{index}"), "contact has no id")
+            yield BadRecord(origin, "contact has no id")
             continue
-        origin = Origin(file, record=f"contact {contact_id}")
-        name = _text(contact.get("name"))
+        name = clean_text(contact.get("name"))
         if name:
             export.names[contact_id] = name
         others = (
             contact.get("other_emails") if isinstance(contact.get("other_emails"), list) else []
         )
-        email = _text(contact.get("email")) or next(filter(None, map(_text, others)), None)
+        email = clean_text(contact.get("email")) or next(
+            filter(None, map(clean_text, others)), None
+        )
         if email is None:
             yield BadRecord(origin, "contact has no email")
             continue
         tags = contact.get("tags") if isinstance(contact.get("tags"), list) else []
         fields = _dict(contact.get("custom_fields"))
-        zone = _text(contact.get("time_zone"))
+        zone = clean_text(contact.get("time_zone"))
         yield CustomerRecord(
             external_id=contact_id,
             email=email,
             name=name,
-            phone=_text(contact.get("phone")) or _text(contact.get("mobile")),
+            phone=clean_text(contact.get("phone")) or clean_text(contact.get("mobile")),
             time_zone=iana_zone(zone) if zone else None,
-            language=_text(contact.get("language")),
-            pace=_text(fields.get("preferred_pace")),
-            context=_text(contact.get("description")),
+            language=clean_text(contact.get("language")),
+            pace=clean_text(fields.get("preferred_pace")),
+            context=clean_text(contact.get("description")),
             tags=tuple(dict.fromkeys(t for t in map(_tag, tags) if t)),
             origin=origin,
         )
@@ -296,7 +200,7 @@ def _contacts(path: Path, export: _Export) -> Iterator[Record]:
 def _status(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return STATUSES.get(value, f"status {value}")
-    text = _text(value)
+    text = clean_text(value)
     return text.lower() if text else None
 
 
@@ -305,7 +209,7 @@ def _description(ticket: dict[str, Any]) -> str | None:
     list was fetched without include=description)."""
     if "description_text" not in ticket and "description" not in ticket:
         return None
-    text = _text(ticket.get("description_text"))
+    text = clean_text(ticket.get("description_text"))
     if text is not None:
         return text
     html = ticket.get("description")
@@ -313,41 +217,38 @@ def _description(ticket: dict[str, Any]) -> str | None:
 
 
 def _tickets(path: Path, export: _Export) -> Iterator[Record]:
-    file = str(path)
-    for index, ticket in enumerate(_items(path), start=1):
-        ticket_id = _id(ticket.get("id")) if isinstance(ticket, dict) else None
+    for ticket_id, ticket, origin in with_ids(json_items(path, "item"), path, "ticket"):
         if ticket_id is None:
-            yield BadRecord(Origin(file, record=f"ticket #{index}"), "ticket has no id")
+            yield BadRecord(origin, "ticket has no id")
             continue
-        origin = Origin(file, record=f"ticket {ticket_id}")
-        requester_id = _id(ticket.get("requester_id"))
+        requester_id = record_id(ticket.get("requester_id"))
         requester = _dict(ticket.get("requester"))
-        requester_id = requester_id or _id(requester.get("id"))
-        email = _text(requester.get("email"))
+        requester_id = requester_id or record_id(requester.get("id"))
+        email = clean_text(requester.get("email"))
         if requester_id is None and email is None:
             yield BadRecord(origin, f"ticket {ticket_id} has no requester_id")
             continue
-        requester_name = _text(requester.get("name"))
+        requester_name = clean_text(requester.get("name"))
         if requester_id and requester_name and requester_id not in export.names:
             export.names[requester_id] = requester_name
         # Both: the engine matches the contact by id, else (a requester missing from the
         # contacts) by the email include=requester gives.
-        created = _text(ticket.get("created_at"))
+        created = clean_text(ticket.get("created_at"))
         yield ConversationRecord(
             external_id=ticket_id,
             customer_external_id=requester_id,
             customer_email=email,
-            subject=_text(ticket.get("subject")),
+            subject=clean_text(ticket.get("subject")),
             status=_status(ticket.get("status")),
             created_at=created,
-            updated_at=_text(ticket.get("updated_at")),
+            updated_at=clean_text(ticket.get("updated_at")),
             origin=origin,
         )
         body = _description(ticket)
         if body is not None:
             outbound = ticket.get("source") == OUTBOUND_EMAIL
             author = (
-                _id(ticket.get("responder_id"))
+                record_id(ticket.get("responder_id"))
                 if outbound
                 else export.names.get(requester_id or "") or requester_name or email
             )
@@ -367,33 +268,27 @@ def _tickets(path: Path, export: _Export) -> Iterator[Record]:
 
 def _entries(path: Path, ticket_id: str | None, export: _Export) -> Iterator[Record]:
     """Messages from one conversations/{ticket_id}.json; ticket_id None: each entry's own."""
-    file = str(path)
-    for number, entry in enumerate(_load_entries(path), start=1):
-        entry_id = _id(entry.get("id")) if isinstance(entry, dict) else None
+    for entry_id, entry, origin in with_ids(_load_entries(path), path, "conversation entry"):
         if entry_id is None:
-            yield BadRecord(
-                Origin(file, record=f"conversation entry #{number}"),
-                "conversation entry has no id",
-            )
+            yield BadRecord(origin, "conversation entry has no id")
             continue
-        origin = Origin(file, record=f"conversation entry {entry_id}")
-        parent = ticket_id or _id(entry.get("ticket_id")) or _id(path.stem)
+        parent = ticket_id or record_id(entry.get("ticket_id")) or record_id(path.stem)
         if parent is None:
             yield BadRecord(origin, "conversation entry has no ticket_id")
             continue
         incoming = entry.get("incoming") is True
-        user_id = _id(entry.get("user_id"))
-        sender = _text(entry.get("from_email"))
+        user_id = record_id(entry.get("user_id"))
+        sender = clean_text(entry.get("from_email"))
         author = (export.names.get(user_id or "") or sender) if incoming else (user_id or sender)
-        body = _text(entry.get("body_text"))
+        body = clean_text(entry.get("body_text"))
         if body is None:
             html = entry.get("body")
-            body = _text(html_to_text(html)) if isinstance(html, str) else None
+            body = clean_text(html_to_text(html)) if isinstance(html, str) else None
         yield MessageRecord(
             external_id=entry_id,
             conversation_external_id=parent,
             body=body or "",
-            created_at=_text(entry.get("created_at")),
+            created_at=clean_text(entry.get("created_at")),
             author=author,
             direction="inbound" if incoming else "outbound",
             public=entry.get("private") is not True,
@@ -444,9 +339,9 @@ def _contact_names(folder: Path) -> dict[str, str]:
         try:
             for file in files:
                 file_kind(file, "contacts")
-                for contact in _items(file):
-                    contact_id = _id(contact.get("id")) if isinstance(contact, dict) else None
-                    name = _text(contact.get("name")) if contact_id else None
+                for contact in json_items(file, "item"):
+                    contact_id = record_id(contact.get("id")) if isinstance(contact, dict) else None
+                    name = clean_text(contact.get("name")) if contact_id else None
                     if contact_id and name:
                         names[contact_id] = name
         except ImportFileError:

@@ -1,0 +1,170 @@
+"""Helpers for importer plugins: streaming JSON with clear errors, id and text cleaning.
+
+Helpdesk exports are JSON files that can hold a million records, so big files are streamed
+with ijson (flat memory, a fast C parser); small per-record files are read whole with json.
+Either way a broken file raises `ImportFileError` naming the file, and where it can, the
+line and column. The built-in `zendesk` importer and the contrib `ocx-freshdesk` and
+`ocx-helpscout` importers all read their files through this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import IO, Any
+
+from ocx.plugin_api import ImportFileError, Origin
+
+BOM = b"\xef\xbb\xbf"
+# ijson's errors carry no line: files up to this size are re-read with json for line:column.
+PRECISE_ERRORS_UP_TO = 256 * 1024 * 1024
+_BLANK_CHECKED_UP_TO = 4096  # a longer file of only white space fails as truncated JSON
+
+
+def record_id(value: Any) -> str | None:
+    """An export's id as text ('1001' from 1001 or ' 1001 '); None for a missing, empty,
+    boolean or structured value, so a record without a usable id is reported, not stored."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | str) and str(value).strip():
+        return str(value).strip()
+    return None
+
+
+def clean_text(value: Any) -> str | None:
+    """Trimmed text, or None for anything else (a missing key, null, a number, '').
+
+    json keeps a lone surrogate escape ("\\ud800") as is and SQLite cannot store it, so it
+    becomes '?' here, as ijson makes it in streamed files: a record reads the same from a
+    streamed page and from a small file read whole."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def with_ids(
+    records: Iterable[Any], file: Path | str, what: str
+) -> Iterator[tuple[str | None, dict[str, Any], Origin]]:
+    """Each record with its id and where it is, `(id, record, origin)`, so every importer
+    names records alike in errors: `tickets.json: ticket 1001`. A record that is not an
+    object or has no usable id comes as `(None, {}, origin)`, its origin the record's place
+    (`ticket #3`), for the importer to yield `BadRecord(origin, "ticket has no id")`."""
+    for number, record in enumerate(records, start=1):
+        found = record_id(record.get("id")) if isinstance(record, dict) else None
+        if found is None:
+            yield None, {}, Origin(str(file), record=f"{what} #{number}")
+        else:
+            yield found, record, Origin(str(file), record=f"{what} {found}")
+
+
+def check_not_empty(path: Path, what: str) -> None:
+    """Raise `ImportFileError` "file is empty; expected WHAT" for an empty (or blank) file,
+    which would otherwise fail as truncated JSON and hide the plainer cause."""
+    size = path.stat().st_size
+    if size == 0 or (
+        size <= _BLANK_CHECKED_UP_TO and not path.read_bytes().removeprefix(BOM).strip()
+    ):
+        raise ImportFileError(str(path), f"file is empty; expected {what}")
+
+
+def load_json(path: Path) -> Any:
+    """A small file (one ticket's comments) read whole with json, a UTF-8 byte-order mark
+    allowed; bad JSON raises `ImportFileError` with the line and column."""
+    try:
+        return json.loads(path.read_bytes().removeprefix(BOM))
+    except (ValueError, RecursionError) as exc:
+        error = _decode_error(path, exc)
+        if error is None:  # valid JSON that json will not hold: an integer of 5,000 digits
+            error = ImportFileError(str(path), f"cannot read the JSON ({_first_line(exc)})")
+        raise error from None
+
+
+def json_file_error(path: Path, exc: Exception) -> ImportFileError:
+    """The `ImportFileError` for ijson's error `exc` while streaming `path`: ijson does not
+    say where, so a file small enough is re-read with json for the line and column."""
+    first = _first_line(exc)
+    if path.stat().st_size <= PRECISE_ERRORS_UP_TO:
+        try:
+            json.loads(path.read_bytes().removeprefix(BOM))
+        except (ValueError, RecursionError) as precise:
+            error = _decode_error(path, precise)
+            if error is not None:
+                return error
+        except OSError:
+            pass
+        if "overflow" in first:  # valid JSON, but a number the streaming parser cannot hold
+            return ImportFileError(str(path), f"a number is too large to read ({first})")
+    return ImportFileError(str(path), f"invalid or truncated JSON ({first})")
+
+
+def json_items(path: Path, prefix: str) -> Iterator[Any]:
+    """The values at ijson `prefix` ('item' for a top-level array, 'tickets.item' for the
+    array under "tickets"), streamed one at a time so a big file keeps memory flat."""
+    import ijson
+
+    return _streamed(path, lambda handle: ijson.items(handle, prefix, use_float=True))
+
+
+def json_events(path: Path) -> Iterator[tuple[str, str, Any]]:
+    """ijson's (prefix, event, value) parse events, streamed, to look at a file's shape
+    without reading its records; close it (contextlib.closing) when stopping early."""
+    import ijson
+
+    return _streamed(path, lambda handle: ijson.parse(handle, use_float=True))
+
+
+def json_first_event(path: Path) -> str | None:
+    """'start_map' or 'start_array' (or a scalar's event; None for no JSON at all): whether
+    a file is an object or an array, learnt from its first bytes before any record is read."""
+    with closing(json_events(path)) as events:
+        first = next(events, None)
+    return first[1] if first else None
+
+
+def _streamed(path: Path, parse: Callable[[IO[bytes]], Iterator[Any]]) -> Iterator[Any]:
+    import ijson
+
+    with _open(path) as handle:
+        try:
+            yield from parse(handle)
+        except ijson.JSONError as exc:
+            raise json_file_error(path, exc) from None
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(str(path), f"not UTF-8 ({exc.reason})") from None
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The file, past a UTF-8 byte-order mark if it has one (json accepts it, ijson not)."""
+    handle = path.open("rb")
+    if handle.read(3) != BOM:
+        handle.seek(0)
+    return handle
+
+
+def _decode_error(path: Path, exc: Exception) -> ImportFileError | None:
+    """What json's error says about a file, as an `ImportFileError`; None if it is no JSON
+    syntax or encoding error."""
+    if isinstance(exc, json.JSONDecodeError):
+        return ImportFileError(
+            Origin(str(path), exc.lineno),
+            f"invalid or truncated JSON at column {exc.colno}: {exc.msg}",
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ImportFileError(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})")
+    if isinstance(exc, RecursionError):
+        return ImportFileError(str(path), "invalid JSON: nested too deeply")
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
