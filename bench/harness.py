@@ -41,6 +41,7 @@ class Settings:
     customers: int
     seed: int
     tickets: int = 1_000_000  # Zendesk tickets for the import benchmark
+    promises: int = 1_000_000  # promises for the due benchmark (a tenth of it: all open)
 
 
 @dataclass
@@ -163,13 +164,15 @@ class Row:
 
 @dataclass
 class Command:
-    """A command line to time; `check` looks at the first run's stdout (raise BenchError)."""
+    """A command line to time; `check` looks at the first run's stdout (raise BenchError);
+    `env` is added to the clean environment (e.g. OCX_NOW, to pin the clock)."""
 
     name: str
     argv: list[str]
     goal: Goal | None = None
     check: Callable[[str], None] | None = None
     note: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def expect_json(kind: type) -> Callable[[str], None]:
@@ -205,10 +208,11 @@ def time_commands(
 ) -> list[Row]:
     """Time the baseline and the commands interleaved, round after round, so drift on the
     machine (another process, a frequency change) falls on all of them alike."""
-    runs, warmup, env = ctx.settings.runs, ctx.settings.warmup, ctx.env()
+    runs, warmup, base_env = ctx.settings.runs, ctx.settings.warmup, ctx.env()
     everything = [baseline, *commands]
+    envs = {c.name: {**base_env, **c.env} for c in everything}
     for command in everything:  # the first run checks the command works and says what it prints
-        _, stdout = run_once(command.argv, env)
+        _, stdout = run_once(command.argv, envs[command.name])
         if command.check:
             try:
                 command.check(stdout)
@@ -216,12 +220,12 @@ def time_commands(
                 raise BenchError(f"{command.name}: {exc}") from None
     for _ in range(warmup):
         for command in everything:
-            run_once(command.argv, env)
+            run_once(command.argv, envs[command.name])
     samples: dict[str, list[float]] = {c.name: [] for c in everything}
     for round_ in range(runs):
         shift = round_ % len(everything)  # rotate the order, so no command is always first
         for command in everything[shift:] + everything[:shift]:
-            samples[command.name].append(run_once(command.argv, env)[0])
+            samples[command.name].append(run_once(command.argv, envs[command.name])[0])
     base = Row(group, baseline.name, samples[baseline.name], note=baseline.note)
     return [base] + [
         Row(group, c.name, samples[c.name], baseline=base, goal=c.goal, note=c.note)

@@ -1,7 +1,7 @@
 """Run every ocx benchmark and print its figures as ratios to a baseline timed in the same run.
 
     .venv/bin/python bench/run.py            # full: 30 runs per command, 100,000 customers
-    .venv/bin/python bench/run.py --quick    # smoke check: 10 runs, 10,000 customers
+    .venv/bin/python bench/run.py --quick    # smoke check: 10 runs, smaller data
     .venv/bin/python bench/run.py --json     # the same figures as JSON on stdout
     .venv/bin/python bench/run.py --check    # exit 1 when a goal is missed
 
@@ -23,19 +23,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_due
 import bench_import
 import bench_search
 import bench_startup
 from harness import BenchError, Context, Row, Settings, log, ocx_executable
 
-BENCHMARKS = {"startup": bench_startup, "search": bench_search, "import": bench_import}
+BENCHMARKS = {
+    "startup": bench_startup,
+    "search": bench_search,
+    "import": bench_import,
+    "due": bench_due,
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py",
         description="Run the ocx benchmarks: start-up against `python -c pass`, search over "
-        "generated customers. Figures are ratios to a baseline timed in the same run.",
+        "generated customers, import, `ocx due` over generated promises. Figures are ratios "
+        "to a baseline timed in the same run.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke check: fewer runs and 10,000 customers"
@@ -65,9 +72,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="Zendesk tickets to import (default 1,000,000; 10,000 with --quick)",
     )
+    parser.add_argument(
+        "--promises",
+        type=int,
+        metavar="N",
+        help="promises for `ocx due`, 2%% open (default 1,000,000; 100,000 with --quick); "
+        "a tenth of N, all open, for the busy case",
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed for the generated data")
     args = parser.parse_args(argv)  # fmt: skip
-    for name in ("runs", "customers", "tickets"):
+    for name in ("runs", "customers", "tickets", "promises"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be at least 1")
@@ -83,6 +97,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         customers=args.customers or (10_000 if args.quick else 100_000),
         seed=args.seed,
         tickets=args.tickets or (10_000 if args.quick else 1_000_000),
+        promises=args.promises or (100_000 if args.quick else 1_000_000),
     )
 
 
@@ -208,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        facts = {k: v for k, v in ctx.facts.items() if k != "search_db"}
+        facts = {k: v for k, v in ctx.facts.items() if k not in ("search_db", "due_dbs")}
         print(json.dumps({"environment": env, **facts, "results": [r.to_json() for r in rows]},
                          indent=2))  # fmt: skip
     else:

@@ -4,6 +4,7 @@ from each real outbound contact."""
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,12 @@ class Step:
 
     def __str__(self) -> str:
         return self.every + (f"*{self.times}" if self.times is not None else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _steps(schedule: str) -> list[Step]:
+    """Stored schedules parse the same every time: once per run is enough."""
+    return parse_schedule(schedule)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -120,16 +127,15 @@ class CadenceState:
         }  # fmt: skip
 
 
-def _state(store: Store, row: Any) -> CadenceState:
-    contacts = sql.outbound_contacts_since(store.conn, row["target_id"], row["set_at"])
-    steps = parse_schedule(row["schedule"])
-    found = interval_index(steps, len(contacts))
-    start = clock.from_iso(contacts[-1] if contacts else row["set_at"])
+def _state(row: Any) -> CadenceState:
+    steps = _steps(row["schedule"])
+    found = interval_index(steps, row["contacts"])
+    start = clock.from_iso(row["last_contact_at"] or row["set_at"])
     return CadenceState(
         cadence_id=row["id"], customer_id=row["target_id"], customer=row["customer_email"],
         customer_name=row["customer_name"], schedule=row["schedule"], owner=row["owner"],
-        set_at=row["set_at"], via_tag=row["tag"], contacts=len(contacts),
-        last_contact_at=contacts[-1] if contacts else None,
+        set_at=row["set_at"], via_tag=row["tag"], contacts=row["contacts"],
+        last_contact_at=row["last_contact_at"],
         step=found[1] if found else None,
         next_due_at=clock.to_iso(found[0].after(start)) if found else None,
     )  # fmt: skip
@@ -138,7 +144,7 @@ def _state(store: Store, row: Any) -> CadenceState:
 def states(store: Store) -> list[CadenceState]:
     """Every customer with a cadence in force, with when the next contact is due."""
     with store.read():
-        return [_state(store, row) for row in sql.cadence_targets(store.conn)]
+        return [_state(row) for row in sql.cadence_targets(store.conn)]
 
 
 def due(store: Store, *, now: datetime, owner: str | None = None) -> list[CadenceState]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ocx import cadences, clock, outbox, promises, team
+from ocx import cadences, clock, promises, team
 from ocx.errors import NotFound
 from ocx.store import Store
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # sending is loaded only by --notify: a plain `ocx due` stays fast
+    from ocx import outbox
     from ocx.pluginhost import Plugins
 
 DEFAULT_WITHIN = "1h"
@@ -132,6 +132,8 @@ def notify(
     store: Store, found: list[Item], *, config: dict[str, Any], plugins: Plugins, tz: tzinfo
 ) -> outbox.Report:
     """Queue a message per item (once per key, ever), then deliver everything waiting."""
+    from ocx import outbox
+
     digests: dict[str, list[tuple[Item, str, str]]] = {}
     with store.write():
         lead = team.lead(store)
@@ -170,6 +172,9 @@ def _digest(
     store: Store, handle: str, entries: list[tuple[Item, str, str]], config: dict[str, Any]
 ) -> None:
     """One message with all of a member's new items; the items' own messages stand down."""
+    import hashlib
+
+    from ocx import outbox
     from ocx.store import outbox as sql
 
     keys = [item.key for item, _, _ in entries]

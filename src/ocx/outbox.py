@@ -192,6 +192,9 @@ def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report
             stale_before=clock.to_iso(now - CLAIM_LEASE),
         )
     for row in rows:
+        with store.write():
+            if not sql.renew_claim(store.conn, row["id"], token, clock.to_iso(clock.now())):
+                continue  # taken over by a later run after our lease ran out: it sends it
         if row["kind"] == "digest":
             row = _current_digest(store, row, token)
             if row is None:

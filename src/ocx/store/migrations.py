@@ -163,6 +163,8 @@ def _promises(conn: sqlite3.Connection) -> None:
             WHERE state = 'open';
         CREATE INDEX promises_customer ON promises (customer_id);
         CREATE INDEX promises_owner ON promises (owner, state);
+        CREATE INDEX promises_open_owner_due ON promises (owner, coalesce(snoozed_until, due_at))
+            WHERE state = 'open';
         CREATE TABLE cadences (
             id INTEGER PRIMARY KEY,
             customer_id INTEGER REFERENCES customers (id) ON DELETE CASCADE,

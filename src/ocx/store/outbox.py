@@ -137,3 +137,13 @@ def mark_obsolete_one(conn: sqlite3.Connection, message_id: int, token: str) -> 
     conn.execute(
         "UPDATE outbox SET state = 'obsolete' WHERE id = ? AND claim = ?", (message_id, token)
     )
+
+
+def renew_claim(conn: sqlite3.Connection, message_id: int, token: str, now: str) -> bool:
+    """Still ours? A run slower than the lease may have lost the message to a later run,
+    which then sends it; renewing just before each send keeps that window to one message."""
+    cursor = conn.execute(
+        "UPDATE outbox SET claimed_at = ? WHERE id = ? AND claim = ? AND state = 'sending'",
+        (now, message_id, token),
+    )
+    return cursor.rowcount == 1

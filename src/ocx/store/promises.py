@@ -163,7 +163,9 @@ def stop_customer_cadences(conn: sqlite3.Connection, customer_id: int, at: str) 
 
 def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every (customer, cadence) pair in force: a customer's own cadence wins over a tag's;
-    among tag cadences the most recently set wins. Tagged-later customers are included."""
+    among tag cadences the most recently set wins. Tagged-later customers are included.
+    Each comes with its outbound contacts since the cadence was set (count and latest), so
+    one query serves however many customers are on a cadence."""
     return conn.execute(
         """
         WITH candidates AS (
@@ -180,20 +182,16 @@ def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
               FROM candidates
         )
         SELECT k.*, r.customer_id AS target_id, c.email AS customer_email,
-               c.name AS customer_name
+               c.name AS customer_name,
+               (SELECT count(*) FROM timeline t
+                 WHERE t.customer_id = r.customer_id AND t.kind = 'contact'
+                   AND t.direction = 'outbound' AND t.at >= k.set_at) AS contacts,
+               (SELECT max(t.at) FROM timeline t
+                 WHERE t.customer_id = r.customer_id AND t.kind = 'contact'
+                   AND t.direction = 'outbound' AND t.at >= k.set_at) AS last_contact_at
           FROM ranked r JOIN cadences k ON k.id = r.cadence_id
           JOIN customers c ON c.id = r.customer_id
          WHERE r.n = 1
          ORDER BY c.name IS NULL, c.name COLLATE NOCASE, c.email
         """
     ).fetchall()
-
-
-def outbound_contacts_since(conn: sqlite3.Connection, customer_id: int, since: str) -> list[str]:
-    """Times of outbound contacts at or after `since`, oldest first."""
-    rows = conn.execute(
-        "SELECT at FROM timeline WHERE customer_id = ? AND kind = 'contact' "
-        "AND direction = 'outbound' AND at >= ? ORDER BY at, id",
-        (customer_id, since),
-    )
-    return [row[0] for row in rows]
