@@ -311,8 +311,11 @@ def test_config_show_prints_the_effective_config(
     result = run("config", "show")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"# {env / 'ocx.toml'}"
-    assert tomllib.loads(result.stdout) == {"user": "tester", "timezone": "UTC"}
-    assert load_json(run("config", "show", "--json")) == {"user": "tester", "timezone": "UTC"}
+    # The defaults the issues name: escalate_after 4h, max_attempts 5, squeaky 3 in 7 days.
+    expected = {"user": "tester", "timezone": "UTC", "escalate_after": "4h", "max_attempts": 5,
+                "squeaky_contacts": 3, "squeaky_days": 7}  # fmt: skip
+    assert tomllib.loads(result.stdout) == expected
+    assert load_json(run("config", "show", "--json")) == expected
 
 
 def test_config_show_without_a_file_shows_the_effective_user(

@@ -90,7 +90,12 @@ STARTER_HEADER = """\
 
 
 # Top-level keys later features read, with the value they take when ocx.toml is silent.
-DEFAULTS: dict[str, Any] = {}
+DEFAULTS: dict[str, Any] = {
+    "escalate_after": "4h",  # overdue this long: the team lead is told (ocx due --notify)
+    "max_attempts": 5,  # deliveries tried before a message gives up (then its fallback)
+    "squeaky_contacts": 3,  # inbound contacts within squeaky_days that make a squeaky wheel
+    "squeaky_days": 7,
+}
 
 
 def effective(data: dict[str, Any], *, user: str) -> dict[str, Any]:
