@@ -375,8 +375,8 @@ def test_a_tag_cadence_covers_every_tagged_customer_and_those_tagged_later(
     found = cadences(run, load_json, tagged_later)
     assert set(found) == {"judy@example.com", "jim@example.com", "margo@example.com"}
     assert found["margo@example.com"]["schedule"] == "daily*2,weekly"
-    # documented: her contacts count from when the tag's cadence was set, so she is due then
-    assert found["margo@example.com"]["next_due_at"] == z(T0 + DAY)
+    # documented: the cadence starts for her when she is tagged, so she is not late at once
+    assert found["margo@example.com"]["next_due_at"] == z(tagged_later + DAY)
     called = tagged_later + timedelta(hours=1)
     contact(run, "margo@example.com", called)
     assert state(run, load_json, "margo@example.com", called)["next_due_at"] == z(called + DAY)

@@ -130,11 +130,11 @@ class CadenceState:
 def _state(row: Any) -> CadenceState:
     steps = _steps(row["schedule"])
     found = interval_index(steps, row["contacts"])
-    start = clock.from_iso(row["last_contact_at"] or row["set_at"])
+    start = clock.from_iso(row["last_contact_at"] or row["start_at"])
     return CadenceState(
         cadence_id=row["id"], customer_id=row["target_id"], customer=row["customer_email"],
         customer_name=row["customer_name"], schedule=row["schedule"], owner=row["owner"],
-        set_at=row["set_at"], via_tag=row["tag"], contacts=row["contacts"],
+        set_at=row["start_at"], via_tag=row["tag"], contacts=row["contacts"],
         last_contact_at=row["last_contact_at"],
         step=found[1] if found else None,
         next_due_at=clock.to_iso(found[0].after(start)) if found else None,

@@ -254,7 +254,7 @@ def add(
         customer_id = sql.insert_customer(
             store.conn, {**fields, "created_at": stamp, "updated_at": stamp}
         )
-        sql.add_tags(store.conn, customer_id, tag_list)
+        sql.add_tags(store.conn, customer_id, tag_list, stamp)
         record(store, customer_id, "created", f"Customer {fields['email']} added", author=author)
         sql.reindex(store.conn, customer_id)
     return customer_id
@@ -282,7 +282,7 @@ def edit(
             if owner is not None and owner != customer_id:
                 raise OcxError(f"a customer with email {changed['email']} already exists")
         removed = sql.remove_tags(store.conn, customer_id, remove_list)
-        added = sql.add_tags(store.conn, customer_id, add_list)
+        added = sql.add_tags(store.conn, customer_id, add_list, clock.to_iso(clock.now()))
         if not changed and not added and not removed:
             return []
         sql.update_customer(

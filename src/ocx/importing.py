@@ -216,7 +216,7 @@ class _Run:
                 conn,
                 {"email": email, **profile, "created_at": self.stamp, "updated_at": self.stamp},
             )
-            customer_sql.add_tags(conn, customer_id, tags)
+            customer_sql.add_tags(conn, customer_id, tags, self.stamp)
             sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
             customers.record(
                 self.store, customer_id, "imported",
@@ -235,7 +235,9 @@ class _Run:
             if current[name] is None or (current[name] == last.get(name) != value)
         }
         said_before = set(last.get("tags", []))
-        added = customer_sql.add_tags(conn, customer_id, [t for t in tags if t not in said_before])
+        added = customer_sql.add_tags(
+            conn, customer_id, [t for t in tags if t not in said_before], self.stamp
+        )
         if changes:
             customer_sql.update_customer(conn, customer_id, {**changes, "updated_at": self.stamp})
         if known is None or known["imported"] != imported:

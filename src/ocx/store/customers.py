@@ -61,12 +61,14 @@ def tags_of(conn: sqlite3.Connection, customer_id: int) -> list[str]:
     return [row[0] for row in rows]
 
 
-def add_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str]) -> list[str]:
-    """Add tags; returns those that were new."""
+def add_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str], at: str) -> list[str]:
+    """Add tags (when matters: a tag's cadence starts for a customer when they get the tag);
+    returns those that were new."""
     added = []
     for tag in tags:
         cursor = conn.execute(
-            "INSERT OR IGNORE INTO tags (customer_id, tag) VALUES (?, ?)", (customer_id, tag)
+            "INSERT OR IGNORE INTO tags (customer_id, tag, tagged_at) VALUES (?, ?, ?)",
+            (customer_id, tag, at),
         )
         if cursor.rowcount:
             added.append(tag)

@@ -56,6 +56,7 @@ def _customers(conn: sqlite3.Connection) -> None:
         CREATE TABLE tags (
             customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
             tag TEXT NOT NULL,
+            tagged_at TEXT,
             PRIMARY KEY (customer_id, tag)
         );
         CREATE INDEX tags_tag ON tags (tag);

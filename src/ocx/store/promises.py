@@ -163,16 +163,18 @@ def stop_customer_cadences(conn: sqlite3.Connection, customer_id: int, at: str) 
 
 def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every (customer, cadence) pair in force: a customer's own cadence wins over a tag's;
-    among tag cadences the most recently set wins. Tagged-later customers are included.
+    among tag cadences the most recently set wins. A customer tagged after a tag's cadence
+    was set starts on it when tagged, not late.
     Each comes with its outbound contacts since the cadence was set (count and latest), so
     one query serves however many customers are on a cadence."""
     return conn.execute(
         """
         WITH candidates AS (
-            SELECT k.id AS cadence_id, k.customer_id, 0 AS via_tag, k.set_at
+            SELECT k.id AS cadence_id, k.customer_id, 0 AS via_tag, k.set_at,
+                   k.set_at AS start_at
               FROM cadences k WHERE k.stopped_at IS NULL AND k.customer_id IS NOT NULL
             UNION ALL
-            SELECT k.id, t.customer_id, 1, k.set_at
+            SELECT k.id, t.customer_id, 1, k.set_at, max(k.set_at, coalesce(t.tagged_at, k.set_at))
               FROM cadences k JOIN tags t ON t.tag = k.tag
              WHERE k.stopped_at IS NULL AND k.tag IS NOT NULL
         ),
@@ -181,14 +183,14 @@ def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
                 PARTITION BY customer_id ORDER BY via_tag, set_at DESC, cadence_id DESC) AS n
               FROM candidates
         )
-        SELECT k.*, r.customer_id AS target_id, c.email AS customer_email,
+        SELECT k.*, r.customer_id AS target_id, r.start_at, c.email AS customer_email,
                c.name AS customer_name,
                (SELECT count(*) FROM timeline t
                  WHERE t.customer_id = r.customer_id AND t.kind = 'contact'
-                   AND t.direction = 'outbound' AND t.at >= k.set_at) AS contacts,
+                   AND t.direction = 'outbound' AND t.at >= r.start_at) AS contacts,
                (SELECT max(t.at) FROM timeline t
                  WHERE t.customer_id = r.customer_id AND t.kind = 'contact'
-                   AND t.direction = 'outbound' AND t.at >= k.set_at) AS last_contact_at
+                   AND t.direction = 'outbound' AND t.at >= r.start_at) AS last_contact_at
           FROM ranked r JOIN cadences k ON k.id = r.cadence_id
           JOIN customers c ON c.id = r.customer_id
          WHERE r.n = 1
