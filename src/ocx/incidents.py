@@ -15,6 +15,7 @@ from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import customers as customer_sql
 from ocx.store import incidents as sql
+from ocx.store import outbox as outbox_sql
 
 CASE_STATES = sql.CASE_STATES
 # A case `incident next` handed out is left to that concierge this long before another may take it.
@@ -393,6 +394,8 @@ def customer_channel(config: dict[str, Any], channel: str | None) -> str:
     if channel and isinstance(channels.get(channel), dict):
         return channel
     for wanted in ([channel] if channel else []) + ["email"]:
+        if wanted == "email" and isinstance(channels.get("email"), dict):
+            return "email"
         for name, table in channels.items():
             if isinstance(table, dict) and table.get("type", name) == wanted:
                 return name
@@ -482,6 +485,7 @@ def update(
             zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
             until = None if found.severity == 1 else _quiet_until(person.quiet_hours, zone, now)
             held += until is not None
+            outbox_sql.supersede(store.conn, f"incident:{found.id}:update:", person.id)
             outbox.queue(
                 store, key=f"incident:{found.id}:update:{update_id}:customer:{person.id}",
                 kind="incident-update", channel=customer_channel(config, person.channel),

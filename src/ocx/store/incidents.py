@@ -140,15 +140,15 @@ def next_case(
     conn: sqlite3.Connection, incident_id: int, concierge: str, stale_before: str
 ) -> sqlite3.Row | None:
     """The one case to handle now: one this concierge already holds, else their own or an
-    unassigned case; not yet contacted first, then the longest waiting. Cases another
-    concierge claimed recently are left to them."""
+    unassigned case (else anyone's); not yet contacted first, then the longest waiting.
+    Cases another concierge claimed recently are left to them."""
     return conn.execute(
         f"""
         {_CASE_SELECT}
          WHERE k.incident_id = :incident AND k.state <> 'resolved'
            AND (k.claimed_by IS NULL OR k.claimed_by = :me OR k.claimed_at < :stale)
          ORDER BY (k.claimed_by = :me AND k.claimed_at >= :stale) DESC,
-                  (k.concierge = :me) DESC, (k.concierge IS NULL) DESC,
+                  (k.concierge = :me OR k.concierge IS NULL) DESC,
                   (k.state = 'new') DESC, k.last_activity_at, k.id
          LIMIT 1
         """,

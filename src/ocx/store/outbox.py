@@ -147,3 +147,14 @@ def renew_claim(conn: sqlite3.Connection, message_id: int, token: str, now: str)
         (now, message_id, token),
     )
     return cursor.rowcount == 1
+
+
+def supersede(conn: sqlite3.Connection, key_prefix: str, customer_id: int) -> int:
+    """Updates still waiting (held by quiet hours, or retrying) that a newer one replaces:
+    the customer gets the latest news once, not a pile of stale ones when their night ends."""
+    cursor = conn.execute(
+        "UPDATE outbox SET state = 'obsolete' WHERE state = 'pending' AND customer_id = ? "
+        "AND substr(key, 1, length(?)) = ?",
+        (customer_id, key_prefix, key_prefix),
+    )
+    return cursor.rowcount
