@@ -37,6 +37,11 @@ class Delivery:
     note: str
     retry_at: str | None = None
 
+    @classmethod
+    def of(cls, row: Any, ok: bool, note: str, retry_at: str | None = None) -> Delivery:
+        return cls(row["id"], row["key"], row["kind"], row["channel"], row["recipient"], ok,
+                   note, retry_at)  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "key": self.key, "kind": self.kind, "channel": self.channel,
@@ -210,32 +215,11 @@ def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report
                 sql.mark_failed(store.conn, row["id"], token, error=reason, retry_at=retry_at)
                 if retry_at is None:
                     _fallback(store, row, config)
-            report.failed.append(
-                Delivery(
-                    row["id"],
-                    row["key"],
-                    row["kind"],
-                    row["channel"],
-                    row["recipient"],
-                    False,
-                    reason,
-                    retry_at,
-                )
-            )
+            report.failed.append(Delivery.of(row, False, reason, retry_at))
             continue
         with store.write():
             sql.mark_sent(store.conn, row["id"], token, clock.to_iso(clock.now()), str(note or ""))
-        report.delivered.append(
-            Delivery(
-                row["id"],
-                row["key"],
-                row["kind"],
-                row["channel"],
-                row["recipient"],
-                True,
-                str(note or ""),
-            )
-        )
+        report.delivered.append(Delivery.of(row, True, str(note or "")))
     return report
 
 

@@ -257,6 +257,8 @@ def edit(store: Store, postmortem: str | int, body: str) -> Postmortem:
 def set_reviewer(store: Store, postmortem: str | int, reviewer: str) -> Postmortem:
     with store.write():
         found = get(store, postmortem)
+        if found.status == "published":
+            raise OcxError(f"postmortem {found.id} is published and final")
         checker = team.get(store, reviewer).handle
         _check_reviewer(incidents.get(store, found.incident_id), checker)
         sql.update(

@@ -9,6 +9,7 @@ import click
 from ocx import clock, render
 from ocx.cli.app import App
 from ocx.cli.options import json_option
+from ocx.errors import OcxError
 
 
 def _pm():  # type: ignore[no-untyped-def]
@@ -90,6 +91,8 @@ def edit(app: App, postmortem_id: str) -> None:
     Example: EDITOR=vim ocx postmortem edit 1
     """
     found = _pm().get(app.store, postmortem_id)
+    if found.status == "published":  # refuse before the editor opens, not after the work
+        raise OcxError(f"postmortem {found.id} is published and final")
     edited = click.edit(found.body, extension=".md", require_save=True)
     if edited is None:
         render.warn("nothing changed")

@@ -6,10 +6,35 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ocx.errors import NoDatabase, OcxError
 
 BUSY_TIMEOUT_MS = 5000
+
+
+def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
+    """INSERT one row from a dict; `table` and the keys are the store's own names, never
+    user input (values always go through parameters)."""
+    columns = list(row)
+    cursor = conn.execute(
+        f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})',
+        [row[c] for c in columns],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def update_row(
+    conn: sqlite3.Connection, table: str, key: tuple[str, Any], fields: dict[str, Any]
+) -> None:
+    """UPDATE the columns in `fields` of the row whose `key` column has the given value."""
+    if not fields:
+        return
+    columns = list(fields)
+    conn.execute(
+        f'UPDATE "{table}" SET {", ".join(f"{c} = ?" for c in columns)} WHERE {key[0]} = ?',
+        [*(fields[c] for c in columns), key[1]],
+    )
 
 
 class Store:

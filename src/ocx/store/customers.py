@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ocx.store import insert_row, update_row
+
 PROFILE_COLUMNS = (
     "email", "name", "company", "phone", "time_zone", "channel",
     "pace", "tone", "language", "quiet_hours", "context",
@@ -19,21 +21,14 @@ _TIMELINE_COLUMNS = (
 
 
 def insert_customer(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
-    columns = [c for c in (*PROFILE_COLUMNS, "created_at", "updated_at") if c in fields]
-    cursor = conn.execute(
-        f"INSERT INTO customers ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [fields[c] for c in columns],
-    )
-    return int(cursor.lastrowid or 0)
+    columns = (*PROFILE_COLUMNS, "created_at", "updated_at")
+    return insert_row(conn, "customers", {c: fields[c] for c in columns if c in fields})
 
 
 def update_customer(conn: sqlite3.Connection, customer_id: int, fields: dict[str, Any]) -> None:
-    columns = [c for c in (*PROFILE_COLUMNS, "updated_at") if c in fields]
-    if not columns:
-        return
-    conn.execute(
-        f"UPDATE customers SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-        [*(fields[c] for c in columns), customer_id],
+    columns = (*PROFILE_COLUMNS, "updated_at")
+    update_row(
+        conn, "customers", ("id", customer_id), {c: fields[c] for c in columns if c in fields}
     )
 
 

@@ -6,16 +6,13 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ocx.store import insert_row, update_row
+
 CASE_STATES = ("new", "contacted", "acknowledged", "agreed", "resolved")
 
 
 def insert_incident(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    columns = list(row)
-    cursor = conn.execute(
-        f"INSERT INTO incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row[c] for c in columns],
-    )
-    return int(cursor.lastrowid or 0)
+    return insert_row(conn, "incidents", row)
 
 
 def incident(conn: sqlite3.Connection, incident_id: int) -> sqlite3.Row | None:
@@ -28,11 +25,7 @@ def incidents(conn: sqlite3.Connection, *, open_only: bool) -> list[sqlite3.Row]
 
 
 def update_incident(conn: sqlite3.Connection, incident_id: int, fields: dict[str, Any]) -> None:
-    columns = list(fields)
-    conn.execute(
-        f"UPDATE incidents SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-        [*(fields[c] for c in columns), incident_id],
-    )
+    update_row(conn, "incidents", ("id", incident_id), fields)
 
 
 def add_event(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -129,11 +122,7 @@ def cases(
 
 
 def update_case(conn: sqlite3.Connection, case_id: int, fields: dict[str, Any]) -> None:
-    columns = list(fields)
-    conn.execute(
-        f"UPDATE cases SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-        [*(fields[c] for c in columns), case_id],
-    )
+    update_row(conn, "cases", ("id", case_id), fields)
 
 
 def next_case(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ocx.store import update_row
+
 
 def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     cursor = conn.execute(
@@ -25,11 +27,7 @@ def listing(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 
 
 def update(conn: sqlite3.Connection, postmortem_id: int, fields: dict[str, Any]) -> None:
-    columns = list(fields)
-    conn.execute(
-        f"UPDATE postmortems SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-        [*(fields[c] for c in columns), postmortem_id],
-    )
+    update_row(conn, "postmortems", ("id", postmortem_id), fields)
 
 
 def affected_by(conn: sqlite3.Connection, incident_id: int, column: str) -> list[tuple[str, int]]:

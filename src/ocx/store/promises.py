@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ocx.store import insert_row, update_row
+
 TEAM_FIELDS = ("name", "email", "channel", "lead", "digest")
 # The time a promise is due now: a snooze moves it, the original due_at stays for the record.
 EFFECTIVE_DUE = "coalesce(p.snoozed_until, p.due_at)"
@@ -26,11 +28,8 @@ def insert_member(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
 
 
 def update_member(conn: sqlite3.Connection, handle: str, fields: dict[str, Any]) -> None:
-    columns = [c for c in (*TEAM_FIELDS, "updated_at") if c in fields]
-    conn.execute(
-        f"UPDATE team SET {', '.join(f'{c} = ?' for c in columns)} WHERE handle = ?",
-        [*(fields[c] for c in columns), handle],
-    )
+    columns = (*TEAM_FIELDS, "updated_at")
+    update_row(conn, "team", ("handle", handle), {c: fields[c] for c in columns if c in fields})
 
 
 def members(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -50,12 +49,7 @@ _PROMISE_SELECT = (
 
 
 def insert_promise(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    columns = list(row)
-    cursor = conn.execute(
-        f"INSERT INTO promises ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [row[c] for c in columns],
-    )
-    return int(cursor.lastrowid or 0)
+    return insert_row(conn, "promises", row)
 
 
 def promise(conn: sqlite3.Connection, promise_id: int) -> sqlite3.Row | None:
@@ -63,11 +57,7 @@ def promise(conn: sqlite3.Connection, promise_id: int) -> sqlite3.Row | None:
 
 
 def update_promise(conn: sqlite3.Connection, promise_id: int, fields: dict[str, Any]) -> None:
-    columns = list(fields)
-    conn.execute(
-        f"UPDATE promises SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-        [*(fields[c] for c in columns), promise_id],
-    )
+    update_row(conn, "promises", ("id", promise_id), fields)
 
 
 def promises(
