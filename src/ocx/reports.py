@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ocx import cadences, clock
+from ocx import cadences, clock, team
 from ocx.errors import OcxError
 from ocx.postmortems import percentile
 from ocx.store import Store
@@ -71,6 +71,8 @@ def cadence_report(store: Store) -> dict[str, int]:
 
 def report(store: Store, *, since: datetime | None, owner: str | None) -> dict[str, Any]:
     with store.read():
+        if owner:
+            owner = team.get(store, owner).handle  # a typo is an error, not a row of zeros
         return {
             "since": clock.to_iso(since) if since else None,
             **promise_report(store, since=since, owner=owner),

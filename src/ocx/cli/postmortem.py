@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -93,7 +94,10 @@ def edit(app: App, postmortem_id: str) -> None:
     found = _pm().get(app.store, postmortem_id)
     if found.status == "published":  # refuse before the editor opens, not after the work
         raise OcxError(f"postmortem {found.id} is published and final")
-    edited = click.edit(found.body, extension=".md", require_save=True)
+    # $EDITOR first, as documented (click alone would prefer $VISUAL)
+    edited = click.edit(
+        found.body, editor=os.environ.get("EDITOR") or None, extension=".md", require_save=True
+    )
     if edited is None:
         render.warn("nothing changed")
         return
