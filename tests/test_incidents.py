@@ -627,7 +627,9 @@ def test_update_renders_one_message_per_customer_and_queues_it(
         told = [e for e in world.timeline(email) if e["kind"] == "incident-update"]
         assert [(e["text"], e["direction"], e["at"]) for e in told] == [(body, "outbound", z(NOW))]
     shown = world.show("INC-1")
-    assert shown["updates_sent"] == 1 and shown["messages_sent"] == 4
+    # queued, none delivered yet: sent counts only what reached a customer
+    assert shown["updates_sent"] == 1 and shown["messages_sent"] == 0
+    assert shown["messages_waiting"] == 4
     assert shown["next_update_due"] == z(NOW + 2 * HOUR)
     assert all(c["last_update_at"] == z(NOW) for c in world.cases().values())
 
@@ -872,6 +874,9 @@ def test_due_notify_delivers_each_customers_update_by_email_once(
     ok_again = notify(world, NOW + MINUTE)
     assert "incident-update" not in ok_again.stdout
     assert len(smtp_server.messages) == 3
+    # `show` counts what reached customers (the server saw 3), not what was queued
+    shown = world.show("INC-1")
+    assert (shown["messages_sent"], shown["messages_waiting"]) == (len(smtp_server.messages), 0)
 
 
 def test_a_customer_whose_channel_is_a_webhook_gets_a_signed_post(

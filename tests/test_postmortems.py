@@ -218,7 +218,10 @@ def test_new_prefills_the_figures_from_the_record(
     assert data["severity"] == 2 and data["lead"] == "sam"
     assert data["rescue_plan"] == RESCUE and data["rollback_plan"] == ROLLBACK
     assert data["updates"] == [
-        {"at": z(when), "messages": n, "author": "dana"} for when, n in UPDATES
+        # queued for n open cases; this incident never ran `ocx due --notify`, so none delivered
+        {"at": z(when), "messages": n, "author": "dana", "delivered": 0, "replaced": 0,
+         "first_delivered_at": None, "last_delivered_at": None}
+        for when, n in UPDATES
     ]
     assert [(e["at"], e["kind"]) for e in data["events"]] == [(z(w), k) for w, k in incident]
     assert data["author"] == "dana"  # config user
@@ -248,7 +251,7 @@ def test_the_markdown_has_every_section_and_the_figures(
     assert "90th percentile 1h 58m" in body  # 7110 s
     assert "Agreed to the rescue plan: 2 of 5" in body
     for when, n in UPDATES:
-        assert f"{paris(when)}: {n} messages" in body
+        assert f"posted {paris(when)} for {n} customers: 0 delivered" in body
     assert f"- Rescue: {RESCUE}" in body and f"- Roll-back: {ROLLBACK}" in body
     # the sections people write start empty
     for section in ("Root cause", "What went well", "What went wrong", "Where we got lucky"):

@@ -117,15 +117,15 @@ def _message_text(item: Item, tz: tzinfo) -> tuple[str, str]:
     return subject, body
 
 
-def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str]:
+def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str | None]:
     """The channel name and recipient for a team member: their channel (an email channel
-    addresses their email), else config `default_channel`, else the console."""
+    addresses their email: none set is a failed delivery, never mail to a bare handle),
+    else config `default_channel`, else the console."""
     name = member.channel or str(config.get("default_channel") or "console")
     channels = config.get("channels") or {}
     table = channels.get(name) if isinstance(channels, dict) else None
     kind = table.get("type", name) if isinstance(table, dict) else name
-    recipient = member.email if kind == "email" and member.email else member.handle
-    return name, recipient
+    return name, member.email if kind == "email" else member.handle
 
 
 def notify(

@@ -35,6 +35,11 @@ def ref(incident_id: int) -> str:
     return f"INC-{incident_id}"
 
 
+def update_key_prefix(incident_id: int) -> str:
+    """Outbox keys of an incident's updates: PREFIX{update_id}:customer:{customer_id}."""
+    return f"incident:{incident_id}:update:"
+
+
 @dataclass
 class Incident:
     id: int
@@ -52,8 +57,10 @@ class Incident:
     next_update_promise_id: int | None
     created_by: str | None
     cases: dict[str, int] = field(default_factory=dict)
-    updates_sent: int = 0
-    messages_sent: int = 0
+    updates_sent: int = 0  # updates posted
+    messages_sent: int = 0  # messages delivered to customers
+    messages_waiting: int = 0  # queued, not delivered yet (quiet hours, retries)
+    messages_replaced: int = 0  # held, then replaced by a newer update: never sent
     next_update_due: str | None = None
 
     @property
@@ -73,7 +80,10 @@ def _incident(store: Store, row: Any) -> Incident:
     found.cases = sql.case_counts(store.conn, found.id)
     updates = sql.updates(store.conn, found.id)
     found.updates_sent = len(updates)
-    found.messages_sent = sum(u["messages"] for u in updates)
+    deliveries = outbox_sql.by_update(store.conn, update_key_prefix(found.id)).values()
+    found.messages_sent = sum(d["sent"] for d in deliveries)
+    found.messages_waiting = sum(d["waiting"] for d in deliveries)
+    found.messages_replaced = sum(d["replaced"] for d in deliveries)
     if found.next_update_promise_id:
         promise = promises.get(store, found.next_update_promise_id)
         if promise.state == "open":
@@ -485,9 +495,15 @@ def update(
             zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
             until = None if found.severity == 1 else _quiet_until(person.quiet_hours, zone, now)
             held += until is not None
-            outbox_sql.supersede(store.conn, f"incident:{found.id}:update:", person.id)
+            if outbox_sql.supersede(store.conn, update_key_prefix(found.id), person.id, stamp):
+                customers.record(
+                    store, person.id, "incident-update",
+                    f"An earlier update on {found.ref} was not sent: this one replaced it "
+                    "while it waited for their quiet hours to end", author=author,
+                    subject_type="incident", subject_id=found.id, data={"replaced": True},
+                )  # fmt: skip
             outbox.queue(
-                store, key=f"incident:{found.id}:update:{update_id}:customer:{person.id}",
+                store, key=f"{update_key_prefix(found.id)}{update_id}:customer:{person.id}",
                 kind="incident-update", channel=customer_channel(config, person.channel),
                 recipient=person.email, subject=subject, body=text,
                 payload={"incident": found.ref, "case_id": row["id"], "customer": person.email,
@@ -510,7 +526,7 @@ def update(
                 subject_type="incident", subject_id=found.id,
             ).id  # fmt: skip
         sql.update_incident(store.conn, found.id, {"next_update_promise_id": promise_id})
-        _event(store, found.id, "update", f"Update {update_id} sent to {len(messages)} customers",
+        _event(store, found.id, "update", f"Update {update_id} queued for {len(messages)} customers",
                author=author, data={"update_id": update_id, "messages": len(messages),
                                     "held_for_quiet_hours": held})  # fmt: skip
         return UpdateResult(

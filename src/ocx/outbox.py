@@ -104,7 +104,7 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def digest_subject(count: int) -> str:
-    return f"ocx: {count} item{'s' if count != 1 else ''} need you"
+    return f"ocx: {count} item needs you" if count == 1 else f"ocx: {count} items need you"
 
 
 def digest_body(parts: list[dict[str, str]]) -> str:
@@ -183,13 +183,22 @@ def _fallback(store: Store, row: Any, config: dict[str, Any]) -> bool:
 
 def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report:
     """Deliver every message that is ready. Each is claimed in a transaction first, so two
-    runs at once never send the same message; a sent message is never sent again."""
+    runs at once never send the same message; a sent message is never sent again. A message
+    that gives up in this run goes out through its channel's fallback in this run too."""
     report = Report()
+    while _deliver_ready(store, config, plugins, report):
+        pass  # another pass only for fallbacks queued by the one before
+    return report
+
+
+def _deliver_ready(store: Store, config: dict[str, Any], plugins: Plugins, report: Report) -> bool:
+    """One pass over the ready messages; True when it queued a fallback to send now."""
     now = clock.now()
     max_attempts = int(config.get("max_attempts", DEFAULT_MAX_ATTEMPTS) or DEFAULT_MAX_ATTEMPTS)
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    fell_back = False
     with store.write():
-        report.obsolete = sql.mark_obsolete(store.conn)
+        report.obsolete += sql.mark_obsolete(store.conn)
         rows = sql.claim(
             store.conn,
             now=clock.to_iso(now),
@@ -214,13 +223,13 @@ def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report
             with store.write():
                 sql.mark_failed(store.conn, row["id"], token, error=reason, retry_at=retry_at)
                 if retry_at is None:
-                    _fallback(store, row, config)
+                    fell_back = _fallback(store, row, config) or fell_back
             report.failed.append(Delivery.of(row, False, reason, retry_at))
             continue
         with store.write():
             sql.mark_sent(store.conn, row["id"], token, clock.to_iso(clock.now()), str(note or ""))
         report.delivered.append(Delivery.of(row, True, str(note or "")))
-    return report
+    return fell_back
 
 
 @dataclass

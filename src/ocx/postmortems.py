@@ -14,6 +14,7 @@ from ocx import clock, incidents, promises, team
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import incidents as incident_sql
+from ocx.store import outbox as outbox_sql
 from ocx.store import postmortems as sql
 
 SECTIONS = ("Root cause", "What went well", "What went wrong", "Where we got lucky")
@@ -46,6 +47,7 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
         s for s in (_seconds(c["added_at"], c["contacted_at"]) for c in cases) if s is not None
     ]
     updates = incident_sql.updates(conn, incident.id)
+    deliveries = outbox_sql.by_update(conn, incidents.update_key_prefix(incident.id))
     p50 = statistics.median(first_contact) if first_contact else None
     return {
         "incident": incident.ref,
@@ -67,9 +69,21 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
         "first_contact_p50_s": p50,
         "first_contact_p90_s": percentile(first_contact, 90),
         "updates": [
-            {"at": clock.iso_json(u["at"]), "messages": u["messages"], "author": u["author"]}
+            {
+                "at": clock.iso_json(u["at"]),
+                "messages": u["messages"],
+                "author": u["author"],
+                "delivered": deliveries.get(u["id"], {}).get("sent", 0),
+                "replaced": deliveries.get(u["id"], {}).get("replaced", 0),
+                "first_delivered_at": clock.iso_json(
+                    deliveries.get(u["id"], {}).get("first_sent_at")
+                ),
+                "last_delivered_at": clock.iso_json(
+                    deliveries.get(u["id"], {}).get("last_sent_at")
+                ),
+            }
             for u in updates
-        ],
+        ],  # every update: when it was posted, and when and to how many it was delivered
         "events": [
             {
                 "at": clock.iso_json(e["at"]),
@@ -133,7 +147,16 @@ def markdown(data: dict[str, Any], *, author: str, reviewer: str | None, tz: tzi
         f"({data['customers_contacted']} of {data['customers_affected']} customers contacted)",
         f"- Agreed to the rescue plan: {data['customers_agreed']} of {data['customers_affected']}",
         f"- Updates sent: {len(data['updates'])}"
-        + "".join(f"\n  - {when(u['at'])}: {u['messages']} messages" for u in data["updates"]),
+        + "".join(
+            f"\n  - posted {when(u['at'])} for {u['messages']} customers: {u['delivered']} delivered"
+            + (
+                f" ({when(u['first_delivered_at'])} to {when(u['last_delivered_at'])})"
+                if u["delivered"]
+                else ""
+            )
+            + (f", {u['replaced']} replaced by a later update" if u["replaced"] else "")
+            for u in data["updates"]
+        ),
         "",
         "## Timeline",
         "",
@@ -289,8 +312,14 @@ RULES: list[tuple[str, str]] = [
     (r"\bcareless(?:ly|ness)?\b", "describe what made the step easy to get wrong"),
     (r"\b(?:(?:his|her|their|my|your|our|{people})(?:'s)?\s+fault|fault of)\b",
      "replace fault with the contributing factors"),
-    (r"\bfault(?:y)?\b(?!\s*(?:tolerance|tolerant|injection|line|domain))",
+    (r"(?<!nobody is at )(?<!no one is at )(?<!not at )(?<!nobody's )"
+     r"\bfault(?:y)?\b(?!\s*(?:tolerance|tolerant|injection|line|domain))",
      "replace fault with the contributing factors"),
+    (r"\b(?:{people})(?:'s)?\s+(?:mistake|error|doing)\b|\b(?:mistake|error)s?\s+(?:by|of)\s+"
+     r"(?:{people})\b", "name the gap in the process that let the mistake through, not the person"),
+    (r"\b(?:{people})\s+(?:was|were|is)\s+(?:responsible|to blame|at fault)\b",
+     "a person is not a root cause: say which safeguard was missing"),
+    (r"\bbecause\s+(?:{people})\b", "a person is not a root cause: say which safeguard was missing"),
     (r"\b(?:{people}|he|she|they|someone|somebody|the (?:engineer|agent|developer|operator|"
      r"on-call|team))\s+(?:had\s+)?failed to\b",
      "describe what the system did, not what a person failed to do"),

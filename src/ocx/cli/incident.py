@@ -66,7 +66,13 @@ def _print_incident(app: App, found) -> None:  # type: ignore[no-untyped-def]
         ("Rescue plan", found.rescue_plan or ""),
         ("Roll-back", found.rollback_plan or ""),
         ("Cases", ", ".join(f"{state} {n}" for state, n in found.cases.items())),
-        ("Updates sent", f"{found.updates_sent} ({found.messages_sent} messages)"),
+        (
+            "Updates sent",
+            f"{found.updates_sent} ({found.messages_sent} messages delivered"
+            + (f", {found.messages_waiting} waiting" if found.messages_waiting else "")
+            + (f", {found.messages_replaced} replaced" if found.messages_replaced else "")
+            + ")",
+        ),
         ("Next update due", clock.local_text(found.next_update_due, app.tz)),
     ]
     for label, value in lines:

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ocx import clock
 from ocx.errors import OcxError
 from ocx.hookspecs import hookimpl
 from ocx.plugin_api import Notifier, OutboundMessage, channel_secret
@@ -130,7 +131,7 @@ def send_email(message: OutboundMessage, channel: Mapping[str, Any]) -> str:
         mail["From"] = sender
         mail["To"] = message.recipient
         mail["Subject"] = " ".join(message.subject.split())
-        mail["Date"] = formatdate(localtime=False)
+        mail["Date"] = formatdate(clock.now().timestamp(), localtime=False)  # honours OCX_NOW
         mail["Message-ID"] = message_id(message.key)
         mail["X-Ocx-Key"] = message.key
         mail["X-Ocx-Kind"] = message.kind

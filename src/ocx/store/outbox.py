@@ -149,12 +149,35 @@ def renew_claim(conn: sqlite3.Connection, message_id: int, token: str, now: str)
     return cursor.rowcount == 1
 
 
-def supersede(conn: sqlite3.Connection, key_prefix: str, customer_id: int) -> int:
-    """Updates still waiting (held by quiet hours, or retrying) that a newer one replaces:
-    the customer gets the latest news once, not a pile of stale ones when their night ends."""
+def supersede(conn: sqlite3.Connection, key_prefix: str, customer_id: int, now: str) -> int:
+    """Updates held for later (quiet hours) that a newer one replaces: the customer gets the
+    latest news once, not a pile of stale ones when their night ends."""
     cursor = conn.execute(
         "UPDATE outbox SET state = 'obsolete' WHERE state = 'pending' AND customer_id = ? "
-        "AND substr(key, 1, length(?)) = ?",
-        (customer_id, key_prefix, key_prefix),
+        "AND attempts = 0 AND next_attempt_at > ? AND substr(key, 1, length(?)) = ?",
+        (customer_id, now, key_prefix, key_prefix),
     )
     return cursor.rowcount
+
+
+def by_update(conn: sqlite3.Connection, key_prefix: str) -> dict[int, dict[str, Any]]:
+    """For an incident's updates (keys `PREFIX{update}:customer:{id}`): how many of each
+    update's messages were sent, replaced or are still waiting, and when they went out."""
+    out: dict[int, dict[str, Any]] = {}
+    rows = conn.execute(
+        "SELECT key, state, sent_at FROM outbox WHERE substr(key, 1, length(?)) = ?",
+        (key_prefix, key_prefix),
+    )
+    for key, state, sent_at in rows:
+        update_id = int(key[len(key_prefix) :].split(":", 1)[0])
+        entry = out.setdefault(update_id, {"sent": 0, "replaced": 0, "waiting": 0,
+                                           "first_sent_at": None, "last_sent_at": None})  # fmt: skip
+        if state == "sent":
+            entry["sent"] += 1
+            entry["first_sent_at"] = min(filter(None, (entry["first_sent_at"], sent_at)))
+            entry["last_sent_at"] = max(filter(None, (entry["last_sent_at"], sent_at)))
+        elif state == "obsolete":
+            entry["replaced"] += 1
+        else:
+            entry["waiting"] += 1
+    return out
