@@ -688,3 +688,23 @@ def test_publish_needs_a_reviewer_and_a_clean_check_then_it_is_final(
     assert dump(db_path) == before
     listed = load_json(run("postmortem", "list", "--json"))
     assert listed[0]["status"] == "published"
+
+
+def test_the_blame_rules_catch_a_person_named_as_the_cause_and_spare_nobody_at_fault() -> None:
+    from ocx.postmortems import RULES, check_text
+
+    people = "kai|Kai Moana|Moana|eng3"
+    blaming = [
+        "It was Kai's mistake.",
+        "The outage was eng3's mistake.",
+        "Moana was responsible for the outage.",
+        "Kai Moana's error took the site down.",
+        "The incident happened because kai pushed a bad config.",
+    ]
+    blameless = [
+        "Nobody is at fault; the rotation cron was missing.",
+        "The deploy pipeline had no config validation step.",
+        "Fault tolerance was missing in the queue.",
+    ]
+    flagged = {f.line for f in check_text("\n".join(blaming + blameless), RULES, people)}
+    assert flagged == set(range(1, len(blaming) + 1))
