@@ -20,7 +20,6 @@ from click.testing import CliRunner, Result
 from ocx import __version__, hookspecs
 from ocx.cli import OcxGroup, cli
 from ocx.cli.app import App
-from ocx.errors import OcxError
 from ocx.hookspecs import hookimpl
 from ocx.plugin_api import Importer, Notifier
 from ocx.pluginhost import Plugins
@@ -403,8 +402,11 @@ def test_a_bad_importer_or_notifier_is_refused(
 ) -> None:
     plugins.add(registering(hook, item), "bad")
     try:
-        with pytest.raises(OcxError, match=re.escape(message)):
-            plugins.importers() if hook == "ocx_register_importers" else plugins.notifiers()
+        found = plugins.importers() if hook == "ocx_register_importers" else plugins.notifiers()
+        # refused and reported by name; the built-in ones are still there
+        assert message in (plugins.infos["bad"].error or "")
+        assert {"csv", "zendesk"} <= set(found) or {"console", "email"} <= set(found)
+        assert "bad" in {info.name for info in plugins.broken}
     finally:
         plugins.remove("bad")
 
@@ -416,8 +418,13 @@ def test_two_plugins_cannot_register_the_same_importer_name(plugins: Plugins) ->
     plugins.add(registering("ocx_register_importers", acme), "first")
     plugins.add(registering("ocx_register_importers", acme), "second")
     try:
-        with pytest.raises(OcxError, match="two plugins register the importer 'acme'"):
-            plugins.importers()
+        found = plugins.importers()
+        # the first one registered wins; the second is reported as broken, by name
+        assert found["acme"].name == "acme"
+        broken = {info.name: info.error for info in plugins.broken}
+        assert "two plugins register the importer 'acme'" in (
+            broken.get("first") or broken.get("second") or ""
+        )
     finally:
         plugins.remove("first")
         plugins.remove("second")

@@ -98,17 +98,21 @@ class Plugins:
     def broken(self) -> list[PluginInfo]:
         return [info for info in self.infos.values() if info.error]
 
-    def register_commands(self, cli: Any) -> None:
-        """Each plugin adds its commands; one whose hook raises is reported as broken and the
-        others still load (one pluggy call would let it take `ocx --help` down)."""
+    def _each(self, hook: Any, **kwargs: Any) -> None:
+        """Call every plugin's implementation on its own: one whose hook raises is reported
+        as broken (`ocx plugins`) and the others still work (one pluggy call would let a
+        single plugin take `ocx --help` or every `ocx import` down)."""
         # reversed: the order pluggy itself calls implementations in (last registered first)
-        for impl in reversed(self.pm.hook.ocx_register_commands.get_hookimpls()):
+        for impl in reversed(hook.get_hookimpls()):
             try:
-                impl.function(*[{"cli": cli}[arg] for arg in impl.argnames])
+                impl.function(*[kwargs[arg] for arg in impl.argnames])
             except Exception as exc:  # a broken plugin must not take the CLI down
                 name = impl.plugin_name
                 info = self.infos.setdefault(name, PluginInfo(name, None, False))
                 info.error = f"{type(exc).__name__}: {exc}"
+
+    def register_commands(self, cli: Any) -> None:
+        self._each(self.pm.hook.ocx_register_commands, cli=cli)
 
     def _collect(self, hook: Any, kind: type) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -122,7 +126,7 @@ class Plugins:
                 raise OcxError(f"two plugins register the {kind.__name__.lower()} {item.name!r}")
             found[item.name] = item
 
-        hook(register=register)
+        self._each(hook, register=register)
         return found
 
     def importers(self) -> dict[str, Importer]:
