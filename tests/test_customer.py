@@ -860,3 +860,16 @@ def test_merge_is_all_or_nothing(
     assert "deleting customers is refused" in line
     assert dump(initialized) == before
     assert show(str(other))["email"] == "m.lane@lane.example"
+
+
+def test_after_a_merge_the_other_email_still_finds_the_kept_customer(
+    run: Run, initialized: Path, load_json: LoadJson
+) -> None:
+    keep = run("customer", "add", "keep@example.com", "--name", "Keep")
+    other = run("customer", "add", "Other@Example.com", "--name", "Other")
+    assert keep.exit_code == 0 and other.exit_code == 0, (keep.output, other.output)
+    assert run("customer", "merge", "keep@example.com", "other@example.com").exit_code == 0
+    shown = load_json(run("customer", "show", "OTHER@example.com", "--json"))
+    assert shown["email"] == "keep@example.com"
+    again = run("customer", "add", "other@example.com")
+    assert again.exit_code == 1 and "already exists" in again.stderr

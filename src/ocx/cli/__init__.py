@@ -160,6 +160,8 @@ class OcxGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            raise  # `ocx ... | head`: the reader left; click ends quietly, no "Error:" line
         except Exception as exc:
             if _debug_wanted(ctx):
                 raise

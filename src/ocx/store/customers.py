@@ -37,7 +37,13 @@ def get_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row | No
 
 
 def id_by_email(conn: sqlite3.Connection, email: str) -> int | None:
+    """The customer with this email, or the one it was merged into (kept as source 'email')."""
     row = conn.execute("SELECT id FROM customers WHERE email = ?", (email,)).fetchone()
+    if row is None:
+        row = conn.execute(
+            "SELECT customer_id FROM customer_sources WHERE source = 'email' AND external_id = ?",
+            (email,),
+        ).fetchone()
     return None if row is None else int(row[0])
 
 

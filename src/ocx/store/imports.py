@@ -52,11 +52,14 @@ def customer_ids_by_source(
 def customer_ids_by_email(conn: sqlite3.Connection, emails: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for chunk in _chunks(list(dict.fromkeys(emails))):
-        rows = conn.execute(
-            f"SELECT email, id FROM customers WHERE email IN ({', '.join('?' * len(chunk))})",
-            chunk,
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(  # merged-away addresses (source 'email') still find their customer
+            f"SELECT external_id, customer_id FROM customer_sources WHERE source = 'email' "
+            f"AND external_id IN ({marks}) UNION ALL "
+            f"SELECT email, id FROM customers WHERE email IN ({marks})",
+            (*chunk, *chunk),
         )
-        out.update({email: cid for email, cid in rows})
+        out.update({email: cid for email, cid in rows})  # a live customer's own email wins
     return out
 
 
