@@ -1423,3 +1423,171 @@ def test_arbitrary_zendesk_json_imports_or_fails_cleanly(
             assert str(folder) in result.stderr
             assert "invalid or truncated JSON" not in result.stderr  # json.dumps wrote it
             assert dump(db) == before
+
+
+# --- zendesk: the wrong shape, non-UTF-8 bytes, orphan comments, users across pages --------
+
+
+def latin1_in_line(path: Path, pattern: bytes) -> int:
+    """Put a Latin-1 byte (è) just after the first `pattern` in `path`; its 1-based line."""
+    data = path.read_bytes()
+    at = data.index(pattern) + len(pattern)
+    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
+    return data.count(b"\n", 0, at) + 1
+
+
+WRONG_VALUES = [{"id": 1}, {}, "oops", 42, None]
+
+
+@pytest.mark.parametrize("value", WRONG_VALUES, ids=lambda v: type(v).__name__ + repr(v)[:6])
+@pytest.mark.parametrize("key", ["tickets", "users"])
+def test_zendesk_tickets_or_users_that_are_not_arrays_are_not_an_export(
+    initialized: Path, tmp_path: Path, key: str, value: Any, rejected: Rejected
+) -> None:
+    export = copy_tree(ZENDESK_DIR, tmp_path / "zendesk")
+    data = load(export / "tickets.json")
+    data[key] = value
+    save(export / "tickets.json", data)
+    message = rejected(
+        initialized, "zendesk", export, f"{export / 'tickets.json'}: not a Zendesk export", key
+    )
+    assert "not in the export" not in message  # the shape, not what follows from it
+
+
+@pytest.mark.parametrize("value", WRONG_VALUES, ids=lambda v: type(v).__name__ + repr(v)[:6])
+def test_zendesk_users_that_are_not_an_array_on_a_page_without_tickets(
+    initialized: Path, tmp_path: Path, value: Any, rejected: Rejected
+) -> None:
+    """Nothing follows from the users here: without the check the import succeeds, empty."""
+    (tmp_path / "zendesk").mkdir()
+    page = tmp_path / "zendesk" / "tickets.json"
+    save(page, {"tickets": [], "users": value, "end_of_stream": True})
+    rejected(initialized, "zendesk", page.parent, f"{page}: not a Zendesk export", "users")
+
+
+def test_zendesk_tickets_as_an_object_with_an_item_key_is_not_an_export(
+    initialized: Path, tmp_path: Path, rejected: Rejected
+) -> None:
+    """ijson's 'tickets.item' also matches the key 'item' of an object."""
+    export = copy_tree(ZENDESK_DIR, tmp_path / "zendesk")
+    data = load(export / "tickets.json")
+    data["tickets"] = {"item": data["tickets"][0]}
+    save(export / "tickets.json", data)
+    rejected(initialized, "zendesk", export, f"{export / 'tickets.json'}: not a Zendesk export")
+
+
+def test_zendesk_page_without_users_still_imports(
+    initialized: Path, tmp_path: Path, import_json: ImportJson
+) -> None:
+    """A page without include=users has no 'users' key: not the wrong shape."""
+    (tmp_path / "users").mkdir()
+    (tmp_path / "tickets").mkdir()
+    data = load(ZENDESK_DIR / "tickets.json")
+    save(tmp_path / "users" / "tickets.json", {**data, "tickets": []})
+    save(tmp_path / "tickets" / "tickets.json", {k: v for k, v in data.items() if k != "users"})
+    facts = zendesk_facts(ZENDESK_DIR)
+    assert import_json("zendesk", tmp_path / "users")["created"]["customers"] == len(facts.emails)
+    created = import_json("zendesk", tmp_path / "tickets")["created"]
+    assert created == {"customers": 0, "conversations": len(facts.tickets),
+                       "messages": len(facts.tickets)}  # fmt: skip
+
+
+@pytest.mark.parametrize("precise_up_to", [None, 0], ids=["small", "streamed-only"])
+def test_non_utf8_bytes_in_a_zendesk_page_name_the_line(
+    initialized: Path, tmp_path: Path, precise_up_to: int | None, monkeypatch: pytest.MonkeyPatch,
+    rejected: Rejected,
+) -> None:  # fmt: skip
+    if precise_up_to is not None:  # as for a file too big to re-read whole
+        monkeypatch.setattr("ocx.importkit.PRECISE_ERRORS_UP_TO", precise_up_to)
+    export = copy_tree(ZENDESK_DIR, tmp_path / "zendesk")
+    path = export / "tickets.json"
+    line = latin1_in_line(path, '"name": "Zoë Å'.encode())
+    assert line > 1
+    message = rejected(initialized, "zendesk", export, f"{path}:{line}: not UTF-8")
+    assert "at byte" not in message
+
+
+def test_non_utf8_bytes_in_a_comments_file_name_the_line(
+    initialized: Path, tmp_path: Path, rejected: Rejected
+) -> None:
+    export = copy_tree(ZENDESK_DIR, tmp_path / "zendesk")
+    path = sorted((export / "comments").glob("*.json"))[2]
+    line = latin1_in_line(path, b'"plain_body": "')
+    assert line > 1
+    rejected(initialized, "zendesk", export, f"{path}:{line}: not UTF-8")
+
+
+def test_comments_for_a_ticket_that_is_not_in_the_export(
+    initialized: Path, tmp_path: Path, import_json: ImportJson, rejected: Rejected
+) -> None:
+    export = copy_tree(ZENDESK_DIR, tmp_path / "zendesk")
+    facts = zendesk_facts(export)
+    assert "7777" not in facts.tickets
+    orphan = export / "comments" / "7777.json"
+    shutil.copy(sorted((export / "comments").glob("*.json"))[0], orphan)
+    rejected(initialized, "zendesk", export, f"{orphan}: ", "ticket 7777", "not in the export",
+             "--skip-bad")  # fmt: skip
+    # the single tickets.json of that folder is the whole export too
+    rejected(initialized, "zendesk", export / "tickets.json", f"{orphan}: ", "not in the export")
+
+    summary = import_json("zendesk", export, options=("--skip-bad",))
+    assert summary["created"] == facts.created
+    assert_skipped_entries(summary["skipped"])
+    [skipped] = summary["skipped"]
+    assert skipped["file"] == str(orphan)
+    assert "7777" in skipped["record"] and "not in the export" in skipped["reason"]
+
+
+def test_users_side_loaded_on_one_page_are_known_on_the_others(
+    initialized: Path, tmp_path: Path, rows: Rows, import_json: ImportJson
+) -> None:
+    """Page 1 has its requesters only; the agents who answer its tickets come on page 2."""
+    data = load(ZENDESK_DIR / "tickets.json")
+    facts = zendesk_facts(ZENDESK_DIR)
+    users = {u["id"]: u for u in data["users"]}
+    agents = [u for u in data["users"] if u["role"] != "end-user"]
+    half = len(data["tickets"]) // 2
+    pages = [data["tickets"][:half], data["tickets"][half:]]
+    export = tmp_path / "paged"
+    shutil.copytree(ZENDESK_DIR / "comments", export / "comments")
+    for number, tickets in enumerate(pages, start=1):
+        requesters = [users[r] for r in sorted({t["requester_id"] for t in tickets})]
+        save(export / f"tickets_p{number}.json",
+             {**data, "tickets": tickets, "users": requesters + (agents if number == 2 else []),
+              "end_of_stream": number == 2})  # fmt: skip
+    first_page = {str(t["id"]) for t in pages[0]}
+    answered = [c for t in first_page for c in facts.comments.get(t, [])
+                if str(c["author_id"]) in facts.agents]  # fmt: skip
+    assert answered  # the case this test is about
+
+    summary = import_json("zendesk", export)
+    assert summary["created"] == facts.created
+    stored = {r["external_id"]: r for r in rows(initialized, "SELECT * FROM messages")}
+    for comments in facts.comments.values():
+        for comment in comments:
+            got = stored[str(comment["id"])]
+            author = facts.users[str(comment["author_id"])]
+            assert got["author"] == author["name"]
+            assert got["direction"] == ("inbound" if author["role"] == "end-user" else "outbound")
+
+
+def test_an_older_export_never_rolls_a_ticket_back(
+    initialized: Path, tmp_path: Path, rows: Rows, import_json: ImportJson
+) -> None:
+    newer = copy_tree(ZENDESK_DIR, tmp_path / "newer")
+    older = copy_tree(ZENDESK_DIR, tmp_path / "older")
+    data = load(newer / "tickets.json")
+    ticket = data["tickets"][0]
+    ticket.update(status="closed", updated_at="2030-01-01T00:00:00Z")
+    save(newer / "tickets.json", data)
+    stale = load(older / "tickets.json")
+    stale["tickets"][0].update(status="open")  # the fixture's updated_at: before 2030
+    save(older / "tickets.json", stale)
+    import_json("zendesk", newer)
+    summary = import_json("zendesk", older)
+    assert summary["updated"]["conversations"] == 0
+    [row] = rows(
+        initialized, "SELECT status, updated_at FROM conversations WHERE external_id = ?",
+        (str(ticket["id"]),),
+    )  # fmt: skip
+    assert row == {"status": "closed", "updated_at": "2030-01-01T00:00:00Z"}

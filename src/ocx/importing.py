@@ -160,7 +160,9 @@ class _Run:
     def bad(self, origin: Origin, reason: str) -> None:
         if not self.skip_bad:
             raise OcxError(f"{origin}: {reason} (use --skip-bad to import the rest)")
-        self.summary.skipped.append({**origin.to_json(), "reason": reason})
+        entry = {**origin.to_json(), "reason": reason}
+        if not self.summary.skipped or self.summary.skipped[-1] != entry:  # a ticket row and
+            self.summary.skipped.append(entry)  # its message share a line and a reason
 
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, record: Any) -> None:
@@ -189,7 +191,7 @@ class _Run:
         origin = _where(record.origin, f"customer {record.external_id}")
         external_id = str(record.external_id or "").strip()
         if not external_id:
-            self.bad(origin, "customer has no id")
+            self.bad(origin, "customer has no id" if (record.email or "").strip() else "no email")
             return
         try:
             email = customers.normalise_email(record.email or "")
@@ -279,7 +281,7 @@ class _Run:
                 customer_id = by_email.get(emails[r.customer_email])
             if customer_id is None:
                 who = r.customer_external_id or r.customer_email or "no customer"
-                self.bad(origin, f"conversation {external_id}: customer {who} is not in the export")
+                self.bad(origin, f"customer {who} is not in the export")
                 continue
             try:
                 row = {
@@ -291,6 +293,14 @@ class _Run:
                 self.bad(origin, str(exc))
                 continue
             old = existing.get(external_id)
+            if (
+                old
+                and old["updated_at"]
+                and row["updated_at"]
+                and row["updated_at"] < old["updated_at"]
+            ):
+                self.summary.unchanged["conversations"] += 1  # an older export: never roll back
+                continue
             if _sort(old, row, sql.CONVERSATION_FIELDS, inserts, updates):
                 self.touched.update((customer_id, old["customer_id"] if old else customer_id))
             else:
@@ -314,14 +324,10 @@ class _Run:
             origin = _where(r.origin, f"message {external_id}")
             parent = parents.get(str(r.conversation_external_id))
             if parent is None:
-                self.bad(
-                    origin,
-                    f"message {external_id}: conversation {r.conversation_external_id} "
-                    "is not in the export",
-                )
+                self.bad(origin, f"conversation {r.conversation_external_id} is not in the export")
                 continue
             if r.direction not in ("inbound", "outbound"):
-                self.bad(origin, f"message {external_id}: direction {r.direction!r} is not valid")
+                self.bad(origin, f"direction {r.direction!r} is not inbound or outbound")
                 continue
             try:
                 row = {
