@@ -111,9 +111,26 @@ def redacted(data: dict[str, Any]) -> dict[str, Any]:
             out[key] = redacted(value)
         elif _SECRET.search(key) and not key.endswith("_env"):
             out[key] = REDACTED
+        elif isinstance(value, str) and "://" in value:
+            out[key] = _shown_url(value)
         else:
             out[key] = value
     return out
+
+
+def _shown_url(url: str) -> str:
+    """A URL without what may be a secret: credentials before the host, the query string."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    host = parts.hostname or ""
+    netloc = ("********@" if parts.username or parts.password else "") + host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "…" if parts.query else "", ""))
 
 
 def parse_value(key: str, text: str) -> Any:

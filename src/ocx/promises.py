@@ -205,6 +205,7 @@ def listing(
         raise OcxError(f"unknown filter {which!r}; use one of {', '.join(FILTERS)}")
     with store.read():
         customer_id = customers.resolve(store, customer) if customer else None
+        owner = team.get(store, owner).handle if owner else None  # a typo is an error
         rows = sql.promises(
             store.conn, which=which, now=clock.to_iso(clock.now()),
             owner=owner.strip().lower() if owner else None, customer_id=customer_id,

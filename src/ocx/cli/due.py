@@ -38,6 +38,10 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
         str(app.config.get("escalate_after", due_items.DEFAULT_ESCALATE_AFTER))
     )
     store = app.store
+    if owner:
+        from ocx import team
+
+        owner = team.get(store, owner).handle  # a typo is an error, not a quiet "nothing due"
     with store.read():
         found = due_items.items(store, within=window, owner=owner, escalate_after=escalate)
     if not notify:

@@ -28,6 +28,17 @@ def _print(members: list[team.Member], as_json: bool) -> None:
         )  # fmt: skip
 
 
+def _warn_unknown_channel(app: App, channel: str | None) -> None:
+    """A channel that is neither in ocx.toml nor a notifier type fails at delivery: say so now."""
+    if not channel:
+        return
+    channels = app.config.get("channels") or {}
+    if channel in channels or channel in app.plugins.notifiers():
+        return
+    render.warn(f"warning: channel {channel!r} is not in ocx.toml yet; add [channels.{channel}] "
+                "before messages are due")  # fmt: skip
+
+
 @team_group.command("add")
 @click.argument("handle")
 @click.option("--name", help="Full name.")
@@ -42,6 +53,7 @@ def add(app: App, handle: str, name: str | None, email: str | None, channel: str
 
     Example: ocx team add sam --name "Sam Rivera" --email sam@acme.example --lead
     """
+    _warn_unknown_channel(app, channel)
     member = team.add(app.store, handle, name=name, email=email, channel=channel, lead=lead,
                       digest=digest)  # fmt: skip
     render.message(member.handle)
@@ -61,6 +73,7 @@ def edit(app: App, handle: str, name: str | None, email: str | None, channel: st
 
     Example: ocx team edit alex --channel ops-chat --digest
     """
+    _warn_unknown_channel(app, channel)
     team.edit(app.store, handle, name=name, email=email, channel=channel, lead=lead,
               digest=digest)  # fmt: skip
     render.warn(f"{handle} updated")
