@@ -671,6 +671,22 @@ def test_an_email_channel_mails_the_members_address(
     assert "reminder" in str(mail.message["Message-ID"])
 
 
+def test_an_email_channel_never_mails_a_member_without_an_address(
+    run: Run, world: World, smtp_server: Any, load_json: LoadJson
+) -> None:
+    world.configure(
+        "",
+        f'\n[channels.mail]\ntype = "email"\nhost = "127.0.0.1"\nport = {smtp_server.port}\n'
+        'from = "ocx@acme.example"\nstarttls = false\n',
+    )
+    ok(run("team", "edit", "alex", "--channel", "mail", "--email", ""))
+    promise(run, "margo@example.com", "Call back", DUE)
+    result = notify(run, DUE - 30 * MINUTE)
+    assert result.exit_code == 3 and "no email address" in result.stderr
+    assert smtp_server.messages == []
+    assert [m["recipient"] for m in outbox(run, load_json, "--failed")] == [None]
+
+
 def test_a_webhook_answering_500_then_200_is_retried_and_delivered_once(
     run: Run, world: World, http_server: Any, load_json: LoadJson
 ) -> None:

@@ -519,3 +519,17 @@ def test_an_unexpected_failure_is_one_line_too(
     line = assert_error(run("customer", "add", "a@example.com"))
     assert "timeline is read-only" in line
     assert dump(initialized) == before
+
+
+def test_config_show_hides_credentials_and_query_strings_in_urls(
+    run: Run, initialized: Path, env: Path, load_json: LoadJson
+) -> None:
+    (env / "ocx.toml").write_text(
+        'user = "tester"\n[channels.hook]\ntype = "webhook"\n'
+        'url = "https://bob:s3cret@hooks.example/x?token=zzz"\n',
+        encoding="utf-8",
+    )
+    for args in (("config", "show"), ("config", "show", "--json")):
+        result = run(*args)
+        assert "s3cret" not in result.output and "zzz" not in result.output
+        assert "bob" not in result.output and "hooks.example/x" in result.output

@@ -817,3 +817,11 @@ def test_export_ics_is_a_valid_calendar_of_open_promises_with_stable_uids(
 def test_export_ics_with_no_open_promises_is_an_empty_calendar(run: Run, world: Path) -> None:
     calendar, *todos = parse_ics(ok(run("promise", "export", "--ics", env=at(NOW))).stdout_bytes)
     assert todos == [] and calendar["VERSION"] == "2.0"
+
+
+def test_an_unknown_owner_filter_is_an_error_not_an_empty_list(
+    run: Run, initialized: Path, assert_error: AssertError
+) -> None:
+    for args in (("promise", "list", "--owner", "ghost"), ("due", "--owner", "ghost")):
+        line = assert_error(run(*args))
+        assert "no team member 'ghost'" in line
