@@ -415,3 +415,73 @@ def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) 
     assert "nothing the freshdesk importer can read" in error(
         ocx("import", "freshdesk", tmp_path / "empty")
     )
+
+
+# --- top levels that are not arrays, non-UTF-8 lines, conversations of unknown tickets ----
+
+
+def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
+    """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line."""
+    data = path.read_bytes()
+    at = -1
+    for _ in range(occurrence + 1):
+        at = data.index(pattern, at + 1)
+    at += len(pattern)
+    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
+    return data.count(b"\n", 0, at) + 1
+
+
+@pytest.mark.parametrize("value", ['{"id": 1}', "{}", '"oops"', "42", "null"])
+@pytest.mark.parametrize("name", ["contacts.json", "tickets.json", "conversations/2001.json"])
+def test_a_top_level_that_is_not_an_array_is_not_a_freshdesk_export(
+    ocx, dump, error, copy: Path, name: str, value: str
+) -> None:
+    (copy / name).write_text(value, encoding="utf-8")
+    before = dump()
+    line = error(ocx("import", "freshdesk", copy))
+    assert f"{copy / name}: not a Freshdesk export (expected a JSON array" in line, line
+    assert dump() == before
+    # and the file given alone
+    line = error(ocx("import", "freshdesk", copy / name))
+    assert f"{copy / name}: not a Freshdesk export" in line, line
+    assert dump() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "occurrence"),
+    [("contacts.json", b'"name": "', 2), ("tickets.json", b'"subject": "', 3),
+     ("conversations/2001.json", b'"body_text": "', 1)],
+)  # fmt: skip
+def test_non_utf8_bytes_name_the_file_and_line(
+    ocx, dump, error, copy: Path, name: str, pattern: bytes, occurrence: int
+) -> None:
+    path = copy / name
+    number = latin1_in_line(path, pattern, occurrence)
+    assert number > 1
+    before = dump()
+    line = error(ocx("import", "freshdesk", copy))
+    assert f"{path}:{number}: not UTF-8" in line, line
+    assert dump() == before
+
+
+def test_conversations_of_a_ticket_that_is_not_in_the_export(
+    ocx, summary, dump, error, copy: Path, export: Export
+) -> None:
+    assert 7777 not in {t["id"] for t in export.tickets}
+    orphan = copy / "conversations" / "7777.json"
+    shutil.copy(copy / "conversations" / "2001.json", orphan)
+    before = dump()
+    line = error(ocx("import", "freshdesk", copy))
+    assert f"{orphan}: " in line and "ticket 7777" in line and "not in the export" in line, line
+    assert "--skip-bad" in line
+    assert dump() == before
+    # the one tickets.json of the folder is the whole export as well
+    line = error(ocx("import", "freshdesk", copy / "tickets.json"))
+    assert f"{orphan}: " in line and "not in the export" in line, line
+    assert dump() == before
+
+    result = summary(ocx("import", "freshdesk", copy, "--skip-bad", "--json"))
+    assert result["created"] == export.counts()
+    [skipped] = result["skipped"]
+    assert skipped["file"] == str(orphan)
+    assert "7777" in skipped["record"] and "not in the export" in skipped["reason"]

@@ -382,3 +382,49 @@ def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) 
     assert "nothing the helpscout importer can read" in error(
         ocx("import", "helpscout", tmp_path / "empty")
     )
+
+
+# --- _embedded lists that are not arrays, non-UTF-8 lines --------------------------------
+
+
+def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
+    """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line."""
+    data = path.read_bytes()
+    at = -1
+    for _ in range(occurrence + 1):
+        at = data.index(pattern, at + 1)
+    at += len(pattern)
+    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
+    return data.count(b"\n", 0, at) + 1
+
+
+@pytest.mark.parametrize("value", [{"id": 1}, {}, "oops", 42, None])
+@pytest.mark.parametrize("kind", ["customers", "conversations"])
+def test_an_embedded_list_that_is_not_an_array_is_not_a_help_scout_export(
+    ocx, dump, error, copy: Path, kind: str, value: Any
+) -> None:
+    path = copy / f"{kind}.json"
+    edit(path, lambda data: data["_embedded"].update({kind: value}))
+    before = dump()
+    line = error(ocx("import", "helpscout", copy))
+    assert f"{path}: not a Help Scout export" in line and f"_embedded.{kind}" in line, line
+    assert dump() == before
+    line = error(ocx("import", "helpscout", path))  # the file given alone
+    assert f"{path}: not a Help Scout export" in line, line
+    assert dump() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "occurrence"),
+    [("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)],
+)
+def test_non_utf8_bytes_name_the_file_and_line(
+    ocx, dump, error, copy: Path, name: str, pattern: bytes, occurrence: int
+) -> None:
+    path = copy / name
+    number = latin1_in_line(path, pattern, occurrence)
+    assert number > 1
+    before = dump()
+    line = error(ocx("import", "helpscout", copy))
+    assert f"{path}:{number}: not UTF-8" in line, line
+    assert dump() == before

@@ -2,7 +2,8 @@
 
 A page file can be 1.4 GB for a million tickets, so it is streamed with ijson through
 `ocx.importkit` (its C backend parses faster than json.load and keeps memory flat): one pass
-for the side-loaded users, so requesters are known before their tickets, then one for the
+over every page for the side-loaded users, so requesters and agents are known before any
+ticket (a page's comments may be by an agent side-loaded on another page), then one for the
 tickets.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from ocx.hookspecs import hookimpl
 from ocx.importkit import (
     check_not_empty,
     clean_text,
-    json_events,
     json_first_event,
     json_items,
+    json_top_level_values,
+    json_type,
     load_json,
     record_id,
     with_ids,
@@ -55,23 +56,39 @@ def detect(path: Path) -> bool:
     return path.suffix.lower() == ".json"
 
 
+# Parse events a page's head is peeked at for 'tickets' and 'users': Zendesk writes
+# 'tickets' first, so in an export as it comes the tickets' shape is known before any record.
+_PEEK = 64
+
+
 def _check_shape(path: Path) -> None:
     check_not_empty(path, "a Zendesk ticket export")
     if json_first_event(path) != "start_map":
         raise ImportFileError(str(path), SHAPE)
+    for key, event in json_top_level_values(path, ("tickets", "users"), within=_PEEK).items():
+        _check_array(path, key, event)
 
 
-def _has_tickets_key(path: Path) -> bool:
-    """Only asked when a page gave no tickets: is that an empty page or the wrong file?"""
-    with closing(json_events(path)) as events:
-        return any(
-            prefix == "" and event == "map_key" and value == "tickets"
-            for prefix, event, value in events
+def _check_array(path: Path, key: str, event: str | None) -> None:
+    """`key` of a page must be an array. Its value is looked up whole-file only when a pass
+    found no records under it (a streamed pass cannot tell an empty array from an object)."""
+    if event is None and key == "tickets":
+        raise ImportFileError(str(path), SHAPE)
+    if event not in (None, "start_array"):  # no 'users': exported without include=users
+        raise ImportFileError(
+            str(path),
+            f"not a Zendesk export ('{key}' is {json_type(event)}; expected an array of "
+            f"{key}, as the incremental ticket export has)",
         )
 
 
+def _check_key_after_empty_pass(path: Path, key: str) -> None:
+    _check_array(path, key, json_top_level_values(path, (key,)).get(key))
+
+
 class _People:
-    """Who is who on this page: agents (authors, not customers) and end-users' names."""
+    """Who is who in this export, over all its pages: agents (authors, not customers) and
+    people's names."""
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
@@ -79,7 +96,9 @@ class _People:
 
 
 def _users(path: Path, people: _People) -> Iterator[Record]:
+    count = 0
     for user_id, user, origin in with_ids(json_items(path, "users.item"), path, "user"):
+        count += 1
         if user_id is None:
             yield BadRecord(origin, "user has no id")
             continue
@@ -89,6 +108,7 @@ def _users(path: Path, people: _People) -> Iterator[Record]:
         if user.get("role", "end-user") != "end-user":
             people.agents.add(user_id)
             continue
+        people.agents.discard(user_id)  # an agent on an older page, an end-user now
         email = clean_text(user.get("email"))
         if not email:
             yield BadRecord(origin, "end-user has no email")
@@ -102,6 +122,8 @@ def _users(path: Path, people: _People) -> Iterator[Record]:
             context=clean_text(user.get("notes")),
             tags=tuple(str(t) for t in tags if isinstance(t, str)), origin=origin,
         )  # fmt: skip
+    if count == 0:
+        _check_key_after_empty_pass(path, "users")
 
 
 def _comments(path: Path) -> list[Any] | None:
@@ -124,17 +146,41 @@ def _body(comment: dict[str, Any]) -> str:
     return clean_text(comment.get("body")) or ""
 
 
-def _comment_files(folder: Path | None) -> set[str]:
-    """Names in comments/, listed once: a stat per ticket costs more than the parse."""
-    try:
-        return set(os.listdir(folder / "comments")) if folder else set()
-    except OSError:
-        return set()
+class _CommentFiles:
+    """comments/{ticket_id}.json, listed once (a stat per ticket costs more than the parse),
+    and which of them no ticket has asked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "comments"
+        try:
+            self.names = set(os.listdir(self.folder))
+        except OSError:
+            self.names = set()
+        self.unclaimed = {name for name in self.names if name.endswith(".json")}
+
+    def of(self, ticket_id: str) -> list[Any] | None:
+        """The ticket's comments; None if it has no comments file."""
+        name = f"{ticket_id}.json"
+        if name not in self.names:
+            return None
+        self.unclaimed.discard(name)
+        return _comments(self.folder / name)
+
+    def orphans(self) -> Iterator[Record]:
+        """A comments file of a ticket that is not in the export: bad input, like a ticket
+        whose requester is not."""
+        for name in sorted(self.unclaimed):
+            path = self.folder / name
+            if path.is_file():
+                ticket_id = name.removesuffix(".json")
+                yield BadRecord(
+                    Origin(str(path), record=f"comments for ticket {ticket_id}"),
+                    "that ticket is not in the export",
+                )
 
 
-def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Record]:
+def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Iterator[Record]:
     count = 0
-    with_comments = _comment_files(folder)
     for ticket_id, ticket, origin in with_ids(json_items(path, "tickets.item"), path, "ticket"):
         count += 1
         if ticket_id is None:
@@ -151,8 +197,7 @@ def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Recor
             created_at=clean_text(ticket.get("created_at")),
             updated_at=clean_text(ticket.get("updated_at")), origin=origin,
         )  # fmt: skip
-        name = f"{ticket_id}.json"
-        comments = _comments(folder / "comments" / name) if name in with_comments else None
+        comments = comment_files.of(ticket_id)
         if comments is None:  # no comments file: the description is the one message
             yield MessageRecord(
                 external_id=f"{ticket_id}-description", conversation_external_id=ticket_id,
@@ -163,7 +208,7 @@ def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Recor
             continue
         for number, comment in enumerate(comments, start=1):
             comment_id = record_id(comment.get("id")) if isinstance(comment, dict) else None
-            where = Origin(f"{folder}/comments/{ticket_id}.json", record=f"comment #{number}")
+            where = Origin(f"{comment_files.folder}/{ticket_id}.json", record=f"comment #{number}")
             if comment_id is None:
                 yield BadRecord(where, "comment has no id")
                 continue
@@ -175,8 +220,8 @@ def _tickets(path: Path, folder: Path | None, people: _People) -> Iterator[Recor
                 direction="outbound" if author in people.agents else "inbound",
                 public=comment.get("public") is not False, origin=where,
             )  # fmt: skip
-    if count == 0 and not _has_tickets_key(path):
-        raise ImportFileError(str(path), SHAPE)
+    if count == 0:
+        _check_key_after_empty_pass(path, "tickets")
 
 
 def read(path: Path) -> Iterator[Record]:
@@ -186,10 +231,16 @@ def read(path: Path) -> Iterator[Record]:
     folder = path if path.is_dir() else path.parent
     for file in files:
         _check_shape(file)
+    people = _People()  # one for all pages: users side-loaded on one are known on the others
     for file in files:
-        people = _People()
         yield from _users(file, people)
-        yield from _tickets(file, folder, people)
+    comment_files = _CommentFiles(folder)
+    for file in files:
+        yield from _tickets(file, comment_files, people)
+    # Orphan comments only when these pages are the whole export: a page file given alone
+    # beside others may leave the tickets of the other pages out.
+    if path.is_dir() or [p.resolve() for p in page_files(folder)] == [path.resolve()]:
+        yield from comment_files.orphans()
 
 
 @hookimpl

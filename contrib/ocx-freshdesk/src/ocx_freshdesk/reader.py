@@ -31,6 +31,7 @@ from ocx.plugin_api import (
     CustomerRecord,
     ImportFileError,
     MessageRecord,
+    Origin,
     Record,
     html_to_text,
 )
@@ -146,7 +147,8 @@ def _load_entries(path: Path) -> list[Any]:
 
 
 class _Export:
-    """What one read has learnt so far: people's names by id, and where conversations are."""
+    """What one read has learnt so far: people's names by id, where conversations are, and
+    which conversations files no ticket has asked for."""
 
     def __init__(self, conversations: Path | None) -> None:
         self.names: dict[str, str] = {}
@@ -155,12 +157,26 @@ class _Export:
             self.entry_files = set(os.listdir(conversations)) if conversations else set()
         except OSError:
             self.entry_files = set()
+        self.unclaimed = {name for name in self.entry_files if name.endswith(".json")}
 
     def entries_file(self, ticket_id: str) -> Path | None:
         name = f"{ticket_id}.json"
         if self.conversations is None or name not in self.entry_files:
             return None
+        self.unclaimed.discard(name)
         return self.conversations / name
+
+    def orphans(self) -> Iterator[Record]:
+        """A conversations file of a ticket that is not in the export: bad input, like a
+        ticket whose requester nobody knows."""
+        for name in sorted(self.unclaimed):
+            path = (self.conversations or Path()) / name
+            if path.is_file():
+                ticket_id = name.removesuffix(".json")
+                yield BadRecord(
+                    Origin(str(path), record=f"conversations for ticket {ticket_id}"),
+                    "that ticket is not in the export",
+                )
 
 
 def _contacts(path: Path, export: _Export) -> Iterator[Record]:
@@ -319,6 +335,10 @@ def read(path: Path) -> Iterator[Record]:
         yield from _contacts(path, export)
     elif kind == "tickets":
         yield from _tickets(path, export)
+        # The folder's one tickets file is its whole export: a conversations file no ticket
+        # in it has is an orphan. (Beside other page files, it may be another page's.)
+        if [p.resolve() for p in _pages(path.parent, "tickets")] == [path.resolve()]:
+            yield from export.orphans()
     elif kind == "conversations":
         if path.parent.name.lower() == "conversations":
             export.names = _contact_names(path.parent.parent)
@@ -364,3 +384,5 @@ def _read_folder(folder: Path) -> Iterator[Record]:
         yield from _contacts(file, export)
     for file in tickets:
         yield from _tickets(file, export)
+    if tickets:  # a contacts-only folder says nothing about the tickets
+        yield from export.orphans()

@@ -20,6 +20,7 @@ from ocx.importkit import (
     clean_text,
     json_events,
     json_items,
+    json_type,
     record_id,
     with_ids,
 )
@@ -40,6 +41,7 @@ _EXPECTED = {
     "conversations": "an object with _embedded.conversations, "
     "as GET /v2/conversations?embed=threads returns",
 }
+_API = {"customers": "GET /v2/customers", "conversations": "GET /v2/conversations?embed=threads"}
 SHAPE = (
     "not a Help Scout export (expected an object with _embedded.customers or "
     "_embedded.conversations, as the Mailbox API 2.0 returns)"
@@ -106,6 +108,15 @@ def file_kind(path: Path, expected: str | None = None) -> str | None:
                 top.add(value)
             elif event == "map_key" and prefix == "_embedded" and value in KINDS:
                 found = value
+                # The event after the key starts its value: records come only in an array.
+                start = next(events, None)
+                if start is None or start[1] != "start_array":
+                    raise ImportFileError(
+                        str(path),
+                        f"not a Help Scout export (_embedded.{found} is "
+                        f"{json_type(start[1] if start else None)}; expected an array of "
+                        f"{found}, as {_API[found]} returns)",
+                    )
                 break
             elif prefix == "" and event == "end_map":
                 break
