@@ -146,12 +146,7 @@ def next_case(
 
 
 def add_update(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
-        "INSERT INTO incident_updates (incident_id, at, author, template, messages, next_update_at) "
-        "VALUES (:incident_id, :at, :author, :template, :messages, :next_update_at)",
-        row,
-    )
-    return int(cursor.lastrowid or 0)
+    return insert_row(conn, "incident_updates", row)
 
 
 def updates(conn: sqlite3.Connection, incident_id: int) -> list[sqlite3.Row]:

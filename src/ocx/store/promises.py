@@ -131,12 +131,7 @@ def active_cadence_for_tag(conn: sqlite3.Connection, tag: str) -> sqlite3.Row | 
 
 
 def insert_cadence(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
-    cursor = conn.execute(
-        "INSERT INTO cadences (customer_id, tag, schedule, owner, set_at) "
-        "VALUES (:customer_id, :tag, :schedule, :owner, :set_at)",
-        row,
-    )
-    return int(cursor.lastrowid or 0)
+    return insert_row(conn, "cadences", row)
 
 
 def stop_cadence(conn: sqlite3.Connection, cadence_id: int, at: str) -> None:
