@@ -319,6 +319,23 @@ def test_concierges_are_given_round_robin_least_loaded_first(world: World) -> No
     assert cases["late1@example.com"]["concierge"] == "kim"
 
 
+def test_cases_lists_each_case_with_its_concierge_and_state(
+    world: World, load_json: LoadJson
+) -> None:
+    world.new("Bank sync failing")
+    world.fanout("INC-1", "--tag", "hdfc", "--concierge", "alex", "--concierge", "kim")
+    world.ocx("incident", "contact", "1", "jim@example.com", when=NOW + HOUR)
+    stored = world.cases(1)  # what the database holds, read with plain sqlite3
+    listed = load_json(world.ocx("incident", "cases", "INC-1", "--json"))
+    assert {c["customer_email"]: (c["concierge"], c["state"]) for c in listed} == {
+        email: (row["concierge"], row["state"]) for email, row in stored.items()
+    }  # fmt: skip
+    contacted = load_json(world.ocx("incident", "cases", "1", "--state", "contacted", "--json"))
+    assert [(c["customer_email"], c["contacted_at"]) for c in contacted] == [
+        ("jim@example.com", z(NOW + HOUR))
+    ]  # fmt: skip
+
+
 def test_a_customer_with_a_concierge_in_another_open_incident_keeps_that_person(
     world: World,
 ) -> None:

@@ -343,6 +343,20 @@ def resolve(store: Store, incident: str | int, *, customer_ref: str | None, note
         return len(still_open)
 
 
+def cases(store: Store, incident: str | int, *, state: str | None = None) -> list[dict[str, Any]]:
+    """Every case of an incident with its customer, concierge, state and times."""
+    if state is not None and state not in CASE_STATES:
+        raise OcxError(f"unknown case state {state!r}; use one of {', '.join(CASE_STATES)}")
+    with store.read():
+        found = get(store, incident)
+        rows = sql.cases(store.conn, found.id)
+    return [
+        {k: row[k] for k in row.keys()}  # noqa: SIM118
+        for row in rows
+        if state is None or row["state"] == state
+    ]
+
+
 # --- one customer at a time ------------------------------------------------------------------
 
 

@@ -120,6 +120,36 @@ def show(app: App, incident: str, as_json: bool) -> None:
         _print_incident(app, found)
 
 
+@incident_group.command("cases")
+@click.argument("incident")
+@click.option(
+    "--state",
+    type=click.Choice(["new", "contacted", "acknowledged", "agreed", "resolved"]),
+    help="Only cases in this state.",
+)
+@json_option
+@click.pass_obj
+def cases(app: App, incident: str, state: str | None, as_json: bool) -> None:
+    """List an incident's cases: customer, concierge, state, and when each step happened.
+
+    Example: ocx incident cases INC-7 --state new
+    """
+    found = _incidents().cases(app.store, incident, state=state)
+    if as_json:
+        render.emit_json([
+            {k: (clock.iso_json(v) if k.endswith("_at") else v) for k, v in case.items()}
+            for case in found
+        ])  # fmt: skip
+    elif found:
+        render.table(
+            ["Case", "Customer", "Concierge", "State", "Added", "Contacted", "Last activity"],
+            [(c["id"], c["customer_name"] or c["customer_email"], c["concierge"] or "",
+              c["state"], clock.local_text(c["added_at"], app.tz),
+              clock.local_text(c["contacted_at"], app.tz),
+              clock.local_text(c["last_activity_at"], app.tz)) for c in found],
+        )  # fmt: skip
+
+
 @incident_group.command("fanout")
 @click.argument("incident")
 @click.option("--tag", "tags", multiple=True, metavar="T", help="Everyone with this tag.")
