@@ -349,6 +349,16 @@ def test_a_member_without_a_channel_is_told_on_the_console(run: Run, world: Worl
     assert ok(notify(run, DUE - 20 * MINUTE)).stdout == ""  # not printed twice
 
 
+def test_with_json_a_console_delivery_prints_on_stderr_and_stdout_stays_json(
+    run: Run, world: World
+) -> None:
+    promise(run, "margo@example.com", "Call back", DUE, owner="tester")
+    result = ok(notify(run, DUE - 30 * MINUTE, "--json"))
+    report = json.loads(result.stdout)
+    assert [d["recipient"] for d in report["delivered"]] == ["tester"]
+    assert "Subject: Reminder" in result.stderr
+
+
 # --- obsolete reminders ----------------------------------------------------------------------
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 
 from ocx import clock, render
@@ -55,7 +58,9 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
                   i.text) for i in found],
             )  # fmt: skip
         return
-    report = due_items.notify(store, found, config=app.config, plugins=app.plugins, tz=app.tz)
+    # With --json, stdout is for the JSON alone: a console channel prints to stderr instead.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        report = due_items.notify(store, found, config=app.config, plugins=app.plugins, tz=app.tz)
     if as_json:
         render.emit_json({
             "items": [i.to_json() for i in found],
