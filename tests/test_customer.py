@@ -873,3 +873,21 @@ def test_after_a_merge_the_other_email_still_finds_the_kept_customer(
     assert shown["email"] == "keep@example.com"
     again = run("customer", "add", "other@example.com")
     assert again.exit_code == 1 and "already exists" in again.stderr
+
+
+def test_an_empty_pace_clears_it_like_any_other_field(
+    run: Run, initialized: Path, load_json: LoadJson
+) -> None:
+    assert run("customer", "add", "jim@example.com", "--pace", "slow").exit_code == 0
+    assert run("customer", "edit", "jim@example.com", "--pace", "").exit_code == 0
+    assert load_json(run("customer", "show", "jim@example.com", "--json"))["pace"] is None
+
+
+def test_a_source_ref_made_from_an_email_matches_in_any_letter_case(
+    run: Run, initialized: Path, tmp_path: Path, load_json: LoadJson
+) -> None:
+    sheet = tmp_path / "customers.csv"
+    sheet.write_text("email,name\nMarcus.Webb@WebbFreight.co.uk,Marcus Webb\n", encoding="utf-8")
+    assert run("import", "csv", str(sheet)).exit_code == 0
+    shown = load_json(run("customer", "show", "csv:Marcus.Webb@WebbFreight.co.uk", "--json"))
+    assert shown["name"] == "Marcus Webb"

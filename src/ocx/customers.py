@@ -197,6 +197,9 @@ def resolve(store: Store, ref: str) -> int:
         customer_id = sql.id_by_email(conn, parsed.value)
     else:
         customer_id = sql.id_by_source(conn, parsed.source or "", parsed.value)
+        if customer_id is None and parsed.value != parsed.value.lower():
+            # ids made from emails (csv) are stored lower-cased; let people type them as seen
+            customer_id = sql.id_by_source(conn, parsed.source or "", parsed.value.lower())
     if customer_id is None:
         raise NotFound(f"no customer matches {ref!r}")
     return customer_id

@@ -21,6 +21,13 @@ def limit_option(default: int | None = None) -> Callable[[F], F]:
     )  # fmt: skip
 
 
+class _Clearable(click.Choice):  # type: ignore[type-arg]
+    """A choice that also takes '' (clear the field), as every other profile option does."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        return "" if value == "" else super().convert(value, param, ctx)
+
+
 def profile_options(func: F) -> F:
     """The profile fields `customer add` and `customer edit` share."""
     options = [
@@ -35,7 +42,7 @@ def profile_options(func: F) -> F:
         ),
         click.option(
             "--pace",
-            type=click.Choice(["slow", "normal", "fast"]),
+            type=_Clearable(["slow", "normal", "fast"]),
             help="How they like to be served: slow (step by step) to fast (just the answer).",
         ),
         click.option("--tone", help="Tone that suits them, e.g. 'warm, no jargon'."),
