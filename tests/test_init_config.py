@@ -533,3 +533,11 @@ def test_config_show_hides_credentials_and_query_strings_in_urls(
         result = run(*args)
         assert "s3cret" not in result.output and "zzz" not in result.output
         assert "bob" not in result.output and "hooks.example/x" in result.output
+
+
+def test_a_new_database_is_readable_by_its_owner_only(run: Run, db_path: Path) -> None:
+    assert run("init").exit_code == 0
+    assert db_path.stat().st_mode & 0o777 == 0o600
+    assert run("customer", "add", "jim@example.com").exit_code == 0  # the WAL file follows it
+    wal = db_path.with_name(db_path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_mode & 0o077 == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,6 +128,7 @@ def create_store(path: Path) -> Store:
     try:
         fresh = store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
         if fresh:  # WAL from the start, so concurrent first runs do not block each other's reads
+            os.chmod(path, 0o600)  # customers' details: readable by their team's account only
             store.conn.execute("PRAGMA journal_mode = WAL")
     except sqlite3.DatabaseError as exc:
         store.close()
