@@ -104,6 +104,7 @@ def test_add_prints_the_new_id_and_stores_every_field(
         "channel": "phone", "pace": "slow", "tone": "patient, no jargon", "language": "en",
         "quiet_hours": "20:00-08:00",
         "context": "Likes things slow and explained step by step",
+        "sort_name": "jim hollis",  # the name as it sorts: case (and accents) folded
         "created_at": NOW, "updated_at": NOW,
     }  # fmt: skip
     tags = rows(initialized, "SELECT tag FROM tags WHERE customer_id = ? ORDER BY tag", (new_id,))
@@ -891,3 +892,17 @@ def test_a_source_ref_made_from_an_email_matches_in_any_letter_case(
     assert run("import", "csv", str(sheet)).exit_code == 0
     shown = load_json(run("customer", "show", "csv:Marcus.Webb@WebbFreight.co.uk", "--json"))
     assert shown["name"] == "Marcus Webb"
+
+
+def test_list_sorts_names_as_people_read_them_not_by_code_point(
+    run: Run, initialized: Path, load_json: LoadJson
+) -> None:
+    for email, name in [
+        ("z@example.com", "Zoë Ångström"),
+        ("e@example.com", "Élodie Marchand"),
+        ("b@example.com", "björn eklund"),
+        ("a@example.com", "Anna Berg"),
+    ]:
+        assert run("customer", "add", email, "--name", name).exit_code == 0
+    listed = [c["name"] for c in load_json(run("customer", "list", "--json"))]
+    assert listed == ["Anna Berg", "björn eklund", "Élodie Marchand", "Zoë Ångström"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,16 +21,30 @@ _TIMELINE_COLUMNS = (
 )  # fmt: skip
 
 
+def sort_key(name: str | None) -> str | None:
+    """How a name sorts for people: accents and case folded, so Élodie sits with the Es and
+    not after Zoë (SQLite's NOCASE folds ASCII only)."""
+    if not name:
+        return None
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _with_sort_name(fields: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    row = {c: fields[c] for c in columns if c in fields}
+    if "name" in row:
+        row["sort_name"] = sort_key(row["name"])
+    return row
+
+
 def insert_customer(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
     columns = (*PROFILE_COLUMNS, "created_at", "updated_at")
-    return insert_row(conn, "customers", {c: fields[c] for c in columns if c in fields})
+    return insert_row(conn, "customers", _with_sort_name(fields, columns))
 
 
 def update_customer(conn: sqlite3.Connection, customer_id: int, fields: dict[str, Any]) -> None:
     columns = (*PROFILE_COLUMNS, "updated_at")
-    update_row(
-        conn, "customers", ("id", customer_id), {c: fields[c] for c in columns if c in fields}
-    )
+    update_row(conn, "customers", ("id", customer_id), _with_sort_name(fields, columns))
 
 
 def get_customer(conn: sqlite3.Connection, customer_id: int) -> sqlite3.Row | None:
@@ -119,7 +134,7 @@ def list_customers(
     sql = "SELECT * FROM customers"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY name IS NULL, name COLLATE NOCASE, email"
+    sql += " ORDER BY sort_name IS NULL, sort_name, email"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)

@@ -48,10 +48,11 @@ def _customers(conn: sqlite3.Connection) -> None:
             language TEXT,
             quiet_hours TEXT,
             context TEXT,
+            sort_name TEXT,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
-        CREATE INDEX customers_name ON customers (name COLLATE NOCASE, email);
+        CREATE INDEX customers_name ON customers (sort_name, email);
         CREATE INDEX customers_company ON customers (company COLLATE NOCASE);
         CREATE TABLE tags (
             customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,

@@ -179,6 +179,6 @@ def cadence_targets(conn: sqlite3.Connection) -> list[sqlite3.Row]:
           FROM ranked r JOIN cadences k ON k.id = r.cadence_id
           JOIN customers c ON c.id = r.customer_id
          WHERE r.n = 1
-         ORDER BY c.name IS NULL, c.name COLLATE NOCASE, c.email
+         ORDER BY c.sort_name IS NULL, c.sort_name, c.email
         """
     ).fetchall()
