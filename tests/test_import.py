@@ -1591,3 +1591,19 @@ def test_an_older_export_never_rolls_a_ticket_back(
         (str(ticket["id"]),),
     )  # fmt: skip
     assert row == {"status": "closed", "updated_at": "2030-01-01T00:00:00Z"}
+
+
+def test_a_skipped_ticket_is_listed_once_and_its_message_goes_with_it(
+    initialized: Path, tmp_path: Path, import_json: ImportJson, rows: Rows
+) -> None:
+    sheet = tmp_path / "tickets.csv"
+    sheet.write_text(
+        "external_id,customer_email,subject,status,created_at,body\n"
+        "T-1,nobody@example.com,Help,open,2025-06-02T09:15:00Z,Please help\n",
+        encoding="utf-8",
+    )
+    summary = import_json("csv", sheet, options=("--skip-bad",))
+    assert [(s["line"], s["reason"]) for s in summary["skipped"]] == [
+        (2, "customer nobody@example.com is not in the export")
+    ]
+    assert rows(initialized, "SELECT count(*) AS n FROM messages") == [{"n": 0}]

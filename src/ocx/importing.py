@@ -155,6 +155,8 @@ class _Run:
         self.pending: list[Any] = []
         self.touched: set[int] = set()
         self.seen = 0
+        # Conversations left out as bad: their messages go with them, not listed again.
+        self.skipped_conversations: set[str] = set()
 
     # -- bad input ---------------------------------------------------------------------------
     def bad(self, origin: Origin, reason: str) -> None:
@@ -250,6 +252,10 @@ class _Run:
         else:
             self.summary.unchanged["customers"] += 1
 
+    def _skip_conversation(self, external_id: str, origin: Origin, reason: str) -> None:
+        self.skipped_conversations.add(external_id)
+        self.bad(origin, reason)
+
     # -- conversations -----------------------------------------------------------------------
     def conversations(self, records: Sequence[ConversationRecord]) -> None:
         if not records:
@@ -276,12 +282,14 @@ class _Run:
             )
             if customer_id is None and r.customer_email:
                 if emails[r.customer_email] is None:
-                    self.bad(origin, f"invalid customer email {r.customer_email!r}")
+                    self._skip_conversation(
+                        external_id, origin, f"invalid customer email {r.customer_email!r}"
+                    )
                     continue
                 customer_id = by_email.get(emails[r.customer_email])
             if customer_id is None:
                 who = r.customer_external_id or r.customer_email or "no customer"
-                self.bad(origin, f"customer {who} is not in the export")
+                self._skip_conversation(external_id, origin, f"customer {who} is not in the export")
                 continue
             try:
                 row = {
@@ -290,7 +298,7 @@ class _Run:
                     "source": self.source, "external_id": external_id, "imported_at": self.stamp,
                 }  # fmt: skip
             except OcxError as exc:
-                self.bad(origin, str(exc))
+                self._skip_conversation(external_id, origin, str(exc))
                 continue
             old = existing.get(external_id)
             if (
@@ -324,7 +332,10 @@ class _Run:
             origin = _where(r.origin, f"message {external_id}")
             parent = parents.get(str(r.conversation_external_id))
             if parent is None:
-                self.bad(origin, f"conversation {r.conversation_external_id} is not in the export")
+                if str(r.conversation_external_id) not in self.skipped_conversations:
+                    self.bad(
+                        origin, f"conversation {r.conversation_external_id} is not in the export"
+                    )
                 continue
             if r.direction not in ("inbound", "outbound"):
                 self.bad(origin, f"direction {r.direction!r} is not inbound or outbound")
