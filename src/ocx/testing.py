@@ -113,3 +113,29 @@ def error() -> Callable[[Result], str]:
         return lines[0]
 
     return check
+
+
+def write_export(path: Path, data: Any, ascii_only: bool) -> None:
+    """JSON as an export would be saved; a lone surrogate written raw is not UTF-8."""
+    path.write_bytes(json.dumps(data, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
+
+
+def import_twice(importer: Any, folder: Path, path: Path, skip_bad: bool) -> None:
+    """For generated exports: the import either fails with a clear OcxError (never another
+    exception), or succeeds and a second import of the same files creates nothing new."""
+    from ocx import importing
+    from ocx.errors import OcxError
+    from ocx.store import create_store
+
+    store = create_store(folder / "ocx.db")
+    try:
+        for again in (False, True):
+            try:
+                summary = importing.run(store, importer, [path], author="t", skip_bad=skip_bad)
+            except OcxError as exc:
+                assert str(exc).strip(), "an error must say what is wrong"
+                return
+            if again:
+                assert summary.created == dict.fromkeys(importing.KINDS, 0)
+    finally:
+        store.close()

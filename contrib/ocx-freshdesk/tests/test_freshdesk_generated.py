@@ -4,7 +4,6 @@ each imports, or fails with an OcxError naming what is wrong; never another exce
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ from hypothesis import strategies as st
 from ocx_freshdesk import IMPORTER
 from ocx_freshdesk.reader import read
 
-from ocx import importing
 from ocx.errors import OcxError
 from ocx.plugin_api import BadRecord, ConversationRecord, CustomerRecord, MessageRecord
-from ocx.store import create_store
+from ocx.testing import import_twice, write_export
 
 ODD = [
     "", " ", "\x00", "\ud800", "\u202eevil", "Zoë Ångström", "佐藤 美咲", "فريد حداد",
@@ -146,27 +144,6 @@ def exports(draw: st.DrawFn) -> tuple[list[Any], list[Any], dict[int, list[Any]]
     return contacts, tickets, conversations
 
 
-def write(path: Path, data: Any, ascii_only: bool) -> None:
-    """JSON as an export would be saved; a lone surrogate written raw is not UTF-8."""
-    text = json.dumps(data, ensure_ascii=ascii_only)
-    path.write_bytes(text.encode("utf-8", "surrogatepass"))
-
-
-def run_import(folder: Path, path: Path, skip_bad: bool) -> None:
-    store = create_store(folder / "ocx.db")
-    try:
-        for _ in range(2):  # and again: a re-import creates nothing new
-            try:
-                summary = importing.run(store, IMPORTER, [path], author="t", skip_bad=skip_bad)
-            except OcxError as exc:
-                assert str(exc).strip(), "an error must say what is wrong"
-                return
-            if _:
-                assert summary.created == dict.fromkeys(importing.KINDS, 0)
-    finally:
-        store.close()
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("generated")
@@ -186,11 +163,11 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
         folder = Path(name)
         root = folder / "freshdesk"
         (root / "conversations").mkdir(parents=True)
-        write(root / "contacts.json", contacts, ascii_only)
-        write(root / "tickets.json", tickets, ascii_only)
+        write_export(root / "contacts.json", contacts, ascii_only)
+        write_export(root / "tickets.json", tickets, ascii_only)
         for ticket_id, items in conversations.items():
-            write(root / "conversations" / f"{ticket_id}.json", items, ascii_only)
-        run_import(folder, root, skip_bad)
+            write_export(root / "conversations" / f"{ticket_id}.json", items, ascii_only)
+        import_twice(IMPORTER, folder, root, skip_bad)
         # each file on its own too: recognised by content, or refused clearly
         for path in [root / "tickets.json", *sorted((root / "conversations").iterdir())]:
             try:

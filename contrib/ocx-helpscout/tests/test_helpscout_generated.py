@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from ocx_helpscout import IMPORTER
 from ocx_helpscout.reader import read
 
-from ocx import importing
 from ocx.errors import OcxError
 from ocx.plugin_api import BadRecord, ConversationRecord, CustomerRecord, MessageRecord
-from ocx.store import create_store
+from ocx.testing import import_twice, write_export
 
 ODD = [
     "", " ", "\x00", "\ud800", "\u202eevil", "Zoë Ångström", "陽翔", "فريد حداد",
@@ -121,26 +120,6 @@ def exports(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
-def write(path: Path, data: Any, ascii_only: bool) -> None:
-    """JSON as an export would be saved; a lone surrogate written raw is not UTF-8."""
-    path.write_bytes(json.dumps(data, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
-
-
-def run_import(folder: Path, path: Path, skip_bad: bool) -> None:
-    store = create_store(folder / "ocx.db")
-    try:
-        for again in (False, True):  # and again: a re-import creates nothing new
-            try:
-                summary = importing.run(store, IMPORTER, [path], author="t", skip_bad=skip_bad)
-            except OcxError as exc:
-                assert str(exc).strip(), "an error must say what is wrong"
-                return
-            if again:
-                assert summary.created == dict.fromkeys(importing.KINDS, 0)
-    finally:
-        store.close()
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("generated")
@@ -160,9 +139,9 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
         folder = Path(name)
         root = folder / "helpscout"
         root.mkdir()
-        write(root / "customers.json", customers, ascii_only)
-        write(root / "conversations.json", conversations, ascii_only)
-        run_import(folder, root, skip_bad)
+        write_export(root / "customers.json", customers, ascii_only)
+        write_export(root / "conversations.json", conversations, ascii_only)
+        import_twice(IMPORTER, folder, root, skip_bad)
         path = root / "conversations.json"  # on its own too: recognised by content
         try:
             for item in read(path):
