@@ -139,3 +139,15 @@ def import_twice(importer: Any, folder: Path, path: Path, skip_bad: bool) -> Non
                 assert summary.created == dict.fromkeys(importing.KINDS, 0)
     finally:
         store.close()
+
+
+def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
+    """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line
+    (for tests that a non-UTF-8 byte is reported on the line it is on)."""
+    data = path.read_bytes()
+    at = -1
+    for _ in range(occurrence + 1):
+        at = data.index(pattern, at + 1)
+    at += len(pattern)
+    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
+    return data.count(b"\n", 0, at) + 1

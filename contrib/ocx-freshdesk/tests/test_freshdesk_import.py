@@ -16,6 +16,7 @@ from ocx_freshdesk.zones import RAILS_TO_IANA, iana_zone
 
 from ocx import clock
 from ocx.pluginhost import Plugins
+from ocx.testing import latin1_in_line
 
 STATUS = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
 # Freshdesk's Rails zone names in the samples, as IANA names (Beirut is not in Rails' table:
@@ -418,17 +419,6 @@ def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) 
 
 
 # --- top levels that are not arrays, non-UTF-8 lines, conversations of unknown tickets ----
-
-
-def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
-    """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line."""
-    data = path.read_bytes()
-    at = -1
-    for _ in range(occurrence + 1):
-        at = data.index(pattern, at + 1)
-    at += len(pattern)
-    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
-    return data.count(b"\n", 0, at) + 1
 
 
 @pytest.mark.parametrize("value", ['{"id": 1}', "{}", '"oops"', "42", "null"])

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ocx.pluginhost import Plugins
+from ocx.testing import latin1_in_line
 
 TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 
@@ -385,17 +386,6 @@ def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) 
 
 
 # --- _embedded lists that are not arrays, non-UTF-8 lines --------------------------------
-
-
-def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
-    """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line."""
-    data = path.read_bytes()
-    at = -1
-    for _ in range(occurrence + 1):
-        at = data.index(pattern, at + 1)
-    at += len(pattern)
-    path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
-    return data.count(b"\n", 0, at) + 1
 
 
 @pytest.mark.parametrize("value", [{"id": 1}, {}, "oops", 42, None])
