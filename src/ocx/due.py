@@ -14,7 +14,6 @@ if TYPE_CHECKING:  # sending is loaded only by --notify: a plain `ocx due` stays
     from ocx import outbox
     from ocx.pluginhost import Plugins
 
-DEFAULT_WITHIN = "1h"
 DEFAULT_ESCALATE_AFTER = "4h"
 
 

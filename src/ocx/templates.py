@@ -40,8 +40,7 @@ def render_all(source: str, contexts: Sequence[Mapping[str, Any]]) -> list[str]:
 
     env = _environment()
     try:
-        template = env.from_string(source)
-        template.filename = _NAME
+        template = env.from_string(source)  # compiled as "<template>": tracebacks name lines
     except TemplateError as exc:
         raise OcxError(f"template line {_line_of(exc) or '?'}: {exc.message or exc}") from None
     out = []

@@ -124,14 +124,3 @@ def update_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> Non
         "WHERE id = :id",
         rows,
     )
-
-
-def conversation_customers(conn: sqlite3.Connection, conversation_ids: Sequence[int]) -> set[int]:
-    out: set[int] = set()
-    for chunk in _chunks(list(conversation_ids)):
-        rows = conn.execute(
-            f"SELECT customer_id FROM conversations WHERE id IN ({', '.join('?' * len(chunk))})",
-            chunk,
-        )
-        out.update(cid for (cid,) in rows)
-    return out

@@ -76,13 +76,6 @@ def mark_failed(
     )
 
 
-def mark_undeliverable(conn: sqlite3.Connection, message_id: int, token: str, error: str) -> None:
-    conn.execute(
-        "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ? AND claim = ?",
-        (error, message_id, token),
-    )
-
-
 def message(conn: sqlite3.Connection, message_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM outbox WHERE id = ?", (message_id,)).fetchone()
 
