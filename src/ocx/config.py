@@ -95,7 +95,22 @@ DEFAULTS: dict[str, Any] = {
     "max_attempts": 5,  # deliveries tried before a message gives up (then its fallback)
     "squeaky_contacts": 3,  # inbound contacts within squeaky_days that make a squeaky wheel
     "squeaky_days": 7,
+    "busy_timeout": 30,  # seconds a command waits for another ocx's write lock before failing
 }
+MAX_BUSY_TIMEOUT = 3600
+
+
+def busy_timeout(data: dict[str, Any]) -> float:
+    """`busy_timeout` from ocx.toml, checked: seconds, 0 to an hour."""
+    value = data.get("busy_timeout", DEFAULTS["busy_timeout"])
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        0 <= value <= MAX_BUSY_TIMEOUT
+    ):
+        raise OcxError(
+            f"busy_timeout in ocx.toml must be a number of seconds from 0 to {MAX_BUSY_TIMEOUT}; "
+            "fix it with 'ocx config set busy_timeout 30'"
+        )
+    return float(value)
 
 
 def effective(data: dict[str, Any], *, user: str) -> dict[str, Any]:
@@ -164,4 +179,6 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
             "environment variable that holds it"
         )
     node[parts[-1]] = value
+    if key == "busy_timeout":
+        busy_timeout(data)
     return data

@@ -11,3 +11,8 @@ class NotFound(OcxError):
 
 class NoDatabase(OcxError):
     """The database file does not exist yet."""
+
+
+class ChannelDown(OcxError):
+    """A channel that could not be reached or did not answer within its timeout: its other
+    messages in the same run wait for the next run instead of each waiting out the timeout."""

@@ -59,7 +59,7 @@ class App:
         if self._store is None:
             from ocx.store import open_store
 
-            self._store = open_store(self.db_path)
+            self._store = open_store(self.db_path, busy_timeout=cfg.busy_timeout(self.config))
         return self._store
 
     def adopt_store(self, store: Store) -> None:

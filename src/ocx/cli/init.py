@@ -39,7 +39,7 @@ def init(app: App, sample: bool) -> None:
     """
     from ocx.store import create_store
 
-    store = create_store(app.db_path)
+    store = create_store(app.db_path, busy_timeout=cfg.busy_timeout(app.config))
     app.adopt_store(store)
     if not app.config_path.exists():
         starter = cfg.starter(os.environ.get("USER"), _system_timezone())
