@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ import pytest
 
 from ocx import customers
 from ocx.errors import OcxError
-from ocx.store import create_store, open_store
+from ocx.store import Busy, create_store, open_store
 
 if TYPE_CHECKING:
     from conftest import Dump, Rows, Run
@@ -40,14 +41,71 @@ def customer(run: Run, initialized: Path) -> int:
     return int(result.stdout)
 
 
-def test_open_store_sets_foreign_keys_and_a_busy_timeout(initialized: Path) -> None:
+def test_open_store_sets_foreign_keys_and_wal(initialized: Path) -> None:
     store = open_store(initialized)
     try:
         assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
         assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.busy_timeout == 30
     finally:
         store.close()
+
+
+def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another connection takes the write lock and keeps it for `seconds`."""
+    started = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        started.set()
+        time.sleep(seconds)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    started.wait()
+    return thread
+
+
+def test_a_writer_waits_for_the_lock_instead_of_failing(initialized: Path) -> None:
+    store = open_store(initialized, busy_timeout=10)
+    holder = _hold_write_lock(initialized, 1.0)
+    try:
+        began = time.monotonic()
+        with store.write():
+            store.conn.execute("CREATE TABLE waited (x)")
+        assert time.monotonic() - began >= 0.9
+    finally:
+        holder.join()
+        store.close()
+
+
+def test_a_writer_gives_up_after_busy_timeout_with_advice(initialized: Path) -> None:
+    store = open_store(initialized, busy_timeout=0.3)
+    holder = _hold_write_lock(initialized, 1.5)
+    try:
+        with pytest.raises(Busy, match="busy_timeout"), store.write():
+            store.conn.execute("CREATE TABLE never (x)")
+    finally:
+        holder.join()
+        store.close()
+    assert "never" not in {r[0] for r in sqlite3.connect(initialized).execute(
+        "SELECT name FROM sqlite_master")}  # fmt: skip
+
+
+def test_busy_timeout_comes_from_the_config(run: Run, initialized: Path) -> None:
+    assert run("config", "set", "busy_timeout", "0.3").exit_code == 0
+    holder = _hold_write_lock(initialized, 2.0)
+    try:
+        result = run("customer", "add", "late@example.com")
+    finally:
+        holder.join()
+    assert result.exit_code == 1
+    assert "held the write lock for over 0.3 s" in result.output
+    assert run("config", "set", "busy_timeout", "99999").exit_code == 1
+    assert run("config", "set", "busy_timeout", "true").exit_code == 1
 
 
 def test_create_store_twice_applies_each_migration_once(tmp_path: Path, rows: Rows) -> None:
