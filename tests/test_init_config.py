@@ -313,7 +313,7 @@ def test_config_show_prints_the_effective_config(
     assert result.stdout.splitlines()[0] == f"# {env / 'ocx.toml'}"
     # The defaults the issues name: escalate_after 4h, max_attempts 5, squeaky 3 in 7 days.
     expected = {"user": "tester", "timezone": "UTC", "escalate_after": "4h", "max_attempts": 5,
-                "squeaky_contacts": 3, "squeaky_days": 7}  # fmt: skip
+                "squeaky_contacts": 3, "squeaky_days": 7, "busy_timeout": 30}  # fmt: skip
     assert tomllib.loads(result.stdout) == expected
     assert load_json(run("config", "show", "--json")) == expected
 
