@@ -303,12 +303,53 @@ def test_a_first_run_long_after_the_due_time_sends_overdue_and_escalation_only(
     ]  # fmt: skip
 
 
-def test_without_a_lead_there_is_no_escalation_and_no_failure(run: Run, world: World) -> None:
+def test_an_escalation_without_a_lead_is_reported_every_run_until_there_is_one(
+    run: Run, world: World
+) -> None:
     ok(run("team", "edit", "sam", "--no-lead"))
-    promise(run, "margo@example.com", "Call back", DUE)
-    result = notify(run, DUE + 5 * HOUR)
-    assert result.exit_code == 0, result.output
+    pid = promise(run, "margo@example.com", "Call back", DUE)
+    for minutes in (0, 5):
+        result = notify(run, DUE + 5 * HOUR + minutes * MINUTE)
+        assert result.exit_code == 3, result.output
+        problems = [line for line in result.stderr.splitlines() if f"promise {pid}" in line]
+        assert len(problems) == 1 and "team lead" in problems[0], result.stderr
+        assert "Traceback" not in result.output
     assert [m["kind"] for m in world.log.messages()] == ["overdue"]
+    ok(run("team", "edit", "sam", "--lead"))
+    ok(notify(run, DUE + 5 * HOUR + 10 * MINUTE))
+    assert [m["kind"] for m in world.log.messages()] == ["overdue", "escalation"]
+
+
+def test_a_reminder_for_a_member_without_the_address_their_channel_needs_is_reported(
+    run: Run, world: World, load_json: LoadJson
+) -> None:
+    world.configure(tables='\n[channels.ops-mail]\ntype = "email"\nhost = "127.0.0.1"\n'
+                    'from = "ocx@acme.example"\n')  # fmt: skip
+    ok(run("team", "add", "kim", "--channel", "ops-mail"))
+    pid = promise(run, "margo@example.com", "Call back", DUE, owner="kim")
+    result = notify(run, DUE - 30 * MINUTE)
+    assert result.exit_code == 3
+    line = next(x for x in result.stderr.splitlines() if f"promise {pid}" in x)
+    assert "kim" in line and "--email" in line
+    assert outbox(run, load_json) == []  # nothing queued to a bare handle
+    assert notify(run, DUE - 25 * MINUTE).exit_code == 3  # every run, until it is fixed
+    ok(run("promise", "done", str(pid), env=at(DUE - 20 * MINUTE)))
+    assert notify(run, DUE - 15 * MINUTE).exit_code == 0
+
+
+def test_a_digest_for_a_member_without_an_address_is_reported_in_json_too(
+    run: Run, world: World
+) -> None:
+    world.configure(tables='\n[channels.ops-mail]\ntype = "email"\nhost = "127.0.0.1"\n'
+                    'from = "ocx@acme.example"\n')  # fmt: skip
+    ok(run("team", "add", "lee", "--digest", "--channel", "ops-mail"))
+    first = promise(run, "margo@example.com", "Call back", DUE, owner="lee")
+    second = promise(run, "jim@example.com", "Send the fix", DUE, owner="lee")
+    result = notify(run, DUE - 30 * MINUTE, "--json")
+    assert result.exit_code == 3
+    problems = json.loads(result.stdout)["undeliverable"]
+    assert [p.split(":")[0] for p in problems] == [f"promise {first}", f"promise {second}"]
+    assert all("lee" in p for p in problems)
 
 
 def test_a_snooze_after_a_reminder_brings_a_new_reminder_for_the_new_time(
@@ -556,15 +597,19 @@ def test_a_retry_that_fails_again_exits_3(run: Run, world: World, load_json: Loa
     assert result.exit_code == 3 and "fail" in result.stderr
 
 
-def test_an_unconfigured_channel_is_a_failed_delivery_naming_it(
+def test_an_unconfigured_channel_is_reported_naming_it_and_nothing_is_queued(
     run: Run, world: World, load_json: LoadJson
 ) -> None:
     ok(run("team", "edit", "alex", "--channel", "pager"))
-    promise(run, "margo@example.com", "Call back", DUE)
+    pid = promise(run, "margo@example.com", "Call back", DUE)
     result = notify(run, DUE - 30 * MINUTE)
     assert result.exit_code == 3
-    assert "pager" in result.stderr and "Traceback" not in result.output
-    assert outbox(run, load_json, "--failed")[0]["channel"] == "pager"
+    assert f"promise {pid}" in result.stderr and "[channels.pager]" in result.stderr
+    assert "Traceback" not in result.output
+    assert outbox(run, load_json) == []
+    world.configure(tables=world.log.table("pager"))
+    ok(notify(run, DUE - 25 * MINUTE))
+    assert [m["kind"] for m in world.log.messages()] == ["reminder"]
 
 
 # --- digests ---------------------------------------------------------------------------------
@@ -692,9 +737,9 @@ def test_an_email_channel_never_mails_a_member_without_an_address(
     ok(run("team", "edit", "alex", "--channel", "mail", "--email", ""))
     promise(run, "margo@example.com", "Call back", DUE)
     result = notify(run, DUE - 30 * MINUTE)
-    assert result.exit_code == 3 and "no email address" in result.stderr
+    assert result.exit_code == 3 and "alex has no email" in result.stderr
     assert smtp_server.messages == []
-    assert [m["recipient"] for m in outbox(run, load_json, "--failed")] == [None]
+    assert outbox(run, load_json) == []
 
 
 def test_a_webhook_answering_500_then_200_is_retried_and_delivered_once(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ocx import cadences, clock, promises, team
-from ocx.errors import NotFound
+from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 
 if TYPE_CHECKING:  # sending is loaded only by --notify: a plain `ocx due` stays fast
@@ -118,8 +118,8 @@ def _message_text(item: Item, tz: tzinfo) -> tuple[str, str]:
 
 def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str | None]:
     """The channel name and recipient for a team member: their channel (an email channel
-    addresses their email: none set is a failed delivery, never mail to a bare handle),
-    else config `default_channel`, else the console."""
+    addresses their email, never a bare handle), else config `default_channel`, else the
+    console."""
     name = member.channel or str(config.get("default_channel") or "console")
     channels = config.get("channels") or {}
     table = channels.get(name) if isinstance(channels, dict) else None
@@ -127,19 +127,52 @@ def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str | None
     return name, member.email if kind == "email" else member.handle
 
 
+def _who(item: Item) -> str:
+    return f"promise {item.promise_id}" if item.promise_id is not None else (
+        f"cadence {item.cadence_id} ({item.customer})")  # fmt: skip
+
+
+def _unreachable(
+    item: Item, target: team.Member | None, config: dict[str, Any], plugins: Plugins
+) -> str | None:
+    """Why this item's message has nobody to go to, and what to set; None when it can go."""
+    from ocx import outbox
+
+    if target is None:
+        if item.stage == "escalation":
+            return (f"{_who(item)}: the escalation has nobody to go to; make someone the team "
+                    "lead with 'ocx team edit HANDLE --lead'")  # fmt: skip
+        return (f"{_who(item)}: its owner {item.owner} is not on the team; add them with "
+                f"'ocx team add {item.owner}' or give it another owner")  # fmt: skip
+    channel, recipient = _route(target, config)
+    try:
+        outbox.channel_config(config, channel, plugins)
+    except OcxError:
+        return (f"{_who(item)}: {target.handle}'s channel {channel} is not configured; add "
+                f"[channels.{channel}] to ocx.toml or 'ocx team edit {target.handle} --channel NAME'")  # fmt: skip
+    if not recipient:
+        return (f"{_who(item)}: {target.handle} has no email for the email channel {channel}; "
+                f"set it with 'ocx team edit {target.handle} --email ADDRESS'")  # fmt: skip
+    return None
+
+
 def notify(
     store: Store, found: list[Item], *, config: dict[str, Any], plugins: Plugins, tz: tzinfo
 ) -> outbox.Report:
-    """Queue a message per item (once per key, ever), then deliver everything waiting."""
+    """Queue a message per item (once per key, ever), then deliver everything waiting. An
+    item with nobody to go to is not queued but reported, every run, until it is fixed."""
     from ocx import outbox
 
     digests: dict[str, list[tuple[Item, str, str]]] = {}
+    undeliverable: list[str] = []
     with store.write():
         lead = team.lead(store)
         for item in found:
             target = lead if item.stage == "escalation" else _member(store, item.owner)
-            if target is None:
-                continue  # no lead to escalate to: the overdue message already went out
+            problem = _unreachable(item, target, config, plugins)
+            if problem is not None or target is None:
+                undeliverable.append(problem or _who(item))
+                continue
             subject, body = _message_text(item, tz)
             channel, recipient = _route(target, config)
             payload = {
@@ -157,13 +190,15 @@ def notify(
                 digests.setdefault(target.handle, []).append((item, subject, body))
         for handle, entries in digests.items():
             _digest(store, handle, entries, config)
-    return outbox.deliver(store, config=config, plugins=plugins)
+    report = outbox.deliver(store, config=config, plugins=plugins)
+    report.undeliverable = undeliverable
+    return report
 
 
 def _member(store: Store, handle: str) -> team.Member | None:
     try:
         return team.get(store, handle)
-    except NotFound:  # an owner removed from the team: nobody to tell
+    except NotFound:  # an owner removed from the team: reported as undeliverable
         return None
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ocx import clock
-from ocx.errors import NotFound, OcxError
+from ocx.errors import ChannelDown, NotFound, OcxError
 from ocx.plugin_api import OutboundMessage
 from ocx.store import Store
 from ocx.store import outbox as sql
@@ -55,13 +55,15 @@ class Report:
     delivered: list[Delivery] = field(default_factory=list)
     failed: list[Delivery] = field(default_factory=list)
     obsolete: int = 0
+    deferred: int = 0  # not tried: their channel was down earlier in this run
+    undeliverable: list[str] = field(default_factory=list)  # nobody to send to: what to set
 
 
 def queue(
     store: Store, *, key: str, kind: str, channel: str, recipient: str | None, subject: str,
     body: str, payload: dict[str, Any] | None = None, promise_id: int | None = None,
     customer_id: int | None = None, not_before: datetime | None = None,
-    fallback_of: int | None = None,
+    fallback_of: int | None = None, case_id: int | None = None,
 ) -> bool:  # fmt: skip
     """Put a message in the outbox; False when a message with this key is already there."""
     now = clock.now()
@@ -81,6 +83,7 @@ def queue(
                 "next_attempt_at": clock.to_iso(max(not_before or now, now)),
                 "created_at": clock.to_iso(now),
                 "fallback_of": fallback_of,
+                "case_id": case_id,
             },
         )
 
@@ -178,6 +181,7 @@ def _fallback(store: Store, row: Any, config: dict[str, Any]) -> bool:
         promise_id=row["promise_id"],
         customer_id=row["customer_id"],
         fallback_of=row["id"],
+        case_id=row["case_id"],
     )
 
 
@@ -192,7 +196,10 @@ def deliver(store: Store, *, config: dict[str, Any], plugins: Plugins) -> Report
 
 
 def _deliver_ready(store: Store, config: dict[str, Any], plugins: Plugins, report: Report) -> bool:
-    """One pass over the ready messages; True when it queued a fallback to send now."""
+    """One pass over the ready messages; True when it queued a fallback to send now.
+
+    Once a message is sent, its outcome is recorded even if another ocx holds the write lock
+    for long: recording waits as long as it must, since giving up would send it again."""
     now = clock.now()
     max_attempts = int(config.get("max_attempts", DEFAULT_MAX_ATTEMPTS) or DEFAULT_MAX_ATTEMPTS)
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
@@ -205,8 +212,11 @@ def _deliver_ready(store: Store, config: dict[str, Any], plugins: Plugins, repor
             token=token,
             stale_before=clock.to_iso(now - CLAIM_LEASE),
         )
-    for row in rows:
-        with store.write():
+    down: dict[str, str] = {}  # channel -> when to try again, once it timed out this run
+    for index, row in enumerate(rows):
+        if row["channel"] in down:
+            continue
+        with store.write(forever=True):
             if not sql.renew_claim(store.conn, row["id"], token, clock.to_iso(clock.now())):
                 continue  # taken over by a later run after our lease ran out: it sends it
         if row["kind"] == "digest":
@@ -220,14 +230,23 @@ def _deliver_ready(store: Store, config: dict[str, Any], plugins: Plugins, repor
             reason = str(exc) if isinstance(exc, OcxError) else f"{type(exc).__name__}: {exc}"
             attempts = row["attempts"] + 1
             retry_at = None if attempts >= max_attempts else clock.to_iso(now + _backoff(attempts))
-            with store.write():
+            with store.write(forever=True):
                 sql.mark_failed(store.conn, row["id"], token, error=reason, retry_at=retry_at)
                 if retry_at is None:
                     fell_back = _fallback(store, row, config) or fell_back
             report.failed.append(Delivery.of(row, False, reason, retry_at))
+            if isinstance(exc, ChannelDown):
+                # One hung channel must not hold the others up: its other messages wait for
+                # the next run instead of each waiting out the timeout.
+                later = retry_at or clock.to_iso(now + FIRST_RETRY)
+                down[row["channel"]] = later
+                waiting = [r["id"] for r in rows[index + 1 :] if r["channel"] == row["channel"]]
+                if waiting:
+                    with store.write(forever=True):
+                        report.deferred += sql.release(store.conn, waiting, token, later)
             continue
-        with store.write():
-            sql.mark_sent(store.conn, row["id"], token, clock.to_iso(clock.now()), str(note or ""))
+        with store.write(forever=True):
+            sql.mark_sent(store.conn, row["id"], clock.to_iso(clock.now()), str(note or ""))
         report.delivered.append(Delivery.of(row, True, str(note or "")))
     return fell_back
 

@@ -30,7 +30,7 @@ EXIT_DELIVERY_FAILED = 3
 @click.pass_obj
 def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -> None:
     """List overdue promises, promises due soon and cadence contacts due. Silent when
-    nothing is due; exit 3 when a delivery failed.
+    nothing is due; exit 3 when a delivery failed or a message has nobody to go to.
 
     Example: */5 * * * * ocx due --notify
     """
@@ -67,6 +67,8 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
             "delivered": [d.to_json() for d in report.delivered],
             "failed": [d.to_json() for d in report.failed],
             "obsolete": report.obsolete,
+            "deferred": report.deferred,
+            "undeliverable": report.undeliverable,
         })  # fmt: skip
     else:
         for d in report.delivered:
@@ -76,5 +78,10 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
         render.warn(
             f"delivery failed: message {d.id} ({d.kind} to {d.recipient} via {d.channel}): {d.note}{retry}"
         )
-    if report.failed:
+    if report.deferred:
+        render.warn(f"{report.deferred} more message{'s' if report.deferred != 1 else ''} "
+                    "wait for the next run: their channel did not answer")  # fmt: skip
+    for problem in report.undeliverable:
+        render.warn(f"not sent: {problem}")
+    if report.failed or report.undeliverable:
         raise click.exceptions.Exit(EXIT_DELIVERY_FAILED)

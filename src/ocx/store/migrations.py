@@ -295,6 +295,23 @@ def _postmortems(conn: sqlite3.Connection) -> None:
     )
 
 
+
+@migration("0006_outbox_cases")
+def _outbox_cases(conn: sqlite3.Connection) -> None:
+    """Each incident message names its case, so resolving the case can stop what has not
+    gone out yet; the customer index keeps superseding held updates off a full scan."""
+    _run(
+        conn,
+        """
+        ALTER TABLE outbox ADD COLUMN case_id INTEGER REFERENCES cases (id) ON DELETE SET NULL;
+        UPDATE outbox SET case_id = json_extract(payload, '$.case_id')
+         WHERE kind = 'incident-update' AND json_valid(payload)
+           AND json_extract(payload, '$.case_id') IN (SELECT id FROM cases);
+        CREATE INDEX outbox_case ON outbox (case_id) WHERE case_id IS NOT NULL;
+        CREATE INDEX outbox_customer ON outbox (customer_id)
+        """,
+    )
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 _COLUMNS = (
     "key", "kind", "channel", "recipient", "subject", "body", "payload", "promise_id",
-    "customer_id", "next_attempt_at", "created_at", "fallback_of",
+    "customer_id", "next_attempt_at", "created_at", "fallback_of", "case_id",
 )  # fmt: skip
 
 
@@ -24,8 +25,9 @@ def enqueue(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
 
 
 def mark_obsolete(conn: sqlite3.Connection) -> int:
-    """Promise messages waiting to go out for a promise that was done, cancelled or snoozed
-    since they were queued: they must never arrive."""
+    """Messages that must never arrive: promise messages waiting to go out for a promise that
+    was done, cancelled or snoozed since they were queued, and incident updates for a case
+    resolved since (resolving marks them too; this catches any queued in between)."""
     cursor = conn.execute(
         """
         UPDATE outbox SET state = 'obsolete'
@@ -38,8 +40,25 @@ def mark_obsolete(conn: sqlite3.Connection) -> int:
                           <> json_extract(outbox.payload, '$.due_at')))
         """
     )
-    return cursor.rowcount
+    stale = conn.execute(
+        "UPDATE outbox SET state = 'obsolete' WHERE state IN ('pending', 'dead') "
+        "AND kind = 'incident-update' AND case_id IN (SELECT id FROM cases WHERE state = 'resolved')"
+    )
+    return cursor.rowcount + stale.rowcount
 
+
+def obsolete_for_cases(conn: sqlite3.Connection, case_ids: Sequence[int]) -> int:
+    """A resolved case's updates not yet delivered (held for quiet hours, waiting for a
+    retry, queued, or given up and retryable): never sent."""
+    count = 0
+    for start in range(0, len(case_ids), 500):
+        chunk = list(case_ids[start : start + 500])
+        count += conn.execute(
+            "UPDATE outbox SET state = 'obsolete' WHERE kind = 'incident-update' "
+            f"AND state IN ('pending', 'dead') AND case_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ).rowcount
+    return count
 
 def claim(
     conn: sqlite3.Connection, *, now: str, token: str, stale_before: str
@@ -57,12 +76,26 @@ def claim(
     ).fetchall()
 
 
-def mark_sent(conn: sqlite3.Connection, message_id: int, token: str, at: str, note: str) -> None:
+def mark_sent(conn: sqlite3.Connection, message_id: int, at: str, note: str) -> None:
+    """Recorded whoever holds the claim now: it went out, so no later run may send it."""
     conn.execute(
         "UPDATE outbox SET state = 'sent', sent_at = ?, delivery_note = ?, "
-        "attempts = attempts + 1, last_error = NULL WHERE id = ? AND claim = ?",
-        (at, note, message_id, token),
+        "attempts = attempts + 1, last_error = NULL WHERE id = ? AND state <> 'sent'",
+        (at, note, message_id),
     )
+
+
+def release(conn: sqlite3.Connection, message_ids: Sequence[int], token: str, at: str) -> int:
+    """Claimed but not tried (their channel is down this run): back to waiting, no attempt
+    counted, due again at `at`."""
+    count = 0
+    for message_id in message_ids:
+        count += conn.execute(
+            "UPDATE outbox SET state = 'pending', claim = NULL, claimed_at = NULL, "
+            "next_attempt_at = ? WHERE id = ? AND claim = ? AND state = 'sending'",
+            (at, message_id, token),
+        ).rowcount
+    return count
 
 
 def mark_failed(
