@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# ChannelDown is re-exported: a notifier raises it when its channel cannot be reached or does
+# not answer in time, so the outbox holds the channel's other messages for the next run.
+from ocx.errors import ChannelDown as ChannelDown
 from ocx.errors import OcxError
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -74,7 +77,8 @@ class Notifier:
     """Delivers one message through a channel type (email, webhook, ...).
 
     send(message, channel_config) -> str: a short delivery note (e.g. the remote id);
-    raise OcxError with a clear reason when it cannot deliver.
+    raise OcxError with a clear reason when it cannot deliver, ChannelDown when the channel
+    could not be reached or did not answer within its `timeout`.
     """
 
     name: str

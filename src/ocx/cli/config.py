@@ -8,6 +8,7 @@ from ocx import clock, render
 from ocx import config as cfg
 from ocx.cli.app import App
 from ocx.cli.options import json_option
+from ocx.errors import OcxError
 
 
 @click.group()
@@ -56,6 +57,13 @@ def set_(app: App, key: str, value: str) -> None:
     Example: ocx config set user alex
     """
     parsed = cfg.parse_value(key, value)
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "channels" and parts[2] == "timeout":
+        from ocx.plugins.notifiers import timeout_problem
+
+        problem = timeout_problem(parsed)  # refused before it is written, not at the next send
+        if problem:
+            raise OcxError(f"channel {parts[1]}: {problem}")
     if key == "timezone":
         clock.check_zone(value)
     if key == "user" and not value.strip():
