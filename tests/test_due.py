@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -774,3 +775,49 @@ def test_a_waiting_digest_never_carries_a_reminder_for_a_handled_promise(
     ok(notify(run, DUE - 20 * MINUTE))
     for message in world.log.messages():
         assert "Already handled" not in message["subject"] + message["body"]
+
+
+# --- a delivery is always recorded -----------------------------------------------------------
+
+LOCKING_SINK = """
+import json, subprocess, sys, time
+from pathlib import Path
+out, db, held, seconds = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+data = sys.stdin.read()
+with open(out, "a", encoding="utf-8") as handle:
+    handle.write(json.dumps(json.loads(data)) + "\\n")
+holder = (
+    "import sqlite3, sys, time, pathlib\\n"
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None)\\n"
+    "c.execute('BEGIN IMMEDIATE')\\n"
+    "pathlib.Path(sys.argv[2]).touch()\\n"
+    "time.sleep(float(sys.argv[3]))\\n"
+    "c.execute('COMMIT')\\n"
+)
+subprocess.Popen([sys.executable, "-c", holder, db, str(held), seconds], start_new_session=True,
+                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while not held.exists():
+    time.sleep(0.01)
+"""
+
+
+def test_a_sent_message_is_recorded_while_another_process_holds_the_write_lock(
+    run: Run, world: World, tmp_path: Path, load_json: LoadJson
+) -> None:
+    """The channel sends, then a second process takes the write lock for 3 s: longer than
+    busy_timeout. The delivery must still be recorded, so the next run sends nothing."""
+    script = tmp_path / "locking_sink.py"
+    script.write_text(LOCKING_SINK, encoding="utf-8")
+    out, held = tmp_path / "locked.jsonl", tmp_path / "held"
+    argv = [sys.executable, str(script), str(out), str(world.db), str(held), "3"]
+    world.configure("busy_timeout = 1",
+                    f'\n[channels.slow]\ntype = "command"\nargv = {toml(argv)}\n')  # fmt: skip
+    ok(run("team", "edit", "alex", "--channel", "slow"))
+    promise(run, "margo@example.com", "Call back", DUE)
+    began = time.monotonic()
+    ok(notify(run, DUE - 30 * MINUTE))
+    assert held.exists() and time.monotonic() - began >= 2.5  # it really waited
+    assert [m["state"] for m in outbox(run, load_json)] == ["sent"]
+    held.unlink()
+    ok(notify(run, DUE - 29 * MINUTE + 20 * MINUTE))  # past the claim lease too: nothing more
+    assert len(out.read_text("utf-8").splitlines()) == 1
