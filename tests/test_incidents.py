@@ -936,7 +936,9 @@ def test_a_customer_whose_channel_is_a_webhook_gets_a_signed_post(
     assert len(smtp_server.messages) == 2
 
 
-def test_each_customer_gets_their_own_channel_else_the_email_channel(world: World) -> None:
+def test_each_customer_gets_their_own_channel_else_the_email_channel_or_a_call(
+    world: World,
+) -> None:
     # the team's mail channel comes first in the file: customers still get the `email` one
     world.configure(
         '[channels.ops-mail]\ntype = "email"\nhost = "127.0.0.1"\nfrom = "ops@acme.example"\n'
@@ -954,10 +956,11 @@ def test_each_customer_gets_their_own_channel_else_the_email_channel(world: Worl
     assert {m["recipient"]: m["channel"] for m in world.outbox()} == {
         "margo@example.com": "email",  # no channel
         "jim@example.com": "hook",  # the first channel of type webhook
-        "judy@example.com": "email",  # no channel of that name or type
         "alecia@example.com": "ops-mail",  # a configured channel by name
         "wes@example.com": "hook",
-    }
+    }  # judy: no channel of that name or type, so never mail by surprise: a call
+    calls = world.rows(world.db, "SELECT * FROM promises WHERE subject_type = 'case'")
+    assert [c["text"] for c in calls] == ["Call Judy Park (phone): Hi"]
 
 
 def test_a_customer_in_quiet_hours_gets_the_update_when_they_end(

@@ -313,34 +313,88 @@ def case_step(
         if row["state"] == "resolved" and step != "resolve":
             raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
         _step(store, found, row, step, note, author)
+        if step == "contact":  # the call ocx asked for is made
+            for call in _open_calls(store, row["id"]):
+                promises.done(store, call.id, note=note or "contacted", author=author)
 
 
-def resolve(store: Store, incident: str | int, *, customer_ref: str | None, note: str | None,
-            author: str | None) -> int:  # fmt: skip
-    """Resolve one case, or the whole incident and every case still open; returns how many
-    cases were resolved."""
+def resolve(
+    store: Store, incident: str | int, *, customer_ref: str | None, note: str | None,
+    author: str | None, template: str | None = None, config: dict[str, Any] | None = None,
+    fallback: str | None = None,
+) -> Outcome:  # fmt: skip
+    """Resolve one case, or the whole incident and every case still open.
+
+    Whatever was not yet delivered for a resolved case is never sent (state `obsolete`), and
+    its open call promises are closed. With `template`, each case resolved here gets a
+    closing message exactly as `update` sends one; it is rendered before the write lock is
+    taken."""
+    config = config or {}
+    if template is not None and not template.strip():
+        raise OcxError("the closing message is empty; give --message TEXT or --template FILE")
+    prepared: dict[int, _Outgoing] = {}
+    if template is not None:
+        with store.read():
+            found = get(store, incident)
+            rows = _resolving(store, found, customer_ref)
+            prepared = {o.case_id: o for o in _prepare(store, found, rows, template, None, config,
+                                                      fallback, author)}  # fmt: skip
+    now = clock.now()
     with store.write():
         found = get(store, incident)
-        if customer_ref is not None:
-            row = _case(store, found, customer_ref)
-            if row["state"] == "resolved":
-                raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+        rows = _resolving(store, found, customer_ref)
+        missing = [row for row in rows if row["id"] not in prepared]
+        if template is not None and missing:  # cases added since the messages were rendered
+            prepared.update({o.case_id: o for o in _prepare(store, found, missing, template,
+                                                           None, config, fallback, author)})  # fmt: skip
+        for row in rows:
             _step(store, found, row, "resolve", note, author)
-            return 1
-        if found.status == "resolved":
-            raise OcxError(f"{found.ref} is already resolved")
-        still_open = sql.cases(store.conn, found.id, open_only=True)
-        for row in still_open:
-            _step(store, found, row, "resolve", note, author)
-        sql.update_incident(store.conn, found.id, {"status": "resolved",
-                                                   "resolved_at": clock.to_iso(clock.now())})  # fmt: skip
-        if found.next_update_promise_id:
+        _close_cases(store, [row["id"] for row in rows], reason="case resolved", author=author)
+        outcome = Outcome(resolved=len(rows))
+        if template is not None:
+            outgoing = [prepared[row["id"]] for row in rows]
+            _dispatch(store, found, outgoing, outcome, kind="incident-resolved",
+                      key=lambda o: f"incident:{found.id}:resolved:customer:{o.customer_id}",
+                      now=now, author=author)  # fmt: skip
+        whole = customer_ref is None
+        if whole:
+            sql.update_incident(store.conn, found.id, {"status": "resolved",
+                                                       "resolved_at": clock.to_iso(now)})  # fmt: skip
+        last = whole or not sql.cases(store.conn, found.id, open_only=True)
+        if last and found.next_update_promise_id:
             promise = promises.get(store, found.next_update_promise_id)
             if promise.state == "open":
-                promises.done(store, promise.id, note="incident resolved", author=author)
-        _event(store, found.id, "resolved", f"{found.ref} resolved" + (f": {note}" if note else ""),
-               author=author)  # fmt: skip
-        return len(still_open)
+                reason = "incident resolved" if whole else "last case resolved"
+                promises.done(store, promise.id, note=reason, author=author)
+        if whole:
+            _event(store, found.id, "resolved",
+                   f"{found.ref} resolved" + (f": {note}" if note else ""), author=author)  # fmt: skip
+        return outcome
+
+
+def _resolving(store: Store, found: Incident, customer_ref: str | None) -> list[Any]:
+    """The cases a resolve command resolves: the one named, or every case still open."""
+    if customer_ref is not None:
+        row = _case(store, found, customer_ref)
+        if row["state"] == "resolved":
+            raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+        return [row]
+    if found.status == "resolved":
+        raise OcxError(f"{found.ref} is already resolved")
+    return sql.cases(store.conn, found.id, open_only=True)
+
+
+def _close_cases(store: Store, case_ids: list[int], *, reason: str, author: str | None) -> None:
+    """Nothing stale reaches a resolved case's customer: updates not yet delivered are made
+    obsolete, and calls still to make are closed."""
+    outbox_sql.obsolete_for_cases(store.conn, case_ids)
+    for case_id in case_ids:
+        for call in _open_calls(store, case_id):
+            promises.cancel(store, call.id, reason=reason, author=author)
+
+
+def _open_calls(store: Store, case_id: int) -> list[promises.Promise]:
+    return [p for p in promises.about(store, "case", case_id) if p.state == "open"]
 
 
 def cases(store: Store, incident: str | int, *, state: str | None = None) -> list[dict[str, Any]]:
@@ -409,30 +463,71 @@ def _quiet_until(quiet_hours: str | None, zone: tzinfo, now: datetime) -> dateti
     return datetime.combine(day, end, tzinfo=zone)
 
 
-def customer_channel(config: dict[str, Any], channel: str | None) -> str:
-    """A customer's channel: the configured channel of that name, else the first channel of
-    that type, else the `email` channel (the first of type email if none is named so)."""
+def customer_channel(config: dict[str, Any], channel: str | None) -> str | None:
+    """The configured channel that reaches a customer: the channel of that name, else the
+    first channel of that type. No preferred channel means the `email` channel (the first
+    of type email if none is named so). None: nothing configured can reach them (`phone`,
+    `in-person`), so a person must."""
     channels = config.get("channels") or {}
     if not isinstance(channels, dict):
         channels = {}
-    if channel and isinstance(channels.get(channel), dict):
-        return channel
-    for wanted in ([channel] if channel else []) + ["email"]:
-        if wanted == "email" and isinstance(channels.get("email"), dict):
-            return "email"
-        for name, table in channels.items():
-            if isinstance(table, dict) and table.get("type", name) == wanted:
-                return name
-    return "email"
+    wanted = channel or "email"
+    if isinstance(channels.get(wanted), dict):
+        return wanted
+    for name, table in channels.items():
+        if isinstance(table, dict) and table.get("type", name) == wanted:
+            return name
+    if wanted == "email":
+        return "email"  # not configured: the delivery fails and says so, as for the team
+    return None
+
+
+def _address(config: dict[str, Any], channel: str, person: customers.Customer) -> str | None:
+    """The customer's address a channel sends to: `address = "phone"` in the channel's table
+    for one that texts or calls, else their email."""
+    channels = config.get("channels") or {}
+    table = channels.get(channel) if isinstance(channels, dict) else None
+    field_name = table.get("address", "email") if isinstance(table, dict) else "email"
+    return person.phone if field_name == "phone" else person.email
+
+
+def check_fallback(config: dict[str, Any], fallback: str) -> None:
+    """--fallback must name a configured channel."""
+    channels = config.get("channels") or {}
+    if not isinstance(channels, dict) or not isinstance(channels.get(fallback), dict):
+        raise OcxError(f"--fallback {fallback}: no such channel; add [channels.{fallback}] to "
+                       "ocx.toml or pick one from 'ocx config show'")  # fmt: skip
 
 
 @dataclass
-class UpdateResult:
-    queued: int
-    held_for_quiet_hours: int
-    samples: list[tuple[str, str]]  # (customer, message) for a dry run
-    next_update_due: str | None
-    dry_run: bool
+class Outcome:
+    """What an update or a closing message did: messages queued (held ones included), held
+    for quiet hours, and turned into calls for a person to make."""
+
+    queued: int = 0
+    held: int = 0
+    calls: int = 0
+    resolved: int = 0
+    samples: list[tuple[str, str]] = field(default_factory=list)  # (customer, text), dry run
+    next_update_due: str | None = None
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, int]:
+        return {"queued": self.queued, "held": self.held, "calls": self.calls}
+
+
+@dataclass
+class _Outgoing:
+    """One customer's rendered message and how it will reach them (a channel or a call)."""
+
+    case_id: int
+    customer_id: int
+    person: customers.Customer
+    text: str
+    channel: str | None  # None: a call for the owner below
+    recipient: str | None
+    owner: str | None  # who makes the call
+    until: datetime | None  # quiet hours end
 
 
 def _context(found: Incident, case: Any, person: customers.Customer, concierge: team.Member | None,
@@ -462,72 +557,147 @@ def _context(found: Incident, case: Any, person: customers.Customer, concierge: 
     }  # fmt: skip
 
 
+def _prepare(
+    store: Store, found: Incident, rows: list[Any], template: str, due_next: datetime | None,
+    config: dict[str, Any], fallback: str | None, author: str | None,
+) -> list[_Outgoing]:  # fmt: skip
+    """Render every case's message (Jinja2's sandbox) and choose how it reaches the customer.
+    Reads only: callers do this before they take the write lock."""
+    if fallback is not None:
+        check_fallback(config, fallback)
+    now = clock.now()
+    people = [customers.get(store, str(row["customer_id"]), timeline_limit=0) for row in rows]
+    helpers: dict[str, team.Member | None] = {}
+    for row in rows:
+        handle = row["concierge"]
+        if handle and handle not in helpers:
+            try:
+                helpers[handle] = team.get(store, handle)
+            except NotFound:
+                helpers[handle] = None
+    contexts = [
+        _context(found, row, person, helpers.get(row["concierge"] or ""), due_next)
+        for row, person in zip(rows, people, strict=True)
+    ]
+    texts = templates.render_all(template, contexts)
+    out = []
+    for row, person, text in zip(rows, people, texts, strict=True):
+        zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
+        until = None if found.severity == 1 else _quiet_until(person.quiet_hours, zone, now)
+        channel = customer_channel(config, person.channel)
+        recipient = _address(config, channel, person) if channel else None
+        if channel is None and fallback is not None:
+            recipient = _address(config, fallback, person)
+            channel = fallback if recipient else None
+        owner = None
+        if channel is None:
+            concierge = helpers.get(row["concierge"] or "")
+            owner = concierge.handle if concierge else found.lead or _member(store, author)
+            if owner is None:
+                raise OcxError(
+                    f"{person.email} prefers {person.channel}, which no channel reaches, and "
+                    f"their case in {found.ref} has neither a concierge nor a lead to call "
+                    f"them; join the team with 'ocx team add {author or 'HANDLE'}' to take "
+                    "the calls, or give cases out with 'ocx incident next --concierge HANDLE'"
+                )
+        out.append(_Outgoing(row["id"], person.id, person, text, channel, recipient, owner, until))
+    return out
+
+
+def _member(store: Store, handle: str | None) -> str | None:
+    if not handle:
+        return None
+    try:
+        return team.get(store, handle).handle
+    except NotFound:
+        return None
+
+
+def _dispatch(
+    store: Store, found: Incident, outgoing: list[_Outgoing], outcome: Outcome, *, kind: str,
+    key: Any, now: datetime, author: str | None,
+) -> None:  # fmt: skip
+    """Queue each message on its channel, or make it a call promise owned by the case's
+    concierge; record it in the customer's timeline. The caller holds the write lock."""
+    subject = f"[{found.ref}] {found.title}"
+    for item in outgoing:
+        person = item.person
+        if item.channel is None:
+            for earlier in _open_calls(store, item.case_id):  # one call, with the latest news
+                promises.cancel(store, earlier.id, reason="replaced by a newer message",
+                                author=author)  # fmt: skip
+            promises.add(
+                store, str(person.id),
+                f"Call {person.name or person.email} ({person.channel}): {item.text}",
+                due=item.until or now, owner=item.owner or "", author=author,
+                subject_type="case", subject_id=item.case_id, ahead=False,
+            )  # fmt: skip
+            outcome.calls += 1
+            continue
+        outcome.held += item.until is not None
+        outcome.queued += outbox.queue(
+            store, key=key(item), kind=kind, channel=item.channel, recipient=item.recipient,
+            subject=subject, body=item.text,
+            payload={"incident": found.ref, "case_id": item.case_id, "customer": person.email,
+                     "addresses": {"email": person.email, "phone": person.phone}},
+            customer_id=person.id, not_before=item.until, case_id=item.case_id,
+        )  # fmt: skip
+        customers.record(store, person.id, kind, item.text, author=author,
+                         subject_type="incident", subject_id=found.id, direction="outbound",
+                         channel=item.channel)  # fmt: skip
+
+
 def update(
     store: Store, incident: str | int, template: str, *, next_update: timedelta | None,
-    dry_run: bool, config: dict[str, Any], author: str | None,
-) -> UpdateResult:  # fmt: skip
+    dry_run: bool, config: dict[str, Any], author: str | None, fallback: str | None = None,
+) -> Outcome:  # fmt: skip
     """Render one message per open case and queue it for the customer's own channel; quiet
-    hours hold it (unless severity 1). Every message is rendered before any is queued."""
+    hours hold it (unless severity 1); a customer no channel reaches becomes a call for their
+    concierge. Every message is rendered, outside the write lock, before any is queued."""
     if not template.strip():
         raise OcxError("the update is empty; give --message TEXT or --template FILE")
     now = clock.now()
     due_next = now + next_update if next_update else None
-    with store.write():
+    with store.read():
         found = get(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} is resolved; no more updates to send")
         rows = sql.cases(store.conn, found.id, open_only=True)
         if not rows:
             raise OcxError(f"{found.ref} has no open cases; run 'ocx incident fanout' first")
-        people = [customers.get(store, str(row["customer_id"]), timeline_limit=0) for row in rows]
-        helpers: dict[str, team.Member | None] = {}
-        for row in rows:
-            handle = row["concierge"]
-            if handle and handle not in helpers:
-                try:
-                    helpers[handle] = team.get(store, handle)
-                except NotFound:
-                    helpers[handle] = None
-        contexts = [
-            _context(found, row, person, helpers.get(row["concierge"] or ""), due_next)
-            for row, person in zip(rows, people, strict=True)
-        ]
-        messages = templates.render_all(template, contexts)
-        if dry_run:
-            samples = [(p.email, m) for p, m in zip(people[:3], messages[:3], strict=False)]
-            return UpdateResult(0, 0, samples, clock.to_iso(due_next) if due_next else None, True)
-        if due_next is not None and not (found.lead or author):
-            raise OcxError(f"{found.ref} has no lead to own the next-update promise; set --lead")
+        outgoing = _prepare(store, found, rows, template, due_next, config, fallback, author)
+    if dry_run:
+        samples = [(o.person.email, o.text) for o in outgoing[:3]]
+        return Outcome(samples=samples, dry_run=True,
+                       next_update_due=clock.to_iso(due_next) if due_next else None)  # fmt: skip
+    if due_next is not None and not (found.lead or author):
+        raise OcxError(f"{found.ref} has no lead to own the next-update promise; set --lead")
+    with store.write():
+        found = get(store, incident)
+        if found.status != "open":
+            raise OcxError(f"{found.ref} was resolved meanwhile; no more updates to send")
+        still_open = {row["id"] for row in sql.cases(store.conn, found.id, open_only=True)}
+        outgoing = [o for o in outgoing if o.case_id in still_open]
         stamp = clock.to_iso(now)
         update_id = sql.add_update(store.conn, {
             "incident_id": found.id, "at": stamp, "author": author, "template": template,
-            "messages": len(messages), "next_update_at": clock.to_iso(due_next) if due_next else None,
+            "messages": len(outgoing),
+            "next_update_at": clock.to_iso(due_next) if due_next else None,
         })  # fmt: skip
-        held = 0
-        subject = f"[{found.ref}] {found.title}"
-        for row, person, text in zip(rows, people, messages, strict=True):
-            zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
-            until = None if found.severity == 1 else _quiet_until(person.quiet_hours, zone, now)
-            held += until is not None
-            if outbox_sql.supersede(store.conn, update_key_prefix(found.id), person.id, stamp):
+        for item in outgoing:
+            if outbox_sql.supersede(store.conn, update_key_prefix(found.id), item.customer_id,
+                                    stamp):  # fmt: skip
                 customers.record(
-                    store, person.id, "incident-update",
+                    store, item.customer_id, "incident-update",
                     f"An earlier update on {found.ref} was not sent: this one replaced it "
                     "while it waited for their quiet hours to end", author=author,
                     subject_type="incident", subject_id=found.id, data={"replaced": True},
                 )  # fmt: skip
-            outbox.queue(
-                store, key=f"{update_key_prefix(found.id)}{update_id}:customer:{person.id}",
-                kind="incident-update", channel=customer_channel(config, person.channel),
-                recipient=person.email, subject=subject, body=text,
-                payload={"incident": found.ref, "case_id": row["id"], "customer": person.email,
-                         "addresses": {"email": person.email}},
-                customer_id=person.id, not_before=until,
-            )  # fmt: skip
-            sql.update_case(store.conn, row["id"], {"last_update_at": stamp})
-            customers.record(store, person.id, "incident-update", text, author=author,
-                             subject_type="incident", subject_id=found.id,
-                             direction="outbound")  # fmt: skip
+            sql.update_case(store.conn, item.case_id, {"last_update_at": stamp})
+        outcome = Outcome(next_update_due=clock.to_iso(due_next) if due_next else None)
+        _dispatch(store, found, outgoing, outcome, kind="incident-update",
+                  key=lambda o: f"{update_key_prefix(found.id)}{update_id}:customer:{o.customer_id}",
+                  now=now, author=author)  # fmt: skip
         if found.next_update_promise_id:
             previous = promises.get(store, found.next_update_promise_id)
             if previous.state == "open":
@@ -540,9 +710,8 @@ def update(
                 subject_type="incident", subject_id=found.id,
             ).id  # fmt: skip
         sql.update_incident(store.conn, found.id, {"next_update_promise_id": promise_id})
-        _event(store, found.id, "update", f"Update {update_id} queued for {len(messages)} customers",
-               author=author, data={"update_id": update_id, "messages": len(messages),
-                                    "held_for_quiet_hours": held})  # fmt: skip
-        return UpdateResult(
-            len(messages), held, [], clock.to_iso(due_next) if due_next else None, False
-        )
+        _event(store, found.id, "update", f"Update {update_id} queued for {len(outgoing)} customers",
+               author=author, data={"update_id": update_id, "messages": len(outgoing),
+                                    "held_for_quiet_hours": outcome.held,
+                                    "calls": outcome.calls})  # fmt: skip
+        return outcome

@@ -99,13 +99,14 @@ def _future(when: datetime, what: str) -> str:
 
 def add(
     store: Store, ref: str | None, text: str, *, due: datetime, owner: str, author: str | None,
-    subject_type: str | None = None, subject_id: int | None = None,
+    subject_type: str | None = None, subject_id: int | None = None, ahead: bool = True,
 ) -> Promise:  # fmt: skip
-    """Record a commitment; the owner must be on the team and the due time ahead.
+    """Record a commitment; the owner must be on the team and the due time ahead (`ahead`
+    False: ocx's own tasks, such as a call due now, may be due at once).
     `ref` None is a promise to many at once (an incident's next update), named by subject."""
     if not text.strip():
         raise OcxError("the promise is empty; say what was promised")
-    due_at = _future(due, "due time")
+    due_at = _future(due, "due time") if ahead else clock.to_iso(max(due, clock.now()))
     with store.write():
         customer_id = customers.resolve(store, ref) if ref is not None else None
         member = team.get(store, owner)

@@ -242,21 +242,74 @@ _step_command("agree", "agree", "Record that this customer agreed to the rescue 
               "ocx incident agree 7 judy@example.com")  # fmt: skip
 
 
+def _message_options(func):  # type: ignore[no-untyped-def]
+    """--message / --template / --fallback, shared by update and resolve."""
+    func = click.option(
+        "--fallback", metavar="CHANNEL",
+        help="For customers whose own channel nothing configured reaches (phone, ...): send "
+             "through CHANNEL when they have its address; else their concierge gets a call.",
+    )(func)  # fmt: skip
+    func = click.option(
+        "--template", "template_file", type=click.Path(path_type=Path, dir_okay=False),
+        help="A file holding the template.",
+    )(func)  # fmt: skip
+    return func
+
+
+def _template(message: str | None, template_file: Path | None, *, required: bool) -> str | None:
+    if message is not None and template_file is not None:
+        raise click.UsageError("give exactly one of --message TEXT or --template FILE")
+    if template_file is not None:
+        try:
+            return template_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OcxError(f"cannot read template {template_file}: {exc}") from None
+    if message is None and required:
+        raise click.UsageError("give exactly one of --message TEXT or --template FILE")
+    return message
+
+
+def _outcome_text(outcome, noun: str) -> str:  # type: ignore[no-untyped-def]
+    parts = [f"{outcome.queued} {noun}{'s' if outcome.queued != 1 else ''} queued"]
+    if outcome.held:
+        parts.append(f"{outcome.held} held for quiet hours")
+    if outcome.calls:
+        parts.append(f"{outcome.calls} turned into call{'s' if outcome.calls != 1 else ''} "
+                     "for the concierge (see 'ocx due')")  # fmt: skip
+    return ", ".join(parts)
+
+
 @incident_group.command("resolve")
 @click.argument("incident")
 @click.option(
     "--customer", "customer_ref", metavar="REF", help="Resolve only this customer's case."
 )
 @click.option("--note", help="How it was resolved.")
+@click.option("--message", help="A closing message for each customer (a Jinja2 template).")
+@_message_options
+@json_option
 @click.pass_obj
-def resolve(app: App, incident: str, customer_ref: str | None, note: str | None) -> None:
-    """Resolve one case, or the whole incident and every case still open.
+def resolve(app: App, incident: str, customer_ref: str | None, note: str | None,
+            message: str | None, template_file: Path | None, fallback: str | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Resolve one case, or the whole incident and every case still open. Updates not yet
+    delivered to a resolved case are never sent. With --message or --template, each case
+    resolved gets a closing message, sent as 'incident update' sends one.
 
-    Example: ocx incident resolve INC-7 --note "Tokens re-issued, syncs caught up"
+    Example: ocx incident resolve INC-7 --note "Tokens re-issued" --message "Hi {{ customer.first_name }}, it is fixed."
     """
-    count = _incidents().resolve(app.store, incident, customer_ref=customer_ref, note=note,
-                                 author=app.user)  # fmt: skip
-    render.warn(f"{count} case{'s' if count != 1 else ''} resolved")
+    template = _template(message, template_file, required=False)
+    outcome = _incidents().resolve(
+        app.store, incident, customer_ref=customer_ref, note=note, author=app.user,
+        template=template, config=app.config, fallback=fallback,
+    )  # fmt: skip
+    if as_json:
+        render.emit_json({"resolved": outcome.resolved, **outcome.to_json()})
+        return
+    text = f"{outcome.resolved} case{'s' if outcome.resolved != 1 else ''} resolved"
+    if template is not None:
+        text += "; " + _outcome_text(outcome, "closing message")
+    render.warn(text)
 
 
 @incident_group.command("next")
@@ -289,45 +342,39 @@ def next_(app: App, incident: str, concierge: str | None, as_json: bool) -> None
 @incident_group.command("update")
 @click.argument("incident")
 @click.option("--message", help="The update (a Jinja2 template: {{ customer.name }}, ...).")
-@click.option(
-    "--template",
-    "template_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A file holding the template.",
-)
+@_message_options
 @click.option("--next-update", metavar="DURATION", help="Promise the next update within this.")
 @click.option("--dry-run", is_flag=True, help="Print three rendered samples; send nothing.")
+@json_option
 @click.pass_obj
 def update(app: App, incident: str, message: str | None, template_file: Path | None,
-           next_update: str | None, dry_run: bool) -> None:  # fmt: skip
+           fallback: str | None, next_update: str | None, dry_run: bool,
+           as_json: bool) -> None:  # fmt: skip
     """Queue a personal update for every open case, through each customer's own channel
-    (delivered by the next 'ocx due --notify'). Variables: customer (name, first_name, pace,
-    tone, language, ...), incident, case, concierge, next_update.
+    (delivered by the next 'ocx due --notify'); a customer whose channel nothing configured
+    reaches (phone, ...) becomes a call for their concierge. Variables: customer (name,
+    first_name, pace, tone, language, ...), incident, case, concierge, next_update.
 
     Example: ocx incident update 7 --message "Hi {{ customer.first_name }}, ..." --next-update 2h
     """
-    if (message is None) == (template_file is None):
-        raise click.UsageError("give exactly one of --message TEXT or --template FILE")
-    if template_file is not None:
-        try:
-            message = template_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise OcxError(f"cannot read template {template_file}: {exc}") from None
+    template = _template(message, template_file, required=True)
     window = clock.parse_duration(next_update) if next_update else None
-    result = _incidents().update(app.store, incident, message or "", next_update=window,
-                                 dry_run=dry_run, config=app.config, author=app.user)  # fmt: skip
+    result = _incidents().update(app.store, incident, template or "", next_update=window,
+                                 dry_run=dry_run, config=app.config, author=app.user,
+                                 fallback=fallback)  # fmt: skip
     if dry_run:
+        if as_json:
+            render.emit_json([{"customer": c, "message": t} for c, t in result.samples])
+            return
         for customer, text in result.samples:
             render.message(f"--- to {customer}\n{text}\n")
         return
-    held = (
-        f", {result.held_for_quiet_hours} held for quiet hours"
-        if result.held_for_quiet_hours
-        else ""
-    )
+    if as_json:
+        render.emit_json(result.to_json())
+        return
     due = (
         f"; next update due {clock.local_text(result.next_update_due, app.tz)}"
         if result.next_update_due
         else ""
     )
-    render.warn(f"{result.queued} updates queued{held}{due}")
+    render.warn(_outcome_text(result, "update") + due)
