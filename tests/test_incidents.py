@@ -1201,3 +1201,182 @@ def test_two_processes_asking_at_once_never_get_the_same_case(world: World) -> N
     claims = world.rows(world.db, "SELECT concierge, count(*) AS n FROM cases "
                         "WHERE concierge IS NOT NULL GROUP BY concierge ORDER BY concierge")  # fmt: skip
     assert claims == [{"concierge": "alex", "n": 6}, {"concierge": "kim", "n": 6}]
+
+
+# --- nothing stale: resolving stops what has not gone out --------------------------------------
+
+
+def _outbox_json(world: World, when: datetime = NOW) -> list[dict[str, Any]]:
+    return json.loads(world.ocx("outbox", "list", "--json", when=when).stdout)
+
+
+def _promises(world: World, *options: str, when: datetime = NOW) -> list[dict[str, Any]]:
+    return json.loads(world.ocx("promise", "list", *options, "--json", when=when).stdout)
+
+
+def test_resolving_the_incident_makes_held_and_retrying_updates_obsolete(
+    world: World, smtp_server: Any, http_server: Any
+) -> None:
+    hook = http_server(statuses=(500,))
+    world.configure(_channels(smtp_server.port, hook.url))
+    os.environ["HOOK_SECRET"] = SECRET
+    world.ocx("customer", "edit", "judy@example.com", "--channel", "hook", when=NOW - DAY)
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    # jim is in quiet hours (held), judy's webhook answers 500 (waiting for a retry)
+    world.fanout("INC-1", "--tag", "hdfc", "--customers", _file(world, "judy@example.com"))
+    world.ocx("incident", "update", "1", "--message", "Still failing; next update by {{ next_update }}",
+              "--next-update", "2h")  # fmt: skip
+    assert world.run("due", "--notify", env=at(NOW)).exit_code == 3  # judy's hook failed
+    states = {m["recipient"]: m["state"] for m in _outbox_json(world)}
+    assert states == {"margo@example.com": "sent", "jim@example.com": "pending",
+                      "judy@example.com": "pending"}  # fmt: skip
+    world.ocx("incident", "resolve", "INC-1", when=NOW + 10 * MINUTE)
+    states = {m["recipient"]: m["state"] for m in _outbox_json(world, NOW + 10 * MINUTE)}
+    assert states == {"margo@example.com": "sent", "jim@example.com": "obsolete",
+                      "judy@example.com": "obsolete"}  # fmt: skip
+    hook_calls = len(hook.requests)
+    notify(world, NOW + 3 * HOUR)  # jim's quiet hours are over; judy's retry is due
+    assert [m.rcpt_tos[0] for m in smtp_server.messages] == ["margo@example.com"]
+    assert len(hook.requests) == hook_calls
+    next_update = [p for p in _promises(world, "--all", when=NOW + 3 * HOUR)
+                   if p["text"].startswith("Post the next update")]  # fmt: skip
+    assert [p["state"] for p in next_update] == ["done"]
+
+
+def test_resolving_one_case_stops_only_that_customers_update_and_the_last_closes_the_promise(
+    world: World, smtp_server: Any
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.ocx("customer", "edit", "margo@example.com", "--quiet-hours", "08:00-12:00",
+              when=NOW - DAY)  # fmt: skip
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--tag", "hdfc")  # margo and jim: both held
+    world.ocx("incident", "update", "1", "--message", "Hi", "--next-update", "4h")
+    world.ocx("incident", "resolve", "1", "--customer", "jim@example.com")
+    states = {m["recipient"]: m["state"] for m in _outbox_json(world)}
+    assert states == {"margo@example.com": "pending", "jim@example.com": "obsolete"}
+    assert world.show("INC-1")["next_update_due"] is not None  # margo still waits for news
+    world.ocx("incident", "resolve", "1", "--customer", "margo@example.com")
+    assert {m["state"] for m in _outbox_json(world)} == {"obsolete"}
+    shown = world.show("INC-1")
+    assert shown["status"] == "open" and shown["next_update_due"] is None
+    notify(world, NOW + 5 * HOUR)
+    assert smtp_server.messages == []
+
+
+def test_resolve_with_a_message_tells_each_customer_resolved_here(
+    world: World, smtp_server: Any
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--tag", "hdfc", "--customers", _file(world, "judy@example.com"))
+    world.ocx("incident", "resolve", "1", "--customer", "judy@example.com", "--message",
+              "Fixed for you, {{ customer.first_name }}.")  # fmt: skip
+    result = world.run("incident", "resolve", "1", "--json", "--message",
+                       "{{ customer.first_name }}: {{ incident.id }} is fixed.",
+                       env=at(NOW + MINUTE))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # margo is told now, jim (quiet hours in New York) when his night ends; judy not twice
+    assert json.loads(result.stdout) == {"resolved": 2, "queued": 2, "held": 1, "calls": 0}
+    notify(world, NOW + MINUTE)
+    notify(world, NOW + 2 * HOUR)
+    bodies = {m.rcpt_tos[0]: m.message.get_content().strip() for m in smtp_server.messages}
+    assert bodies == {"judy@example.com": "Fixed for you, Judy.",
+                      "margo@example.com": "Margo: INC-1 is fixed.",
+                      "jim@example.com": "Jim: INC-1 is fixed."}  # fmt: skip
+    assert any(e["kind"] == "incident-resolved" and e["text"] == "Jim: INC-1 is fixed."
+               for e in world.timeline("jim@example.com", NOW + 2 * HOUR))  # fmt: skip
+
+
+def test_resolve_without_a_message_sends_nothing_and_a_bad_template_changes_nothing(
+    world: World, smtp_server: Any, dump: Dump
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--tag", "hdfc")
+    before = dump(world.db)
+    bad = world.run("incident", "resolve", "1", "--message", "{{ customer.name",
+                    env=at(NOW))  # fmt: skip
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert dump(world.db) == before
+    both = world.run("incident", "resolve", "1", "--message", "x", "--template", "f.j2")
+    assert both.exit_code == 2
+    world.ocx("incident", "resolve", "1")
+    assert _outbox_json(world) == []
+
+
+# --- a channel nobody can send to becomes a person's task ------------------------------------
+
+
+def test_a_phone_customer_becomes_a_call_for_their_concierge_kept_by_contact(
+    world: World, smtp_server: Any
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.ocx("customer", "edit", "jim@example.com", "--channel", "phone", when=NOW - DAY)
+    world.ocx("customer", "edit", "margo@example.com", "--channel", "in-person", when=NOW - DAY)
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--tag", "hdfc", "--concierge", "alex",
+                 "--customers", _file(world, "judy@example.com"))  # fmt: skip
+    result = world.run("incident", "update", "1", "--json", "--message",
+                       "Hi {{ customer.first_name }}, still on it.", env=at(NOW))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"queued": 1, "held": 0, "calls": 2}
+    assert [m["recipient"] for m in _outbox_json(world)] == ["judy@example.com"]
+    calls = _promises(world, "--customer", "jim@example.com")
+    assert [(c["text"], c["owner"]) for c in calls] == [
+        ("Call Jim Hollis (phone): Hi Jim, still on it.", "alex")]
+    # jim is in quiet hours until 07:00 New York (12:00 UTC): the call is due then
+    assert calls[0]["due_at"] == "2026-11-25T12:00:00Z"
+    margo = _promises(world, "--customer", "margo@example.com")
+    assert margo[0]["text"] == "Call Margo Lane (in-person): Hi Margo, still on it."
+    assert margo[0]["due_at"] == z(NOW)
+    due = json.loads(world.ocx("due", "--json", "--owner", "alex", when=NOW).stdout)
+    assert [i["promise_id"] for i in due] == [margo[0]["id"]]
+    world.ocx("incident", "contact", "1", "margo@example.com", "--note", "Visited her shop")
+    assert _promises(world, "--customer", "margo@example.com") == []
+    kept = [p for p in _promises(world, "--all") if p["id"] == margo[0]["id"]]
+    assert kept[0]["state"] == "done"
+    notify(world, NOW)
+    assert [m.rcpt_tos[0] for m in smtp_server.messages] == ["judy@example.com"]  # no surprise mail
+
+
+def test_a_call_without_a_concierge_goes_to_the_lead_and_resolve_closes_it(
+    world: World, smtp_server: Any
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.ocx("customer", "edit", "judy@example.com", "--channel", "phone", when=NOW - DAY)
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--customers", _file(world, "judy@example.com"))
+    world.ocx("incident", "update", "1", "--message", "First news")
+    world.ocx("incident", "update", "1", "--message", "Second news", when=NOW + MINUTE)
+    calls = _promises(world, "--customer", "judy@example.com", when=NOW + MINUTE)
+    assert [(c["text"], c["owner"]) for c in calls] == [
+        ("Call Judy Park (phone): Second news", "sam")]  # one call, with the latest news
+    world.ocx("incident", "resolve", "1", when=NOW + 2 * MINUTE)
+    assert _promises(world, "--customer", "judy@example.com", when=NOW + 2 * MINUTE) == []
+
+
+def test_fallback_sends_through_the_channel_when_the_customer_has_its_address(
+    world: World, smtp_server: Any, tmp_path: Path
+) -> None:
+    sms_log = tmp_path / "sms.jsonl"
+    sink = [sys.executable, "-c",
+            f"import sys; open({str(sms_log)!r}, 'a').write(sys.stdin.read() + '\\n')"]  # fmt: skip
+    world.configure(_channels(smtp_server.port)
+                    + f'\n[channels.sms]\ntype = "command"\naddress = "phone"\nargv = {json.dumps(sink)}\n')  # fmt: skip
+    world.ocx("customer", "edit", "jim@example.com", "--channel", "phone", "--phone",
+              "+1 555 0100", when=NOW - DAY)  # fmt: skip
+    world.ocx("customer", "edit", "judy@example.com", "--channel", "phone", when=NOW - DAY)
+    world.new("Bank sync failing", "--severity", "1", "--lead", "sam")
+    world.fanout("INC-1", "--tag", "hdfc", "--customers", _file(world, "judy@example.com"))
+    result = world.run("incident", "update", "1", "--fallback", "sms", "--json",
+                       "--message", "Hi {{ customer.first_name }}", env=at(NOW))  # fmt: skip
+    assert json.loads(result.stdout) == {"queued": 2, "held": 0, "calls": 1}
+    by_customer = {m["recipient"]: m["channel"] for m in _outbox_json(world)}
+    assert by_customer == {"margo@example.com": "email", "+1 555 0100": "sms"}
+    assert [c["text"] for c in _promises(world, "--customer", "judy@example.com")] == [
+        "Call Judy Park (phone): Hi Judy"]  # no phone number: a call instead
+    notify(world, NOW)
+    assert json.loads(sms_log.read_text().splitlines()[0])["body"] == "Hi Jim"
+    unknown = world.run("incident", "update", "1", "--fallback", "pager", "--message", "x")
+    assert unknown.exit_code == 1 and "[channels.pager]" in unknown.stderr
