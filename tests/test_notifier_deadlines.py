@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import socket
 import sys
 import threading
@@ -531,3 +532,38 @@ def test_an_https_webhook_tunnels_through_the_proxy(
     assert str(error).startswith(
         "cannot reach webhook https://hooks.example.invalid/ocx: Tunnel connection failed: 501"
     )
+
+
+def test_one_hung_channel_holds_the_others_up_no_longer_than_its_timeout(
+    run: Any, initialized: Path, env: Path, tcp_server: StartTcpServer, load_json: Any
+) -> None:
+    """Three messages for a dripping webhook, one for the console: one attempt on the hung
+    channel (2 s), its other two wait for the next run untried, the console one goes out."""
+    server = tcp_server(drip_http_answer)
+    (env / "ocx.toml").write_text(
+        f'user = "tester"\ntimezone = "UTC"\n\n[channels.hook]\ntype = "webhook"\n'
+        f'url = "http://127.0.0.1:{server.port}/hook"\ntimeout = 2\n', encoding="utf-8",
+    )  # fmt: skip
+    early = {"OCX_NOW": z(NOW - timedelta(days=1))}
+    setup = [("team", "add", "alex", "--channel", "hook"), ("team", "add", "sam"),
+             ("customer", "add", "margo@example.com")]  # fmt: skip
+    setup += [("promise", "add", "margo@example.com", f"Task {n}", "--due",
+               z(NOW - timedelta(minutes=30)), "--owner", "alex") for n in range(3)]  # fmt: skip
+    setup += [("promise", "add", "margo@example.com", "Sam's task", "--due",
+               z(NOW - timedelta(minutes=30)), "--owner", "sam")]  # fmt: skip
+    for args in setup:
+        result = run(*args, env=early)
+        assert result.exit_code == 0, result.output
+
+    began = time.monotonic()
+    result = run("due", "--notify", "--json", env={"OCX_NOW": z(NOW)})
+    elapsed = time.monotonic() - began
+    assert result.exit_code == 3, result.output
+    assert elapsed < 3.5, elapsed  # not three timeouts in a row
+    report = json.loads(result.stdout)
+    assert [d["channel"] for d in report["delivered"]] == ["console"]
+    assert len(report["failed"]) == 1 and report["deferred"] == 2
+    waiting = [m for m in load_json(run("outbox", "list", "--json")) if m["channel"] == "hook"]
+    assert sorted(m["attempts"] for m in waiting) == [0, 0, 1]
+    assert {m["state"] for m in waiting} == {"pending"}
+    assert {m["next_attempt_at"] for m in waiting} == {z(NOW + timedelta(minutes=1))}
