@@ -185,7 +185,9 @@ def fanout(
         raise OcxError("say who is affected: --tag, --company, --customers FILE, --query or --all")
     result = Fanout(dry_run=dry_run)
     refs = [r for path in files for r in _refs_in(path)]
-    with store.write():
+    # Finding who is affected (searches, a file of refs) is read-only work: it is done
+    # before the write lock, which is then held only to add the cases.
+    with store.read():
         found = get(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} is resolved; open a new incident for a new outage")
@@ -207,8 +209,15 @@ def fanout(
                 affected[customers.resolve(store, text)] = None
             except NotFound:
                 result.unknown.append(text)
+    with store.read() if dry_run else store.write():
+        found = get(store, incident)
+        if found.status != "open":
+            raise OcxError(f"{found.ref} was resolved meanwhile; open a new incident")
+        conn = store.conn
         present = sql.case_customer_ids(conn, found.id)
         new_ids = [cid for cid in affected if cid not in present]
+        if not dry_run:  # customers erased or merged away since they were found
+            new_ids = sql.existing_customer_ids(conn, new_ids)
         result.already_present = len(affected) - len(new_ids)
         result.added = len(new_ids)
         keep = sql.concierges_in_open_incidents(conn, new_ids)

@@ -74,6 +74,18 @@ def concierges_in_open_incidents(
     return out
 
 
+def existing_customer_ids(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> list[int]:
+    """The ids (in the order given) of customers that still exist."""
+    keep: set[int] = set()
+    for start in range(0, len(customer_ids), 500):
+        chunk = list(customer_ids[start : start + 500])
+        rows = conn.execute(
+            f"SELECT id FROM customers WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+        )
+        keep.update(cid for (cid,) in rows)
+    return [cid for cid in customer_ids if cid in keep]
+
+
 def open_load(conn: sqlite3.Connection, handles: Sequence[str]) -> dict[str, int]:
     """Open cases each concierge carries across open incidents."""
     load = dict.fromkeys(handles, 0)
