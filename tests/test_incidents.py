@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1380,3 +1381,31 @@ def test_fallback_sends_through_the_channel_when_the_customer_has_its_address(
     assert json.loads(sms_log.read_text().splitlines()[0])["body"] == "Hi Jim"
     unknown = world.run("incident", "update", "1", "--fallback", "pager", "--message", "x")
     assert unknown.exit_code == 1 and "[channels.pager]" in unknown.stderr
+
+
+def test_an_update_renders_before_it_takes_the_write_lock(world: World) -> None:
+    """A slow template (about 0.6 s a customer) must not lock out a short writer: rendering
+    happens before the write lock is taken."""
+    world.configure()
+    (world.home / "ocx.toml").write_text(
+        (world.home / "ocx.toml").read_text("utf-8").replace('user = "tester"',
+                                                            'user = "tester"\nbusy_timeout = 0.5'),
+        encoding="utf-8",
+    )  # fmt: skip
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--all")
+    slow = "{% for i in range(100000) %}{% for j in range(20) %}{% endfor %}{% endfor %}Hi"
+    env = {**os.environ, "OCX_HOME": str(world.home), "OCX_NOW": z(NOW)}
+    update = subprocess.Popen(
+        [sys.executable, "-m", "ocx", "--db", str(world.db), "incident", "update", "1",
+         "--message", slow], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        time.sleep(0.8)  # the update is rendering now
+        note = world.run("customer", "note", "margo@example.com", "Called her", env=at(NOW))
+        assert note.exit_code == 0, note.output
+        assert update.poll() is None, "the update finished too soon to show anything"
+    finally:
+        _, err = update.communicate(timeout=60)
+    assert update.returncode == 0, err
+    assert len(world.outbox()) == 4
