@@ -1261,6 +1261,7 @@ def test_resolving_one_case_stops_only_that_customers_update_and_the_last_closes
     assert {m["state"] for m in _outbox_json(world)} == {"obsolete"}
     shown = world.show("INC-1")
     assert shown["status"] == "open" and shown["next_update_due"] is None
+    assert (shown["messages_stopped"], shown["messages_replaced"]) == (2, 0)
     notify(world, NOW + 5 * HOUR)
     assert smtp_server.messages == []
 

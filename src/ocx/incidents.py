@@ -61,6 +61,7 @@ class Incident:
     messages_sent: int = 0  # messages delivered to customers
     messages_waiting: int = 0  # queued, not delivered yet (quiet hours, retries)
     messages_replaced: int = 0  # held, then replaced by a newer update: never sent
+    messages_stopped: int = 0  # not delivered when the case was resolved: never sent
     next_update_due: str | None = None
 
     @property
@@ -84,6 +85,7 @@ def _incident(store: Store, row: Any) -> Incident:
     found.messages_sent = sum(d["sent"] for d in deliveries)
     found.messages_waiting = sum(d["waiting"] for d in deliveries)
     found.messages_replaced = sum(d["replaced"] for d in deliveries)
+    found.messages_stopped = sum(d["stopped"] for d in deliveries)
     if found.next_update_promise_id:
         promise = promises.get(store, found.next_update_promise_id)
         if promise.state == "open":

@@ -75,6 +75,7 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
                 "author": u["author"],
                 "delivered": deliveries.get(u["id"], {}).get("sent", 0),
                 "replaced": deliveries.get(u["id"], {}).get("replaced", 0),
+                "stopped": deliveries.get(u["id"], {}).get("stopped", 0),
                 "first_delivered_at": clock.iso_json(
                     deliveries.get(u["id"], {}).get("first_sent_at")
                 ),
@@ -155,6 +156,7 @@ def markdown(data: dict[str, Any], *, author: str, reviewer: str | None, tz: tzi
                 else ""
             )
             + (f", {u['replaced']} replaced by a later update" if u["replaced"] else "")
+            + (f", {u['stopped']} not sent: case resolved first" if u.get("stopped") else "")
             for u in data["updates"]
         ),
         "",

@@ -71,6 +71,7 @@ def _print_incident(app: App, found) -> None:  # type: ignore[no-untyped-def]
             f"{found.updates_sent} ({found.messages_sent} messages delivered"
             + (f", {found.messages_waiting} waiting" if found.messages_waiting else "")
             + (f", {found.messages_replaced} replaced" if found.messages_replaced else "")
+            + (f", {found.messages_stopped} stopped by resolve" if found.messages_stopped else "")
             + ")",
         ),
         ("Next update due", clock.local_text(found.next_update_due, app.tz)),

@@ -6,6 +6,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+# The delivery note of an update stopped because its case was resolved (not replaced).
+CASE_RESOLVED = "not sent: the case was resolved"
+
 _COLUMNS = (
     "key", "kind", "channel", "recipient", "subject", "body", "payload", "promise_id",
     "customer_id", "next_attempt_at", "created_at", "fallback_of", "case_id",
@@ -41,8 +44,9 @@ def mark_obsolete(conn: sqlite3.Connection) -> int:
         """
     )
     stale = conn.execute(
-        "UPDATE outbox SET state = 'obsolete' WHERE state IN ('pending', 'dead') "
-        "AND kind = 'incident-update' AND case_id IN (SELECT id FROM cases WHERE state = 'resolved')"
+        "UPDATE outbox SET state = 'obsolete', delivery_note = ? WHERE state IN ('pending', 'dead') "
+        "AND kind = 'incident-update' AND case_id IN (SELECT id FROM cases WHERE state = 'resolved')",
+        (CASE_RESOLVED,),
     )
     return cursor.rowcount + stale.rowcount
 
@@ -54,9 +58,9 @@ def obsolete_for_cases(conn: sqlite3.Connection, case_ids: Sequence[int]) -> int
     for start in range(0, len(case_ids), 500):
         chunk = list(case_ids[start : start + 500])
         count += conn.execute(
-            "UPDATE outbox SET state = 'obsolete' WHERE kind = 'incident-update' "
+            "UPDATE outbox SET state = 'obsolete', delivery_note = ? WHERE kind = 'incident-update' "
             f"AND state IN ('pending', 'dead') AND case_id IN ({', '.join('?' * len(chunk))})",
-            chunk,
+            [CASE_RESOLVED, *chunk],
         ).rowcount
     return count
 
@@ -188,20 +192,23 @@ def supersede(conn: sqlite3.Connection, key_prefix: str, customer_id: int, now: 
 
 def by_update(conn: sqlite3.Connection, key_prefix: str) -> dict[int, dict[str, Any]]:
     """For an incident's updates (keys `PREFIX{update}:customer:{id}`): how many of each
-    update's messages were sent, replaced or are still waiting, and when they went out."""
+    update's messages were sent, replaced, stopped (case resolved first) or are still
+    waiting, and when they went out."""
     out: dict[int, dict[str, Any]] = {}
     rows = conn.execute(
-        "SELECT key, state, sent_at FROM outbox WHERE substr(key, 1, length(?)) = ?",
+        "SELECT key, state, sent_at, delivery_note FROM outbox WHERE substr(key, 1, length(?)) = ?",
         (key_prefix, key_prefix),
     )
-    for key, state, sent_at in rows:
+    for key, state, sent_at, note in rows:
         update_id = int(key[len(key_prefix) :].split(":", 1)[0])
-        entry = out.setdefault(update_id, {"sent": 0, "replaced": 0, "waiting": 0,
+        entry = out.setdefault(update_id, {"sent": 0, "replaced": 0, "stopped": 0, "waiting": 0,
                                            "first_sent_at": None, "last_sent_at": None})  # fmt: skip
         if state == "sent":
             entry["sent"] += 1
             entry["first_sent_at"] = min(filter(None, (entry["first_sent_at"], sent_at)))
             entry["last_sent_at"] = max(filter(None, (entry["last_sent_at"], sent_at)))
+        elif state == "obsolete" and note == CASE_RESOLVED:
+            entry["stopped"] += 1
         elif state == "obsolete":
             entry["replaced"] += 1
         else:
