@@ -1,13 +1,21 @@
 """Import engine: stream an importer's records into customers, conversations and messages.
 
-One transaction for the whole import, so bad input leaves the database as it was; records
-are written in batches, so memory stays flat however big the export. Matching is by
-(source, external_id) first, then by normalised email across sources.
+An import commits in batches of about a second's work each, so the short commands that write
+(`ocx customer note`, `ocx promise add`, `ocx due --notify`) get the write lock between them
+instead of waiting out a long import. A batch ends only at a ticket boundary (just before a
+customer or a conversation is taken in), so a conversation and all its messages are always
+committed together; each batch reindexes the customers it touched before it commits. A killed
+import leaves each ticket whole or absent, and running it again completes it (records match
+by (source, external_id)). `atomic=True` (`ocx import --atomic`) and a dry run keep one
+transaction for the whole import. Records are written in chunks, so memory stays flat however
+big the export. Matching is by (source, external_id) first, then by normalised email across
+sources.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,7 +39,14 @@ from ocx.store import customers as customer_sql
 from ocx.store import imports as sql
 
 KINDS = ("customers", "conversations", "messages")
-BATCH = 2000
+BATCH = 2000  # records written per chunk (several chunks may make one transaction)
+# A transaction is committed at the first ticket boundary after it has run this long; then the
+# import lets go of the write lock for PAUSE seconds, long enough for a command that waits for
+# it (polling every 5 ms, see ocx.store) to get in. OCX_IMPORT_BATCH_SECONDS overrides the
+# batch time, for tests and benchmarks only (tests/test_import_batches.py,
+# bench/bench_import_contention.py); it is not a user setting.
+BATCH_SECONDS = 1.0
+PAUSE = 0.05
 _PROFILE_FIELDS = ("name", "company", "phone", "time_zone", "language", "pace", "context")
 
 
@@ -44,6 +59,12 @@ class ImportSummary:
     unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     skipped: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def taken(self) -> dict[str, int]:
+        """Records taken in so far, by kind: created, updated or unchanged."""
+        return {
+            kind: self.created[kind] + self.updated[kind] + self.unchanged[kind] for kind in KINDS
+        }
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the contract's keys; source and dry run are the caller's to say."""
@@ -373,6 +394,33 @@ def check_paths(importer: Importer, paths: Sequence[Path]) -> None:
             )
 
 
+def _kept_text(kept: dict[str, int]) -> str:
+    """What the committed batches of a failed import hold, for its error line."""
+    parts = [f"{kept['conversations']:,} tickets"]
+    if kept["customers"]:
+        parts.insert(0, f"{kept['customers']:,} customers")
+    return (
+        f"the {' and '.join(parts)} imported before it are kept: "
+        "fix it and run the import again to continue"
+    )
+
+
+def batch_seconds() -> float:
+    """How long one of an import's transactions runs before it commits (see BATCH_SECONDS)."""
+    text = os.environ.get("OCX_IMPORT_BATCH_SECONDS", "").strip()
+    try:
+        value = float(text) if text else BATCH_SECONDS
+    except ValueError:
+        return BATCH_SECONDS
+    return value if value >= 0 else BATCH_SECONDS
+
+
+def _boundary(record: Any) -> bool:
+    """A batch may end just before this record: a customer, or a ticket (its messages follow
+    it, so they always land in the same transaction as their conversation)."""
+    return isinstance(record, CustomerRecord | ConversationRecord)
+
+
 def run(
     store: Store,
     importer: Importer,
@@ -381,25 +429,58 @@ def run(
     author: str | None,
     dry_run: bool = False,
     skip_bad: bool = False,
+    atomic: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import every PATH with one importer in one transaction (rolled back for a dry run)."""
+    """Import every PATH with one importer, committing in batches of about a second's work
+    that end at ticket boundaries; one transaction when `atomic` or for a dry run (rolled
+    back). An error rolls back the batch it happened in; earlier batches stay committed and
+    the error says how many tickets they hold."""
     check_paths(importer, paths)
     started = time.perf_counter()
     job = _Run(store, importer.name, skip_bad, author)
+    one_transaction = atomic or dry_run
+    limit = batch_seconds()
+    records = (record for path in paths for record in _records(importer, path))
+    held: Any = None  # the record that ended the last batch: the first of the next one
+    done = False
+    kept: dict[str, int] = {}  # what the batches committed so far took in, by kind
     try:
-        with store.write():
-            for path in paths:
-                for record in _records(importer, path):
+        while not done:
+            with store.write():
+                began = time.monotonic()
+                first = job.seen  # a batch takes in at least one record, however short
+                if held is not None:
+                    job.feed(held)
+                    held = None
+                for record in records:
+                    if (
+                        not one_transaction
+                        and _boundary(record)
+                        and job.seen > first
+                        and time.monotonic() - began >= limit
+                    ):
+                        held = record
+                        break
                     job.feed(record)
                     if progress is not None and job.seen % 1000 == 0:
                         progress(job.seen)
-            job.flush()
-            customer_sql.reindex_many(store.conn, job.touched)
-            if dry_run:
-                raise _DryRun
+                else:
+                    done = True
+                job.flush()
+                customer_sql.reindex_many(store.conn, job.touched)
+                job.touched.clear()
+                if dry_run:
+                    raise _DryRun
+            kept = job.summary.taken()
+            if not done:
+                time.sleep(PAUSE)  # the lock is free: a waiting command gets in now
     except _DryRun:
         job.summary.dry_run = True
+    except OcxError as exc:
+        if any(kept.values()):
+            raise OcxError(f"{exc}; {_kept_text(kept)}") from exc
+        raise
     if progress is not None:
         progress(job.seen)
     job.summary.seconds = round(time.perf_counter() - started, 3)

@@ -29,16 +29,24 @@ def _list_importers(app: App, as_json: bool) -> None:
 @click.option("--list", "list_only", is_flag=True, help="List installed importers and exit.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--skip-bad", is_flag=True, help="Import the good records; list each bad one.")
+@click.option(
+    "--atomic",
+    is_flag=True,
+    help="One transaction for the whole import: all or nothing. Other commands that write "
+    "wait for it (up to busy_timeout) instead of getting in between batches.",
+)
 @json_option
 @click.pass_obj
 def import_(
     app: App, source: str | None, paths: tuple[Path, ...], list_only: bool, dry_run: bool,
-    skip_bad: bool, as_json: bool,
+    skip_bad: bool, atomic: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Import customers, conversations and messages from a helpdesk export; run it again
     tomorrow and only what changed is updated.
 
-    SOURCE is an importer (see --list); PATH an export folder or a single file.
+    SOURCE is an importer (see --list); PATH an export folder or a single file. The import
+    commits about once a second, between tickets, so other commands can write meanwhile; if
+    it stops, every ticket is whole or absent, and running it again completes it.
 
     Example: ocx import zendesk ./exports/zendesk --dry-run
     """
@@ -62,12 +70,13 @@ def import_(
         with render.counter(f"Importing from {source}") as progress:
             summary = importing.run(
                 store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,
-                progress=progress,
+                atomic=atomic, progress=progress,
             )  # fmt: skip
     else:
         summary = importing.run(
-            store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad
-        )
+            store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,
+            atomic=atomic,
+        )  # fmt: skip
     if as_json:
         render.emit_json(summary.to_json())
     else:
