@@ -1354,8 +1354,27 @@ def test_a_call_without_a_concierge_goes_to_the_lead_and_resolve_closes_it(
     calls = _promises(world, "--customer", "judy@example.com", when=NOW + MINUTE)
     assert [(c["text"], c["owner"]) for c in calls] == [
         ("Call Judy Park (phone): Second news", "sam")]  # one call, with the latest news
-    world.ocx("incident", "resolve", "1", when=NOW + 2 * MINUTE)
-    assert _promises(world, "--customer", "judy@example.com", when=NOW + 2 * MINUTE) == []
+    world.ocx("incident", "resolve", "1", "--message", "It is fixed", when=NOW + 2 * MINUTE)
+    calls = _promises(world, "--customer", "judy@example.com", when=NOW + 2 * MINUTE)
+    assert [c["text"] for c in calls] == ["Call Judy Park (phone): It is fixed"]  # the old one closed
+    world.ocx("incident", "contact", "1", "judy@example.com", when=NOW + 3 * MINUTE)
+    assert _promises(world, "--customer", "judy@example.com", when=NOW + 3 * MINUTE) == []
+    again = world.run("incident", "contact", "1", "judy@example.com", env=at(NOW + 4 * MINUTE))
+    assert again.exit_code == 1 and "already resolved" in again.stderr
+
+
+def test_an_update_sent_through_the_fallback_replaces_an_open_call(
+    world: World, smtp_server: Any
+) -> None:
+    world.configure(_channels(smtp_server.port))
+    world.ocx("customer", "edit", "judy@example.com", "--channel", "phone", when=NOW - DAY)
+    world.new("Bank sync failing", "--severity", "2", "--lead", "sam")
+    world.fanout("INC-1", "--customers", _file(world, "judy@example.com"))
+    world.ocx("incident", "update", "1", "--message", "First news")
+    world.ocx("incident", "update", "1", "--message", "Second news", "--fallback", "email",
+              when=NOW + MINUTE)  # fmt: skip
+    assert _promises(world, "--customer", "judy@example.com", when=NOW + MINUTE) == []
+    assert [m["body"] for m in world.outbox()] == ["Second news"]
 
 
 def test_fallback_sends_through_the_channel_when_the_customer_has_its_address(

@@ -321,12 +321,13 @@ def case_step(
             raise OcxError(
                 f"{found.ref} has no rescue plan yet; record it with 'ocx incident plan'"
             )
-        if row["state"] == "resolved" and step != "resolve":
+        calls = _open_calls(store, row["id"]) if step == "contact" else []
+        # A resolved case may still owe a call: the closing message for a phone customer.
+        if row["state"] == "resolved" and step != "resolve" and not calls:
             raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
         _step(store, found, row, step, note, author)
-        if step == "contact":  # the call ocx asked for is made
-            for call in _open_calls(store, row["id"]):
-                promises.done(store, call.id, note=note or "contacted", author=author)
+        for call in calls:  # the call ocx asked for is made
+            promises.done(store, call.id, note=note or "contacted", author=author)
 
 
 def resolve(
@@ -633,10 +634,10 @@ def _dispatch(
     subject = f"[{found.ref}] {found.title}"
     for item in outgoing:
         person = item.person
+        for earlier in _open_calls(store, item.case_id):  # the latest news replaces a call
+            promises.cancel(store, earlier.id, reason="replaced by a newer message",
+                            author=author)  # fmt: skip
         if item.channel is None:
-            for earlier in _open_calls(store, item.case_id):  # one call, with the latest news
-                promises.cancel(store, earlier.id, reason="replaced by a newer message",
-                                author=author)  # fmt: skip
             promises.add(
                 store, str(person.id),
                 f"Call {person.name or person.email} ({person.channel}): {item.text}",
