@@ -25,6 +25,7 @@ from typing import Any
 
 import bench_due
 import bench_import
+import bench_import_contention
 import bench_search
 import bench_startup
 from harness import BenchError, Context, Row, Settings, log, ocx_executable
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "search": bench_search,
     "import": bench_import,
     "due": bench_due,
+    "contention": bench_import_contention,
 }
 
 
