@@ -447,6 +447,8 @@ def run(
     kept: dict[str, int] = {}  # what the batches committed so far took in, by kind
     try:
         while not done:
+            if held is None:  # the first batch: an importer may read far before its first
+                held = next(records, None)  # record (users after a page's tickets), unlocked
             with store.write():
                 began = time.monotonic()
                 first = job.seen  # a batch takes in at least one record, however short
