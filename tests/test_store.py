@@ -225,3 +225,40 @@ def test_merge_that_fails_half_way_rolls_back(run: Run, initialized: Path, dump:
     assert result.exit_code == 1
     assert "merges are refused" in result.stderr
     assert dump(initialized) == before
+
+
+def _lock_readers_out(db: Path) -> sqlite3.Connection:
+    """A connection that keeps every other one from reading, as a checkpoint or a WAL
+    recovery does for a moment: exclusive locking mode, with a write done."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE held (x)")
+    holder.execute("COMMIT")
+    return holder
+
+
+def test_a_command_waits_while_readers_are_locked_out(
+    initialized: Path, customer: int, rows: Rows
+) -> None:
+    holder = _lock_readers_out(initialized)
+    waiting = ocx_process(initialized, "customer", "note", str(customer), "written after")
+    time.sleep(0.8)  # long past SQLite's own 50 ms wait: ocx must still be waiting
+    holder.execute("DROP TABLE held")
+    holder.close()
+    code, _, err = finish(waiting)
+    assert code == 0, err  # not "is not an ocx database"
+    texts = [r["text"] for r in rows(initialized, "SELECT text FROM timeline WHERE kind = 'note'")]
+    assert texts == ["written after"]
+
+
+def test_readers_locked_out_past_busy_timeout_say_busy(run: Run, initialized: Path) -> None:
+    assert run("config", "set", "busy_timeout", "0.3").exit_code == 0
+    holder = _lock_readers_out(initialized)
+    try:
+        result = run("customer", "list")
+    finally:
+        holder.close()
+    assert result.exit_code == 1
+    assert "the database is busy" in result.output
+    assert "not an ocx database" not in result.output

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ocx.errors import NoDatabase, OcxError
+
+T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a command waits for the write lock (ocx.toml busy_timeout)
 # SQLite's own busy handler sleeps up to 100 ms between tries, so a writer that commits and
@@ -85,6 +87,23 @@ class Store:
                 if not forever and time.monotonic() >= deadline:
                     raise Busy(
                         f"the database is busy: another ocx held the write lock for over "
+                        f"{self.busy_timeout:g} s; try again, or raise busy_timeout in ocx.toml"
+                    ) from None
+            time.sleep(_POLL)
+
+    def patiently(self, read: Callable[[], T]) -> T:
+        """Run a read again while another connection locks even readers out (a checkpoint
+        or WAL recovery, over in a moment), up to busy_timeout; then `Busy`."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return read()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise Busy(
+                        f"the database is busy: another ocx kept it locked for over "
                         f"{self.busy_timeout:g} s; try again, or raise busy_timeout in ocx.toml"
                     ) from None
             time.sleep(_POLL)

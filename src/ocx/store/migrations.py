@@ -323,9 +323,9 @@ def _has_tables(store: Store) -> bool:
 def apply(store: Store, fresh_ok: bool = False) -> list[str]:
     """Bring the schema up to date; refuse a database from a newer ocx or another program."""
     try:
-        applied = _applied(store)
-    except sqlite3.OperationalError:
-        if not fresh_ok or _has_tables(store):
+        applied = store.patiently(lambda: _applied(store))
+    except sqlite3.OperationalError:  # no such table: not a database ocx made
+        if not fresh_ok or store.patiently(lambda: _has_tables(store)):
             raise OcxError(
                 f"{store.path} is not an ocx database; pass --db with an ocx database "
                 "or a new path and run 'ocx init'"
