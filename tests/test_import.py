@@ -2,7 +2,7 @@
 
 Every expected count is derived here from the fixture files with `csv` and `json` (never from
 ocx itself), so a wrong importer makes these tests fail. The fixtures and their edge cases are
-described in ../shared/fixtures/README.md.
+described in tests/fixtures/README.md.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from ocx.cli import cli
 if TYPE_CHECKING:
     from conftest import AssertError, Dump, LoadJson, Rows, Run
 
-FIXTURES = Path(
-    os.environ.get("OCX_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures")
-)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # made by tests/fixtures/build.py
 CSV_DIR = FIXTURES / "csv"
 ZENDESK_DIR = FIXTURES / "zendesk"
 BAD_DIR = FIXTURES / "bad"

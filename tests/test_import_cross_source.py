@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import sqlite3
 from collections import defaultdict
@@ -22,10 +21,7 @@ from click.testing import CliRunner, Result
 
 from ocx.cli import cli
 
-FIXTURES = Path(
-    os.environ.get("OCX_FIXTURES")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # made by tests/fixtures/build.py
 SOURCES = ("zendesk", "freshdesk", "helpscout", "csv")
 KINDS = ("customers", "conversations", "messages")
 
@@ -120,7 +116,7 @@ class Expected:
 
 @pytest.fixture(scope="module")
 def expected() -> Expected:
-    assert FIXTURES.is_dir(), f"the sample exports are missing: {FIXTURES} (set OCX_FIXTURES)"
+    assert FIXTURES.is_dir(), f"the sample exports are missing: {FIXTURES} (run tests/fixtures/build.py)"
     return Expected(FIXTURES)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,9 +25,7 @@ if TYPE_CHECKING:
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # when every report is asked for
 T0 = NOW - timedelta(days=10)  # when most promises are made
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-FIXTURES = Path(
-    os.environ.get("OCX_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures")
-)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # made by tests/fixtures/build.py
 ZENDESK = FIXTURES / "zendesk"
 CADENCE_SUGGESTION = "daily*5,weekly*4,monthly"
 
