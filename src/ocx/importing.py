@@ -93,10 +93,14 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _text(value: Any) -> str | None:
     """Text as SQLite can store it: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD
-    instead of failing the whole import far from the record that held it."""
+    instead of failing the whole import far from the record that held it, and NUL characters
+    ("\\u0000") are removed whatever importer let them through: C tools, search and terminals
+    would cut the text short at them."""
     if value is None:
         return None
     value = str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
     if value.isascii():
         return value
     try:
