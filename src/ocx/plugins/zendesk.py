@@ -19,10 +19,12 @@ from ocx.importkit import (
     check_not_empty,
     clean_text,
     json_first_event,
+    json_item_line,
     json_items,
     json_top_level_values,
     json_type,
     load_json,
+    not_text,
     record_id,
     with_ids,
 )
@@ -41,6 +43,11 @@ from ocx.plugin_api import (
 SHAPE = (
     "not a Zendesk export (expected an object with 'tickets', from the incremental ticket export)"
 )
+# The fields ocx reads that must be text when they are there (null is as good as missing).
+USER_TEXT = ("role", "name", "email", "phone", "iana_time_zone", "locale", "notes",
+             "user_fields.pace")  # fmt: skip
+TICKET_TEXT = ("subject", "raw_subject", "status", "description", "created_at", "updated_at")
+COMMENT_TEXT = ("plain_body", "html_body", "body", "created_at")
 
 
 def page_files(path: Path) -> list[Path]:
@@ -97,15 +104,20 @@ class _People:
 
 def _users(path: Path, people: _People) -> Iterator[Record]:
     count = 0
-    for user_id, user, origin in with_ids(json_items(path, "users.item"), path, "user"):
+    users = json_items(path, "users.item")
+    for user_id, user, origin in with_ids(users, path, "user"):
         count += 1
         if user_id is None:
             yield BadRecord(origin, "user has no id")
             continue
+        problem = not_text(user, *USER_TEXT)
+        if problem:
+            yield BadRecord(Origin(str(path), users.line()), f"user {user_id}: {problem}")
+            continue
         name = clean_text(user.get("name"))
         if name:
             people.names[user_id] = name
-        if user.get("role", "end-user") != "end-user":
+        if (user.get("role") or "end-user") != "end-user":  # null: as if missing
             people.agents.add(user_id)
             continue
         people.agents.discard(user_id)  # an agent on an older page, an end-user now
@@ -166,6 +178,10 @@ class _CommentFiles:
         self.unclaimed.discard(name)
         return _comments(self.folder / name)
 
+    def skip(self, ticket_id: str) -> None:
+        """The ticket is bad: its comments go with it, unread."""
+        self.unclaimed.discard(f"{ticket_id}.json")
+
     def orphans(self) -> Iterator[Record]:
         """A comments file of a ticket that is not in the export: bad input, like a ticket
         whose requester is not."""
@@ -181,10 +197,16 @@ class _CommentFiles:
 
 def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Iterator[Record]:
     count = 0
-    for ticket_id, ticket, origin in with_ids(json_items(path, "tickets.item"), path, "ticket"):
+    tickets = json_items(path, "tickets.item")
+    for ticket_id, ticket, origin in with_ids(tickets, path, "ticket"):
         count += 1
         if ticket_id is None:
             yield BadRecord(origin, "ticket has no id")
+            continue
+        problem = not_text(ticket, *TICKET_TEXT)
+        if problem:
+            comment_files.skip(ticket_id)  # left out with its ticket, not an orphan
+            yield BadRecord(Origin(str(path), tickets.line()), f"ticket {ticket_id}: {problem}")
             continue
         requester = record_id(ticket.get("requester_id"))
         if requester is None:
@@ -211,6 +233,12 @@ def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Itera
             where = Origin(f"{comment_files.folder}/{ticket_id}.json", record=f"comment #{number}")
             if comment_id is None:
                 yield BadRecord(where, "comment has no id")
+                continue
+            problem = not_text(comment, *COMMENT_TEXT)
+            if problem:
+                file = comment_files.folder / f"{ticket_id}.json"
+                line = json_item_line(file, "comments.item", number)
+                yield BadRecord(Origin(str(file), line), f"comment {comment_id}: {problem}")
                 continue
             author = record_id(comment.get("author_id"))
             yield MessageRecord(
