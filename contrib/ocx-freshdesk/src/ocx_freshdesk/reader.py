@@ -20,9 +20,12 @@ from ocx.importkit import (
     check_not_empty,
     clean_text,
     json_first_event,
+    json_item_line,
     json_items,
     load_json,
+    not_text,
     record_id,
+    value_type,
     with_ids,
 )
 from ocx.plugin_api import (
@@ -49,6 +52,13 @@ SHAPE = (
     "entries, as the Freshdesk API v2 returns)"
 )
 STATUSES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
+# The fields read that must be text when they are there (null is as good as missing); a
+# ticket's status may also be a number (2 = open, ...).
+CONTACT_TEXT = ("name", "email", "phone", "mobile", "time_zone", "language", "description",
+                "custom_fields.preferred_pace")  # fmt: skip
+TICKET_TEXT = ("subject", "description_text", "description", "created_at", "updated_at",
+               "requester.name", "requester.email")  # fmt: skip
+ENTRY_TEXT = ("body_text", "body", "from_email", "created_at")
 OUTBOUND_EMAIL = 10  # ticket `source`: the ticket was opened by an agent's outbound email
 
 # Keys that only one kind of record has, to recognise a file by its content.
@@ -166,6 +176,10 @@ class _Export:
         self.unclaimed.discard(name)
         return self.conversations / name
 
+    def skip(self, ticket_id: str) -> None:
+        """The ticket is bad: its conversations file goes with it, unread."""
+        self.unclaimed.discard(f"{ticket_id}.json")
+
     def orphans(self) -> Iterator[Record]:
         """A conversations file of a ticket that is not in the export: bad input, like a
         ticket whose requester nobody knows."""
@@ -180,9 +194,14 @@ class _Export:
 
 
 def _contacts(path: Path, export: _Export) -> Iterator[Record]:
-    for contact_id, contact, origin in with_ids(json_items(path, "item"), path, "contact"):
+    contacts = json_items(path, "item")
+    for contact_id, contact, origin in with_ids(contacts, path, "contact"):
         if contact_id is None:
             yield BadRecord(origin, "contact has no id")
+            continue
+        problem = not_text(contact, *CONTACT_TEXT)
+        if problem:
+            yield BadRecord(Origin(str(path), contacts.line()), f"contact {contact_id}: {problem}")
             continue
         name = clean_text(contact.get("name"))
         if name:
@@ -232,10 +251,23 @@ def _description(ticket: dict[str, Any]) -> str | None:
     return html_to_text(html) if isinstance(html, str) else ""
 
 
+def _status_problem(value: Any) -> str | None:
+    """Freshdesk sends a status as a number (2 = open); text is read too, nothing else."""
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, bool)):
+        return None
+    return f"status is {value_type(value)}, expected text or a number"
+
+
 def _tickets(path: Path, export: _Export) -> Iterator[Record]:
-    for ticket_id, ticket, origin in with_ids(json_items(path, "item"), path, "ticket"):
+    tickets = json_items(path, "item")
+    for ticket_id, ticket, origin in with_ids(tickets, path, "ticket"):
         if ticket_id is None:
             yield BadRecord(origin, "ticket has no id")
+            continue
+        problem = not_text(ticket, *TICKET_TEXT) or _status_problem(ticket.get("status"))
+        if problem:
+            export.skip(ticket_id)  # its conversations go with it: not orphans
+            yield BadRecord(Origin(str(path), tickets.line()), f"ticket {ticket_id}: {problem}")
             continue
         requester_id = record_id(ticket.get("requester_id"))
         requester = _dict(ticket.get("requester"))
@@ -284,9 +316,17 @@ def _tickets(path: Path, export: _Export) -> Iterator[Record]:
 
 def _entries(path: Path, ticket_id: str | None, export: _Export) -> Iterator[Record]:
     """Messages from one conversations/{ticket_id}.json; ticket_id None: each entry's own."""
-    for entry_id, entry, origin in with_ids(_load_entries(path), path, "conversation entry"):
+    entries = with_ids(_load_entries(path), path, "conversation entry")
+    for number, (entry_id, entry, origin) in enumerate(entries, start=1):
         if entry_id is None:
             yield BadRecord(origin, "conversation entry has no id")
+            continue
+        problem = not_text(entry, *ENTRY_TEXT)
+        if problem:
+            yield BadRecord(
+                Origin(str(path), json_item_line(path, "item", number)),
+                f"conversation entry {entry_id}: {problem}",
+            )
             continue
         parent = ticket_id or record_id(entry.get("ticket_id")) or record_id(path.stem)
         if parent is None:
