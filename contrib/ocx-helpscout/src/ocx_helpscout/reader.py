@@ -10,7 +10,7 @@ value is empty: every optional key may be missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,9 @@ from ocx.importkit import (
     json_events,
     json_items,
     json_type,
+    not_text,
     record_id,
+    value_type,
     with_ids,
 )
 from ocx.plugin_api import (
@@ -49,6 +51,13 @@ SHAPE = (
 # Thread types that are not messages: `lineitem` is an event ("Assigned to Sam"), with no
 # body. A `draft` was never sent.
 _NOT_MESSAGES = {"lineitem"}
+# The fields read that must be text when they are there (null is as good as missing).
+CUSTOMER_TEXT = ("firstName", "lastName", "organization", "background", "email")
+CONVERSATION_TEXT = ("subject", "status", "createdAt", "userUpdatedAt", "updatedAt",
+                     "primaryCustomer.email")  # fmt: skip
+THREAD_TEXT = ("type", "state", "body", "createdAt", "createdBy.type", "createdBy.first",
+               "createdBy.last", "createdBy.email", "customer.first", "customer.last",
+               "customer.email")  # fmt: skip
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -133,6 +142,16 @@ def file_kind(path: Path, expected: str | None = None) -> str | None:
 # --- records -----------------------------------------------------------------------------------
 
 
+def _values_not_text(embedded: dict[str, Any], key: str) -> str | None:
+    """Help Scout's [{id, value, type}] lists: a `value` that is not text is a broken
+    record, like any text field that is not."""
+    for entry in _list(embedded.get(key)):
+        value = _dict(entry).get("value")
+        if value is not None and not isinstance(value, str):
+            return f"_embedded.{key} value is {value_type(value)}, expected text"
+    return None
+
+
 def _customers(path: Path) -> Iterator[Record]:
     customers = json_items(path, "_embedded.customers.item")
     for customer_id, customer, origin in with_ids(customers, path, "customer"):
@@ -140,6 +159,15 @@ def _customers(path: Path) -> Iterator[Record]:
             yield BadRecord(origin, "customer has no id")
             continue
         embedded = _dict(customer.get("_embedded"))
+        problem = (
+            not_text(customer, *CUSTOMER_TEXT)
+            or _values_not_text(embedded, "emails")
+            or _values_not_text(embedded, "phones")
+        )
+        if problem:
+            where = Origin(str(path), customers.line())
+            yield BadRecord(where, f"customer {customer_id}: {problem}")
+            continue
         email = _first_value(embedded.get("emails")) or clean_text(customer.get("email"))
         if email is None:
             yield BadRecord(origin, f"customer {customer_id} has no email")
@@ -162,6 +190,11 @@ def _conversations(path: Path) -> Iterator[Record]:
         if conversation_id is None:
             yield BadRecord(origin, "conversation has no id")
             continue
+        problem = not_text(conversation, *CONVERSATION_TEXT)
+        if problem:
+            where = Origin(str(path), conversations.line())
+            yield BadRecord(where, f"conversation {conversation_id}: {problem}")
+            continue
         customer = _dict(conversation.get("primaryCustomer"))
         customer_id, email = record_id(customer.get("id")), clean_text(customer.get("email"))
         if customer_id is None and email is None:
@@ -179,17 +212,25 @@ def _conversations(path: Path) -> Iterator[Record]:
             origin=origin,
         )
         threads = _list(_dict(conversation.get("_embedded")).get("threads"))
-        yield from _threads(str(path), conversation_id, threads)
+        yield from _threads(str(path), conversation_id, threads, conversations.line)
 
 
-def _threads(file: str, conversation_id: str, threads: list[Any]) -> Iterator[Record]:
-    """Threads come newest first (the API's order); ocx gets them oldest first."""
+def _threads(
+    file: str, conversation_id: str, threads: list[Any], line: Callable[[], int | None]
+) -> Iterator[Record]:
+    """Threads come newest first (the API's order); ocx gets them oldest first. A thread
+    that is bad is told at the line of its conversation, the record it came in."""
     for number in range(len(threads), 0, -1):
         thread = threads[number - 1]
         thread_id = record_id(thread.get("id")) if isinstance(thread, dict) else None
         if thread_id is None:
             where = f"conversation {conversation_id} thread #{number}"
             yield BadRecord(Origin(file, record=where), "thread has no id")
+            continue
+        problem = not_text(thread, *THREAD_TEXT)
+        if problem:
+            where = f"conversation {conversation_id} thread {thread_id}"
+            yield BadRecord(Origin(file, line()), f"{where}: {problem}")
             continue
         kind = clean_text(thread.get("type"))
         if kind in _NOT_MESSAGES or clean_text(thread.get("state")) == "draft":
