@@ -71,7 +71,10 @@ def kind_of(path: Path) -> str | None:
         return None
     if path.stat().st_size == 0:
         return path.stem if path.name in ("customers.csv", "tickets.csv") else None
-    header = next(csv.reader([_first_line(path)]), [])
+    try:
+        header = next(csv.reader([_first_line(path)]), [])
+    except csv.Error:  # a lone CR, say: no header of ours; reading the rows tells what is wrong
+        return None
     return _header_kind(header)
 
 
