@@ -129,13 +129,11 @@ def load_json(path: Path) -> Any:
     allowed; bad JSON raises `ImportFileError` with the line and column, and so does JSON
     nested more than MAX_DEPTH levels (checked first: json would recurse on it)."""
     raw = path.read_bytes()
-    body = raw.removeprefix(BOM)
-    at = _Nesting().feed(body)
-    if at is not None:
-        at += len(raw) - len(body)
-        raise ImportFileError(Origin(str(path), raw.count(b"\n", 0, at) + 1), TOO_DEEP)
+    deep = _too_deep(path, raw)
+    if deep is not None:
+        raise deep
     try:
-        return json.loads(body)
+        return json.loads(raw.removeprefix(BOM))
     except (ValueError, RecursionError) as exc:
         error = _decode_error(path, exc, raw)
         if error is None:  # valid JSON that json will not hold: an integer of 5,000 digits
@@ -259,7 +257,7 @@ class JsonItems(Iterator[Any]):
         self.prefix = prefix
         self.count = 0  # values handed out so far
         self._reader: _Checked | None = None
-        self._ended = (0, 0)  # the chunk where the value before the last one ended, and its
+        self._ended = (0, 0)  # the chunks where the one but last and the last value ended
         self._first: dict[int, int] = {}  # the first value that ended in each chunk
         self._lines = _Lines(path)
         self._values = _streamed(path, self._parse)
@@ -609,8 +607,18 @@ def _decode_error(path: Path, exc: Exception, raw: bytes) -> ImportFileError | N
         line = raw.count(b"\n", 0, at) + 1
         return _not_utf8(path, line, at - line_start + 1, raw[at], exc.reason)
     if isinstance(exc, RecursionError):
-        return ImportFileError(str(path), "invalid JSON: nested too deeply")
+        return _too_deep(path, raw) or ImportFileError(str(path), "invalid JSON: nested too deeply")
     return None
+
+
+def _too_deep(path: Path, raw: bytes) -> ImportFileError | None:
+    """The nesting error for `path`, whose bytes are `raw`, if it nests past MAX_DEPTH."""
+    body = raw.removeprefix(BOM)
+    at = _Nesting().feed(body)
+    if at is None:
+        return None
+    at += len(raw) - len(body)
+    return ImportFileError(Origin(str(path), raw.count(b"\n", 0, at) + 1), TOO_DEEP)
 
 
 def _not_utf8(path: Path, line: int, column: int, byte: int, reason: str) -> ImportFileError:
