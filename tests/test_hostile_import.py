@@ -345,6 +345,26 @@ def test_bad_records_deep_into_a_big_page_are_told_at_their_lines(
     assert summary["created"]["conversations"] == 6000 - len(bad)
 
 
+def test_a_bad_ticket_after_a_number_that_ends_a_chunk_is_told_at_its_own_line(
+    initialized: Path, tmp_path: Path
+) -> None:
+    """ijson tells of a number only at the byte after it: one that ends a 64 KiB chunk is
+    told in the next chunk, where none of its bytes are; counting from there would name the
+    ticket after the bad one."""
+    head = '{"tickets": [\n{"id": 100, "requester_id": 1, "subject": "'
+    tail = '"},\n12345'
+    text = head + "x" * (65536 - len(head) - len(tail)) + tail
+    assert len(text.encode()) == 65536  # the number's last digit ends the first chunk
+    text += ',\n{"id": 123, "requester_id": 1, "subject": 5},\n{"id": 124, "requester_id": 1}'
+    text += "\n], " + f'"users": [{json.dumps(ANA)}]}}'
+    path = tmp_path / "tickets.json"
+    path.write_text(text, encoding="utf-8")
+    summary = import_json(initialized, "zendesk", str(path), "--skip-bad")
+    assert [(s.get("line"), s["reason"]) for s in summary["skipped"]] == [
+        (None, "ticket has no id"), (4, "ticket 123: subject is a number, expected text")]  # fmt: skip
+    assert summary["created"]["conversations"] == 2
+
+
 @pytest.mark.parametrize(
     ("where", "field"), [("user", "email"), ("user", "notes"), ("comment", "plain_body"),
                          ("comment", "html_body")],

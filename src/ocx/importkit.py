@@ -258,7 +258,10 @@ class JsonItems(Iterator[Any]):
         self.count = 0  # values handed out so far
         self._reader: _Checked | None = None
         self._ended = (0, 0)  # the chunks where the one but last and the last value ended
-        self._first: dict[int, int] = {}  # the first value that ended in each chunk
+        # The first value that ended in each chunk, and whether ijson told it there at once:
+        # a number (or true, false, null) is told only at the byte after it, which may be in
+        # the next chunk, with none of its own.
+        self._first: dict[int, tuple[int, bool]] = {}
         self._lines = _Lines(path)
         self._values = _streamed(path, self._parse)
 
@@ -277,7 +280,7 @@ class JsonItems(Iterator[Any]):
         self.count += 1
         reader = self._reader
         chunk = reader.reads if reader is not None else 0
-        self._first.setdefault(chunk, self.count)
+        self._first.setdefault(chunk, (self.count, isinstance(value, dict | list | str)))
         before = self._ended[1]
         self._ended = (before, chunk)
         if reader is not None and reader.states and min(reader.states) < before:
@@ -294,8 +297,8 @@ class JsonItems(Iterator[Any]):
         number, at = self.count, None
         chunk, reader = self._ended[0], self._reader
         if number > 1 and reader is not None and reader.states is not None and _chunk_exact():
-            first, state = self._first.get(chunk, 0), reader.states.get(chunk)
-            if first > 1 and state is not None:  # the array was open when that chunk began
+            (first, at_once), state = self._first.get(chunk, (0, False)), reader.states.get(chunk)
+            if first > 1 and at_once and state is not None:  # the array was open by then
                 at = _value_nearby(self.path, state, self.prefix.count(".") + 1, number, first)
         if at is None:
             at = _nth_value(self.path, self.prefix, number)
