@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -9,11 +11,42 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ocx.errors import OcxError
 
+# The calendar Python (and so ocx) can hold: a time past LAST_DAY or before FIRST_DAY cannot be
+# stored, shown or added to, so it is refused where it is read.
+LAST_DAY = "9999-12-31"
+FIRST_DAY = "0001-01-01"
+
+
+class OutOfRange(OcxError):
+    """Readable text whose value ocx cannot use: a duration under a second, or a time (or now
+    plus a duration) past LAST_DAY or before FIRST_DAY. The CLI reports it as a usage error
+    naming the option; elsewhere it is an ordinary OcxError."""
+
+
+def _quoted(text: str) -> str:
+    """The text as typed, cut short: an error about 5,000 nines is one line, not a page."""
+    raw = text.strip()
+    return repr(raw if len(raw) <= 40 else raw[:37] + "...")
+
+
+def _after(text: str) -> OutOfRange:
+    return OutOfRange(
+        f"{_quoted(text)} lands after {LAST_DAY}; use an earlier time or a shorter duration"
+    )
+
+
+def _before(text: str) -> OutOfRange:
+    return OutOfRange(
+        f"{_quoted(text)} lands before {FIRST_DAY}; use a later time or a shorter duration"
+    )
+
 
 def when_example() -> str:
     """Accepted forms, the ISO one a week ahead so the example itself is never in the past."""
-    ahead = (now() + timedelta(days=7)).strftime("%Y-%m-%dT15:00")
-    return f"'{ahead}', 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'"
+    ahead = now()
+    with contextlib.suppress(OverflowError):  # a clock pinned (OCX_NOW) in the last week
+        ahead += timedelta(days=7)
+    return f"'{ahead:%Y-%m-%dT15:00}', 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'"
 
 
 DURATION_EXAMPLE = "'30m', '2h', '1d', '1w', '1h30m', '2 hours'"
@@ -27,6 +60,8 @@ _UNITS = {
 }  # fmt: skip
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _DURATION_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*")
+# More digits than this in one number is past any calendar: refused before float() reads it.
+_LONGEST_NUMBER = 30
 
 
 def now() -> datetime:
@@ -87,34 +122,65 @@ def local_text(stored: str | None, tz: tzinfo) -> str:
 def parse_iso(text: str, tz: tzinfo) -> datetime:
     """ISO 8601 date or date-time; without an offset it is read in `tz`."""
     raw = text.strip()
+    if re.match(r"\+?0*[1-9]\d{4,}-\d{2}-\d{2}", raw):  # year 10000 or later
+        raise _after(text)
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             parsed = datetime.combine(date.fromisoformat(raw), time())
         else:
             parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=tz)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):  # overflow: year 1 or 9999 moved past the calendar
+    except ValueError:
         raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 late in a zone behind UTC, or year 1 ahead of it
+        raise (_after(text) if parsed.year == 9999 else _before(text)) from None
 
 
 def parse_duration(text: str) -> timedelta:
-    """'2h', '30m', '1h30m', '2 hours', '1d' -> timedelta (positive)."""
+    """'2h', '30m', '1h30m', '2 hours', '1d' -> timedelta of at least a second.
+
+    Under a second (0d, 0.1s) is OutOfRange; so is a duration no calendar holds (it lands
+    after 9999-12-31 from any start). Whether it fits from a given start is `shift`'s job."""
+    seconds = _duration_seconds(text)
+    if seconds < 1:
+        raise OutOfRange(f"{_quoted(text)} is shorter than a second; use 1s or more")
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # more days than timedelta holds
+        raise _after(text) from None
+
+
+def _duration_seconds(text: str) -> float:
+    """The seconds a duration's text adds up to; OcxError when it is not a duration."""
     raw = text.strip().lower()
-    pos, total = 0, 0.0
+    pos, total, too_long = 0, 0.0, False
     while pos < len(raw):
         match = _DURATION_PART.match(raw, pos)
         if not match or match.group(2) not in _UNITS:
             raise OcxError(f"cannot read duration {text!r}; use e.g. {DURATION_EXAMPLE}")
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+        number = match.group(1)
+        if len(number.split(".")[0].lstrip("0")) > _LONGEST_NUMBER:
+            too_long = True  # read on: text that is not a duration at all says so first
+        else:
+            total += float(number) * _UNITS[match.group(2)]
         pos = match.end()
-    if not raw or total <= 0:
+    if not raw:
         raise OcxError(f"cannot read duration {text!r}; use e.g. {DURATION_EXAMPLE}")
+    if too_long:
+        raise _after(text)
+    return total
+
+
+def shift(start: datetime, span: timedelta, text: str) -> datetime:
+    """start + span (span may be negative); OutOfRange naming `text` when that leaves the
+    calendar, so a caller never meets OverflowError later."""
     try:
-        return timedelta(seconds=total)
-    except OverflowError:  # more days than timedelta holds
-        raise OcxError(f"duration {text!r} is too long") from None
+        return start + span
+    except OverflowError:
+        raise (_after(text) if span > timedelta(0) else _before(text)) from None
 
 
 def _clock_time(text: str) -> time | None:
@@ -149,7 +215,7 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
     raw = " ".join(text.strip().lower().split())
     if not raw:
         raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}")
-    if re.match(r"\d{4}-\d{2}-\d{2}", raw):
+    if re.match(r"\+?\d{4,}-\d{2}-\d{2}", raw):  # a year past 9999 is refused, not misread
         return parse_iso(text, tz)
     if raw == "now":
         return ref.astimezone(UTC)
@@ -157,11 +223,28 @@ def parse_when(text: str, *, tz: tzinfo, reference: datetime | None = None) -> d
         match = re.fullmatch(pattern, raw)
         if match:
             try:
-                # in UTC: wall-clock arithmetic in `tz` would make 'in 2 hours' one or
-                # three real hours across a DST change
-                return ref.astimezone(UTC) + sign * parse_duration(match.group(1))
-            except (OcxError, OverflowError):  # overflow: past the year 9999 or before 1
-                raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}") from None
+                seconds = _duration_seconds(match.group(1))
+            except OutOfRange:
+                seconds = math.inf
+            except OcxError:
+                seconds = 0.0
+            if seconds <= 0:  # not a duration, or 'in 0s'
+                raise OcxError(f"cannot read time {text!r}; use e.g. {when_example()}")
+            try:
+                span = sign * timedelta(seconds=seconds)
+            except OverflowError:
+                raise (_after(text) if sign > 0 else _before(text)) from None
+            # in UTC: wall-clock arithmetic in `tz` would make 'in 2 hours' one or
+            # three real hours across a DST change
+            return shift(ref.astimezone(UTC), span, text)
+    try:
+        return _parse_day_and_time(text, raw, ref, tz)
+    except OverflowError:  # 'tomorrow' or 'next friday' seen from the calendar's last days
+        raise (_before(text) if ref.year == 1 else _after(text)) from None
+
+
+def _parse_day_and_time(text: str, raw: str, ref: datetime, tz: tzinfo) -> datetime:
+    """'today', 'tomorrow 9am', 'friday 15:00', 'next monday', '15:00' as seen at `ref`."""
     words = raw.split(" ", 2)
     day: date | None = None
     weekday_today = False
