@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
 
 from ocx import clock, customers, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option, limit_option, profile_options
+from ocx.cli.options import WHEN, json_option, limit_option, profile_options
 
 
 @click.group()
@@ -170,17 +171,19 @@ def contact(app: App, ref: str, text: str, direction: str, channel: str | None) 
 @click.argument("ref")
 @limit_option()
 @click.option(
-    "--since", metavar="WHEN", help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago')."
+    "--since",
+    type=WHEN,
+    metavar="WHEN",
+    help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago').",
 )
 @json_option
 @click.pass_obj
-def timeline(app: App, ref: str, limit: int | None, since: str | None, as_json: bool) -> None:
+def timeline(app: App, ref: str, limit: int | None, since: datetime | None, as_json: bool) -> None:
     """Show everything that happened with a customer, newest first.
 
     Example: ocx customer timeline jim@example.com --since '7 days ago'
     """
-    start = clock.parse_when(since, tz=app.tz) if since else None
-    entries = customers.history(app.store, ref, limit=limit, since=start)
+    entries = customers.history(app.store, ref, limit=limit, since=since)
     if as_json:
         render.emit_json([e.to_json() for e in entries])
     elif entries:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from datetime import timedelta
 
 import click
 
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import DURATION, json_option
 
 EXIT_DELIVERY_FAILED = 3
 
@@ -17,10 +18,11 @@ EXIT_DELIVERY_FAILED = 3
 @click.command("due")
 @click.option(
     "--within",
+    type=DURATION,
     default="1h",
     show_default=True,
     metavar="DURATION",
-    help="Also list promises due this soon.",
+    help="Also list promises due this soon (1s or more).",
 )
 @click.option(
     "--notify", is_flag=True, help="Message each item's owner (once) and deliver the outbox."
@@ -28,7 +30,7 @@ EXIT_DELIVERY_FAILED = 3
 @click.option("--owner", metavar="H", help="Only this owner's items.")
 @json_option
 @click.pass_obj
-def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -> None:
+def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: bool) -> None:
     """List overdue promises, promises due soon and cadence contacts due. Silent when
     nothing is due; exit 3 when a delivery failed or a message has nobody to go to.
 
@@ -36,7 +38,6 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
     """
     from ocx import due as due_items
 
-    window = clock.parse_duration(within)
     escalate = clock.parse_duration(
         str(app.config.get("escalate_after", due_items.DEFAULT_ESCALATE_AFTER))
     )
@@ -46,7 +47,7 @@ def due(app: App, within: str, notify: bool, owner: str | None, as_json: bool) -
 
         owner = team.get(store, owner).handle  # a typo is an error, not a quiet "nothing due"
     with store.read():
-        found = due_items.items(store, within=window, owner=owner, escalate_after=escalate)
+        found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
     if not notify:
         if as_json:
             render.emit_json([i.to_json() for i in found])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import DURATION, SEVERITY, WHEN, json_option
 from ocx.errors import OcxError
 
 
@@ -32,23 +33,22 @@ def _incidents():  # type: ignore[no-untyped-def]
 @click.argument("title")
 @click.option(
     "--severity",
-    type=click.IntRange(1, 4),
+    type=SEVERITY,
     default=3,
     show_default=True,
     help="1 is the worst; severity 1 updates ignore quiet hours.",
 )
 @click.option("--lead", metavar="HANDLE", help="Incident lead (owns the next-update promises).")
-@click.option("--started", metavar="WHEN", help="When it started (default: now).")
+@click.option("--started", type=WHEN, metavar="WHEN", help="When it started (default: now).")
 @click.option("--summary", help="What happened, in a sentence.")
 @click.pass_obj
-def new(app: App, title: str, severity: int, lead: str | None, started: str | None,
+def new(app: App, title: str, severity: int, lead: str | None, started: datetime | None,
         summary: str | None) -> None:  # fmt: skip
     """Open an incident; prints its id (INC-7).
 
     Example: ocx incident new "Bank sync failing for HDFC" --severity 2 --lead sam --started "-2h"
     """
-    start = clock.parse_when(started, tz=app.tz) if started else None
-    found = _incidents().new(app.store, title, severity=severity, lead=lead, started=start,
+    found = _incidents().new(app.store, title, severity=severity, lead=lead, started=started,
                              summary=summary, author=app.user)  # fmt: skip
     render.message(found.ref)
 
@@ -344,12 +344,15 @@ def next_(app: App, incident: str, concierge: str | None, as_json: bool) -> None
 @click.argument("incident")
 @click.option("--message", help="The update (a Jinja2 template: {{ customer.name }}, ...).")
 @_message_options
-@click.option("--next-update", metavar="DURATION", help="Promise the next update within this.")
+@click.option(
+    "--next-update", type=DURATION, metavar="DURATION",
+    help="Promise the next update within this (1s or more).",
+)  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Print three rendered samples; send nothing.")
 @json_option
 @click.pass_obj
 def update(app: App, incident: str, message: str | None, template_file: Path | None,
-           fallback: str | None, next_update: str | None, dry_run: bool,
+           fallback: str | None, next_update: timedelta | None, dry_run: bool,
            as_json: bool) -> None:  # fmt: skip
     """Queue a personal update for every open case, through each customer's own channel
     (delivered by the next 'ocx due --notify'); a customer whose channel nothing configured
@@ -359,8 +362,7 @@ def update(app: App, incident: str, message: str | None, template_file: Path | N
     Example: ocx incident update 7 --message "Hi {{ customer.first_name }}, ..." --next-update 2h
     """
     template = _template(message, template_file, required=True)
-    window = clock.parse_duration(next_update) if next_update else None
-    result = _incidents().update(app.store, incident, template or "", next_update=window,
+    result = _incidents().update(app.store, incident, template or "", next_update=next_update,
                                  dry_run=dry_run, config=app.config, author=app.user,
                                  fallback=fallback)  # fmt: skip
     if dry_run:

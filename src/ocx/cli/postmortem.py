@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 
 import click
 
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import WHEN, json_option
 from ocx.errors import OcxError
 
 
@@ -139,15 +140,16 @@ def export(app: App, postmortem_id: str, fmt: str) -> None:
 @click.argument("postmortem_id", metavar="ID")
 @click.argument("text")
 @click.option("--owner", required=True, metavar="HANDLE", help="Who carries it out.")
-@click.option("--due", "when", required=True, metavar="WHEN", help="By when, e.g. 'in 2 weeks'.")
+@click.option(
+    "--due", "when", type=WHEN, required=True, metavar="WHEN", help="By when, e.g. 'in 2 weeks'."
+)
 @click.pass_obj
-def action(app: App, postmortem_id: str, text: str, owner: str, when: str) -> None:
+def action(app: App, postmortem_id: str, text: str, owner: str, when: datetime) -> None:
     """Add an action item; it is a promise (in `ocx due`, kept or broken like any other).
 
     Example: ocx postmortem action 1 "Alert on token expiry" --owner sam --due "+14d"
     """
-    due = clock.parse_when(when, tz=app.tz)
-    promise = _pm().action(app.store, postmortem_id, text, owner=owner, due=due, author=app.user)
+    promise = _pm().action(app.store, postmortem_id, text, owner=owner, due=when, author=app.user)
     render.message(
         f"{promise.id}  due {clock.local_text(promise.due_at, app.tz)}  owner {promise.owner}"
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
 from ocx import clock, promises, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import WHEN, json_option
 
 
 @click.group("promise")
@@ -29,19 +30,19 @@ def _show(app: App, p: promises.Promise) -> None:
 @click.option(
     "--due",
     "when",
+    type=WHEN,
     required=True,
     metavar="WHEN",
     help="ISO 8601, a date, or 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'.",
 )
 @click.option("--owner", metavar="HANDLE", help="Team member who owns it (default: config user).")
 @click.pass_obj
-def add(app: App, ref: str, text: str, when: str, owner: str | None) -> None:
+def add(app: App, ref: str, text: str, when: datetime, owner: str | None) -> None:
     """Record a promise; prints its id and due time in your time zone.
 
     Example: ocx promise add jim@example.com "Walk him through the export" --due "tomorrow 9am"
     """
-    due = clock.parse_when(when, tz=app.tz)
-    p = promises.add(app.store, ref, text, due=due, owner=owner or app.user, author=app.user)
+    p = promises.add(app.store, ref, text, due=when, owner=owner or app.user, author=app.user)
     _show(app, p)
 
 
@@ -121,16 +122,17 @@ def cancel(app: App, promise_id: str, reason: str) -> None:
 
 @promise_group.command("snooze")
 @click.argument("promise_id", metavar="ID")
-@click.option("--until", "when", required=True, metavar="WHEN", help="New time it is due.")
+@click.option(
+    "--until", "when", type=WHEN, required=True, metavar="WHEN", help="New time it is due."
+)
 @click.option("--reason", help="Why (shown in the customer's timeline).")
 @click.pass_obj
-def snooze(app: App, promise_id: str, when: str, reason: str | None) -> None:
+def snooze(app: App, promise_id: str, when: datetime, reason: str | None) -> None:
     """Move when a promise is due; the original due time is kept for the record.
 
     Example: ocx promise snooze 12 --until "friday 15:00" --reason "Waiting on the vendor"
     """
-    until = clock.parse_when(when, tz=app.tz)
-    p = promises.snooze(app.store, promise_id, until=until, reason=reason, author=app.user)
+    p = promises.snooze(app.store, promise_id, until=when, reason=reason, author=app.user)
     _show(app, p)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import WHEN, json_option
 
 
 def _rate(value: float | None) -> str:
@@ -14,11 +16,15 @@ def _rate(value: float | None) -> str:
 
 
 @click.group("report", invoke_without_command=True)
-@click.option("--since", metavar="WHEN", help="Only promises made (and incidents opened) since.")
+@click.option(
+    "--since", type=WHEN, metavar="WHEN", help="Only promises made (and incidents opened) since."
+)
 @click.option("--owner", metavar="H", help="Only this owner's promises.")
 @json_option
 @click.pass_context
-def report_group(ctx: click.Context, since: str | None, owner: str | None, as_json: bool) -> None:
+def report_group(
+    ctx: click.Context, since: datetime | None, owner: str | None, as_json: bool
+) -> None:
     """Promises made, kept on time, kept late, broken, open overdue and the kept-on-time
     rate, overall and by owner; incident first-contact times; cadences on schedule.
 
@@ -29,8 +35,7 @@ def report_group(ctx: click.Context, since: str | None, owner: str | None, as_js
     from ocx import reports
 
     app: App = ctx.obj
-    start = clock.parse_when(since, tz=app.tz) if since else None
-    data = reports.report(app.store, since=start, owner=owner)
+    data = reports.report(app.store, since=since, owner=owner)
     if as_json:
         render.emit_json(data)
         return
@@ -41,7 +46,8 @@ def report_group(ctx: click.Context, since: str | None, owner: str | None, as_js
                 f["open_overdue"], _rate(f["kept_on_time_rate"]))  # fmt: skip
 
     rows = [row(o, f) for o, f in data["by_owner"].items()] + [row("all", data)]
-    render.table(columns, rows, title="Promises" + (f" since {since}" if since else ""))
+    shown = f" since {clock.local_text(clock.to_iso(since), app.tz)}" if since else ""
+    render.table(columns, rows, title="Promises" + shown)
     if data["incidents"]:
         render.table(
             ["Incident", "Cases", "Contacted", "First contact p50", "p90"],
