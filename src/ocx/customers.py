@@ -49,7 +49,7 @@ def parse_ref(text: str) -> Ref:
     """Read a REF: digits are an id, `source:id` an imported record, anything with @ an email."""
     raw = text.strip()
     if raw.isascii() and raw.isdigit():
-        return Ref("id", str(int(raw)))
+        return Ref("id", raw.lstrip("0") or "0")  # not int(): 5,000 digits would raise
     match = _SOURCE_REF.fullmatch(raw)
     if match and "@" not in match.group(1) and match.group(2).strip():
         return Ref("source", match.group(2).strip(), match.group(1).lower())
@@ -191,7 +191,8 @@ def resolve(store: Store, ref: str) -> int:
     conn = store.conn
     if parsed.kind == "id":
         # An id past SQLite's 64-bit range names nobody (and would overflow the query).
-        found = sql.get_customer(conn, int(parsed.value)) if int(parsed.value) < 2**63 else None
+        in_range = len(parsed.value) <= 19 and int(parsed.value) < 2**63
+        found = sql.get_customer(conn, int(parsed.value)) if in_range else None
         customer_id = None if found is None else int(found["id"])
     elif parsed.kind == "email":
         customer_id = sql.id_by_email(conn, parsed.value)

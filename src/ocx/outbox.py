@@ -288,8 +288,24 @@ def listing(
     return [OutboxMessage.from_row(row) for row in rows]
 
 
-def retry(store: Store, message_id: int | None) -> int:
+def parse_id(text: str | int) -> int:
+    """`42` or `#42`; an id no message can have (0, past SQLite's 64-bit integers, not digits)
+    names nothing, so it is NotFound like any other unknown id."""
+    raw = str(text).strip().lstrip("#")
+    if (
+        not raw.isascii()
+        or not raw.isdigit()
+        or len(raw.lstrip("0")) > 19
+        or not 0 < int(raw) < 2**63
+    ):
+        raise NotFound(f"no outbox message {text!r}; see 'ocx outbox list'")
+    return int(raw)
+
+
+def retry(store: Store, message_id: int | str | None) -> int:
     """Make failed messages (or one) due now; returns how many."""
+    if message_id is not None:
+        message_id = parse_id(message_id)
     with store.write():
         if message_id is not None and sql.message(store.conn, message_id) is None:
             raise NotFound(f"no outbox message {message_id}; see 'ocx outbox list'")

@@ -126,7 +126,9 @@ def add(
 
 def parse_id(text: str | int) -> int:
     raw = str(text).strip().lstrip("#")
-    if not raw.isascii() or not raw.isdigit() or int(raw) >= 2**63:
+    # an id no row can hold (past SQLite's 64-bit integers) names nothing; the length check
+    # comes first, as int() refuses more than 4,300 digits
+    if not raw.isascii() or not raw.isdigit() or len(raw.lstrip("0")) > 19 or int(raw) >= 2**63:
         raise NotFound(f"no promise {text!r}; see 'ocx promise list'")
     return int(raw)
 

@@ -40,9 +40,9 @@ def list_(app: App, failed: bool, limit: int, as_json: bool) -> None:
 
 
 @outbox_group.command("retry")
-@click.argument("message_id", metavar="[ID]", required=False, type=int)
+@click.argument("message_id", metavar="[ID]", required=False)
 @click.pass_obj
-def retry(app: App, message_id: int | None) -> None:
+def retry(app: App, message_id: str | None) -> None:
     """Make failed messages (or one) due now and deliver them.
 
     Example: ocx outbox retry 42
