@@ -19,6 +19,7 @@ SCHEDULE_EXAMPLE = "daily*5,weekly*4,monthly"
 _NAMED = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1),
           "fortnightly": timedelta(weeks=2), "biweekly": timedelta(weeks=2)}  # fmt: skip
 _LONGEST_STEP = timedelta(days=3653)
+MOST_TIMES = 10_000  # daily*10000 is 27 years; a count past it is a typo, not a plan
 _STEP = re.compile(r"\s*([a-z0-9 .]+?)\s*(?:\*\s*(\d+))?\s*")
 
 
@@ -70,7 +71,13 @@ def parse_schedule(text: str) -> list[Step]:
                 ) from None
             if interval > _LONGEST_STEP:  # past the calendar's end, it would break every list
                 raise OcxError(f"cadence step {every!r} is longer than ten years")
-        times = int(match.group(2)) if match.group(2) else None
+        count = (match.group(2) or "").lstrip("0") or match.group(2)
+        if count and (len(count) > len(str(MOST_TIMES)) or int(count) > MOST_TIMES):
+            # checked before int() reads it: that refuses 4,300 digits with a ValueError
+            raise OcxError(
+                f"cadence step {every!r} repeats too many times; use *1 to *{MOST_TIMES}"
+            )
+        times = int(count) if count else None
         if times == 0:
             raise OcxError(
                 f"cadence step {part.strip()!r} repeats 0 times; drop it or use *1 or more"
