@@ -116,7 +116,11 @@ def local_text(stored: str | None, tz: tzinfo) -> str:
     """A stored UTC time as people read it, in their own time zone."""
     if not stored:
         return ""
-    return from_iso(stored).astimezone(tz).strftime("%Y-%m-%d %H:%M %Z").strip()
+    moment = from_iso(stored)
+    try:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z").strip()
+    except OverflowError:  # 9999-12-31 late in UTC is year 10000 east of it: show it in UTC
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def parse_iso(text: str, tz: tzinfo) -> datetime:
