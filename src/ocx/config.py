@@ -96,21 +96,58 @@ DEFAULTS: dict[str, Any] = {
     "squeaky_contacts": 3,  # inbound contacts within squeaky_days that make a squeaky wheel
     "squeaky_days": 7,
     "busy_timeout": 30,  # seconds a command waits for another ocx's write lock before failing
+    "template_timeout": 2,  # seconds one customer's message may take to render
+    "template_max_bytes": 65536,  # UTF-8 bytes one rendered message may have
 }
 MAX_BUSY_TIMEOUT = 3600
+TEMPLATE_TIMEOUT_RANGE = (0.1, 60)
+TEMPLATE_MAX_BYTES_RANGE = (1024, 10 * 1024 * 1024)
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
 
 
 def busy_timeout(data: dict[str, Any]) -> float:
     """`busy_timeout` from ocx.toml, checked: seconds, 0 to an hour."""
     value = data.get("busy_timeout", DEFAULTS["busy_timeout"])
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        0 <= value <= MAX_BUSY_TIMEOUT
-    ):
+    if not _number(value) or not (0 <= value <= MAX_BUSY_TIMEOUT):
         raise OcxError(
             f"busy_timeout in ocx.toml must be a number of seconds from 0 to {MAX_BUSY_TIMEOUT}; "
             "fix it with 'ocx config set busy_timeout 30'"
         )
     return float(value)
+
+
+def template_timeout(data: dict[str, Any]) -> float:
+    """`template_timeout` from ocx.toml, checked: seconds one message may take to render."""
+    low, high = TEMPLATE_TIMEOUT_RANGE
+    value = data.get("template_timeout", DEFAULTS["template_timeout"])
+    if not _number(value) or not (low <= value <= high):
+        raise OcxError(
+            f"template_timeout in ocx.toml must be a number of seconds from {low:g} to "
+            f"{high:g}; fix it with 'ocx config set template_timeout 2'"
+        )
+    return float(value)
+
+
+def template_max_bytes(data: dict[str, Any]) -> int:
+    """`template_max_bytes` from ocx.toml, checked: the size one rendered message may have."""
+    low, high = TEMPLATE_MAX_BYTES_RANGE
+    value = data.get("template_max_bytes", DEFAULTS["template_max_bytes"])
+    if isinstance(value, bool) or not isinstance(value, int) or not (low <= value <= high):
+        raise OcxError(
+            f"template_max_bytes in ocx.toml must be a whole number of bytes from {low} to "
+            f"{high}; fix it with 'ocx config set template_max_bytes 65536'"
+        )
+    return value
+
+
+_CHECKED_KEYS = {
+    "busy_timeout": busy_timeout,
+    "template_timeout": template_timeout,
+    "template_max_bytes": template_max_bytes,
+}
 
 
 def effective(data: dict[str, Any], *, user: str) -> dict[str, Any]:
@@ -179,6 +216,6 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
             "environment variable that holds it"
         )
     node[parts[-1]] = value
-    if key == "busy_timeout":
-        busy_timeout(data)
+    if key in _CHECKED_KEYS:
+        _CHECKED_KEYS[key](data)
     return data

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ocx import clock, customers, outbox, promises, team, templates
+from ocx import config as cfg
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import customers as customer_sql
@@ -333,55 +334,66 @@ def case_step(
 def resolve(
     store: Store, incident: str | int, *, customer_ref: str | None, note: str | None,
     author: str | None, template: str | None = None, config: dict[str, Any] | None = None,
-    fallback: str | None = None,
+    fallback: str | None = None, template_name: str = "--message",
 ) -> Outcome:  # fmt: skip
     """Resolve one case, or the whole incident and every case still open.
 
     Whatever was not yet delivered for a resolved case is never sent (state `obsolete`), and
     its open call promises are closed. With `template`, each case resolved here gets a
-    closing message exactly as `update` sends one; it is rendered before the write lock is
-    taken."""
+    closing message exactly as `update` sends one; every message is rendered before the
+    write lock is taken (a case added meanwhile is rendered then, and the lock taken again)."""
     config = config or {}
     if template is not None and not template.strip():
         raise OcxError("the closing message is empty; give --message TEXT or --template FILE")
     prepared: dict[int, _Outgoing] = {}
-    if template is not None:
-        with store.read():
+    while True:
+        if template is not None:
+            with store.read():
+                found = get(store, incident)
+                rows = [
+                    r for r in _resolving(store, found, customer_ref) if r["id"] not in prepared
+                ]
+                prepared.update({o.case_id: o for o in _prepare(
+                    store, found, rows, template, None, config, fallback, author, template_name)})  # fmt: skip
+        now = clock.now()
+        with store.write():
             found = get(store, incident)
             rows = _resolving(store, found, customer_ref)
-            prepared = {o.case_id: o for o in _prepare(store, found, rows, template, None, config,
-                                                      fallback, author)}  # fmt: skip
-    now = clock.now()
-    with store.write():
-        found = get(store, incident)
-        rows = _resolving(store, found, customer_ref)
-        missing = [row for row in rows if row["id"] not in prepared]
-        if template is not None and missing:  # cases added since the messages were rendered
-            prepared.update({o.case_id: o for o in _prepare(store, found, missing, template,
-                                                           None, config, fallback, author)})  # fmt: skip
-        for row in rows:
-            _step(store, found, row, "resolve", note, author)
-        _close_cases(store, [row["id"] for row in rows], reason="case resolved", author=author)
-        outcome = Outcome(resolved=len(rows))
-        if template is not None:
-            outgoing = [prepared[row["id"]] for row in rows]
-            _dispatch(store, found, outgoing, outcome, kind="incident-resolved",
-                      key=lambda o: f"incident:{found.id}:resolved:customer:{o.customer_id}",
-                      now=now, author=author)  # fmt: skip
-        whole = customer_ref is None
-        if whole:
-            sql.update_incident(store.conn, found.id, {"status": "resolved",
-                                                       "resolved_at": clock.to_iso(now)})  # fmt: skip
-        last = whole or not sql.cases(store.conn, found.id, open_only=True)
-        if last and found.next_update_promise_id:
-            promise = promises.get(store, found.next_update_promise_id)
-            if promise.state == "open":
-                reason = "incident resolved" if whole else "last case resolved"
-                promises.done(store, promise.id, note=reason, author=author)
-        if whole:
-            _event(store, found.id, "resolved",
-                   f"{found.ref} resolved" + (f": {note}" if note else ""), author=author)  # fmt: skip
-        return outcome
+            if template is None or all(row["id"] in prepared for row in rows):
+                return _resolve_now(store, found, rows, prepared, template is not None,
+                                    customer_ref=customer_ref, note=note, now=now, author=author)  # fmt: skip
+        # cases were added since the messages were rendered: render theirs, unlocked
+
+
+def _resolve_now(
+    store: Store, found: Incident, rows: list[Any], prepared: dict[int, _Outgoing],
+    closing: bool, *, customer_ref: str | None, note: str | None, now: datetime,
+    author: str | None,
+) -> Outcome:  # fmt: skip
+    """resolve's writes, under the write lock, every closing message already rendered."""
+    for row in rows:
+        _step(store, found, row, "resolve", note, author)
+    _close_cases(store, [row["id"] for row in rows], reason="case resolved", author=author)
+    outcome = Outcome(resolved=len(rows))
+    if closing:
+        outgoing = [prepared[row["id"]] for row in rows]
+        _dispatch(store, found, outgoing, outcome, kind="incident-resolved",
+                  key=lambda o: f"incident:{found.id}:resolved:customer:{o.customer_id}",
+                  now=now, author=author)  # fmt: skip
+    whole = customer_ref is None
+    if whole:
+        sql.update_incident(store.conn, found.id, {"status": "resolved",
+                                                   "resolved_at": clock.to_iso(now)})  # fmt: skip
+    last = whole or not sql.cases(store.conn, found.id, open_only=True)
+    if last and found.next_update_promise_id:
+        promise = promises.get(store, found.next_update_promise_id)
+        if promise.state == "open":
+            reason = "incident resolved" if whole else "last case resolved"
+            promises.done(store, promise.id, note=reason, author=author)
+    if whole:
+        _event(store, found.id, "resolved",
+               f"{found.ref} resolved" + (f": {note}" if note else ""), author=author)  # fmt: skip
+    return outcome
 
 
 def _resolving(store: Store, found: Incident, customer_ref: str | None) -> list[Any]:
@@ -572,9 +584,11 @@ def _context(found: Incident, case: Any, person: customers.Customer, concierge: 
 def _prepare(
     store: Store, found: Incident, rows: list[Any], template: str, due_next: datetime | None,
     config: dict[str, Any], fallback: str | None, author: str | None,
+    template_name: str = "--message",
 ) -> list[_Outgoing]:  # fmt: skip
-    """Render every case's message (Jinja2's sandbox) and choose how it reaches the customer.
-    Reads only: callers do this before they take the write lock."""
+    """Render every case's message (Jinja2's sandbox, within ocx.toml's template_timeout and
+    template_max_bytes) and choose how it reaches the customer. Reads only: callers do this
+    before they take the write lock, so a slow template never holds other commands up."""
     if fallback is not None:
         check_fallback(config, fallback)
     now = clock.now()
@@ -591,7 +605,9 @@ def _prepare(
         _context(found, row, person, helpers.get(row["concierge"] or ""), due_next)
         for row, person in zip(rows, people, strict=True)
     ]
-    texts = templates.render_all(template, contexts)
+    limits = templates.Limits(cfg.template_timeout(config), cfg.template_max_bytes(config))
+    texts = templates.render_all(template, contexts, name=template_name, limits=limits,
+                                 labels=[person.email for person in people])  # fmt: skip
     out = []
     for row, person, text in zip(rows, people, texts, strict=True):
         zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
@@ -662,6 +678,7 @@ def _dispatch(
 def update(
     store: Store, incident: str | int, template: str, *, next_update: timedelta | None,
     dry_run: bool, config: dict[str, Any], author: str | None, fallback: str | None = None,
+    template_name: str = "--message",
 ) -> Outcome:  # fmt: skip
     """Render one message per open case and queue it for the customer's own channel; quiet
     hours hold it (unless severity 1); a customer no channel reaches becomes a call for their
@@ -677,7 +694,8 @@ def update(
         rows = sql.cases(store.conn, found.id, open_only=True)
         if not rows:
             raise OcxError(f"{found.ref} has no open cases; run 'ocx incident fanout' first")
-        outgoing = _prepare(store, found, rows, template, due_next, config, fallback, author)
+        outgoing = _prepare(store, found, rows, template, due_next, config, fallback, author,
+                            template_name)  # fmt: skip
     if dry_run:
         samples = [(o.person.email, o.text) for o in outgoing[:3]]
         return Outcome(samples=samples, dry_run=True,

@@ -270,6 +270,11 @@ def _template(message: str | None, template_file: Path | None, *, required: bool
     return message
 
 
+def _template_name(template_file: Path | None) -> str:
+    """How errors about the limits name the template: its file, else --message."""
+    return f"template {template_file}" if template_file is not None else "--message"
+
+
 def _outcome_text(outcome, noun: str) -> str:  # type: ignore[no-untyped-def]
     parts = [f"{outcome.queued} {noun}{'s' if outcome.queued != 1 else ''} queued"]
     if outcome.held:
@@ -303,6 +308,7 @@ def resolve(app: App, incident: str, customer_ref: str | None, note: str | None,
     outcome = _incidents().resolve(
         app.store, incident, customer_ref=customer_ref, note=note, author=app.user,
         template=template, config=app.config, fallback=fallback,
+        template_name=_template_name(template_file),
     )  # fmt: skip
     if as_json:
         render.emit_json({"resolved": outcome.resolved, **outcome.to_json()})
@@ -364,7 +370,7 @@ def update(app: App, incident: str, message: str | None, template_file: Path | N
     template = _template(message, template_file, required=True)
     result = _incidents().update(app.store, incident, template or "", next_update=next_update,
                                  dry_run=dry_run, config=app.config, author=app.user,
-                                 fallback=fallback)  # fmt: skip
+                                 fallback=fallback, template_name=_template_name(template_file))  # fmt: skip
     if dry_run:
         if as_json:
             render.emit_json([{"customer": c, "message": t} for c, t in result.samples])
