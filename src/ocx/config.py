@@ -56,20 +56,13 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def save(path: Path, data: dict[str, Any], header: str = "") -> None:
-    """Write the config atomically with mode 0600: it may name where secrets live."""
+    """Write the config atomically with mode 0600 (its folder 0700): it may name where
+    secrets live."""
     import tomli_w
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(header + tomli_w.dumps(data))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from ocx import private
+
+    private.write_file(path, (header + tomli_w.dumps(data)).encode("utf-8"))
 
 
 def starter(user: str | None, timezone: str | None) -> dict[str, Any]:

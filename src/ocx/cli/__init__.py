@@ -132,8 +132,10 @@ class OcxGroup(click.Group):
             for name, command in self._plugin_commands(ctx).items()
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"fingerprint": fingerprint, "commands": commands}))
+            from ocx import private
+
+            data = json.dumps({"fingerprint": fingerprint, "commands": commands})
+            private.write_file(path, data.encode("utf-8"))  # folder 0700, file 0600
         except OSError:
             pass  # a read-only home only costs speed
         return commands

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ocx import private
 from ocx.errors import NoDatabase, OcxError
 
 T = TypeVar("T")
@@ -183,9 +184,13 @@ def create_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> S
     from ocx.store import migrations
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private.make_dirs(path.parent)
     except OSError as exc:
         raise OcxError(f"cannot create folder {path.parent}: {exc.strerror}") from None
+    try:  # 0600 before SQLite opens it: its -wal and -shm files take the database's mode
+        private.create_file(path)
+    except OSError as exc:
+        raise OcxError(f"cannot create database {path}: {exc.strerror}") from None
     store = Store(_connect(path, create=True), path, busy_timeout)
     try:
         fresh = store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
