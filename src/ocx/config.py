@@ -208,7 +208,51 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
             f"secrets are not stored in the config; set {key}_env to the name of an "
             "environment variable that holds it"
         )
+    found = credential_in(value)
+    if found:
+        raise OcxError(
+            f"{key}: the value carries {found}; secrets are not stored in the config: put it "
+            "in an environment variable and name that variable with a *_env key "
+            "(see docs/configuration.md)"
+        )
     node[parts[-1]] = value
     if key in _CHECKED_KEYS:
         _CHECKED_KEYS[key](data)
     return data
+
+
+# Query parameters that carry a credential, in any letter case.
+_SECRET_PARAM = re.compile(
+    r"(password|passwd|pwd|token|access_token|api_key|apikey|key|secret|.*_token|.*_secret)",
+    re.IGNORECASE,
+)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def credential_in(value: Any) -> str | None:
+    """What credential a value typed for the config carries, described without repeating
+    it: a URL's `user:password@`, or a query parameter such as `token=`. Looks into lists
+    and tables (a TOML literal); `user@host` without a password is fine."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = credential_in(item)
+            if found:
+                return found
+        return None
+    if not isinstance(value, str) or not _SCHEME.match(value):
+        return None
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.password:
+        return "a password in its URL (user:password@)"
+    for params in (parts.query, parts.fragment):
+        for name, _ in parse_qsl(params, keep_blank_values=True):
+            if _SECRET_PARAM.fullmatch(name.strip()):
+                return f"a credential in its URL (the query parameter {name.strip()!r})"
+    return None
