@@ -1405,11 +1405,12 @@ def test_fallback_sends_through_the_channel_when_the_customer_has_its_address(
 
 def test_an_update_renders_before_it_takes_the_write_lock(world: World) -> None:
     """A slow template (about 0.6 s a customer) must not lock out a short writer: rendering
-    happens before the write lock is taken."""
+    happens before the write lock is taken. template_timeout is raised well above that, so a
+    slow machine does not stop the update."""
     world.configure()
     (world.home / "ocx.toml").write_text(
         (world.home / "ocx.toml").read_text("utf-8").replace('user = "tester"',
-                                                            'user = "tester"\nbusy_timeout = 0.5'),
+            'user = "tester"\nbusy_timeout = 0.5\ntemplate_timeout = 30'),
         encoding="utf-8",
     )  # fmt: skip
     world.new("Bank sync failing", "--severity", "2", "--lead", "sam")

@@ -133,6 +133,25 @@ def test_a_message_over_template_timeout_stops_the_command_and_queues_nothing(
     assert outbox(run, load_json) == []
 
 
+@pytest.mark.parametrize(
+    "source", ["{{ 'x'|center(1000000000) }}", "{{ '%0100000000d'|format(1) }}"]
+)
+def test_a_constant_over_the_limit_is_refused_while_the_template_compiles(
+    run: Run, home: Path, db_path: Path, dump: Dump, load_json: LoadJson,
+    assert_error: AssertError, source: str,
+) -> None:  # fmt: skip
+    """Jinja2 works out filters of constants as it compiles, before any customer's turn:
+    the limits hold there too (no traceback), and the line names no customer."""
+    before = dump(db_path)
+    line = assert_error(run("incident", "update", "INC-1", "--message", source, env=NOW))
+    assert line == (
+        "Error: --message made a message over template_max_bytes (65536 bytes); "
+        "shorten it or raise template_max_bytes in ocx.toml"
+    )
+    assert dump(db_path) == before
+    assert outbox(run, load_json) == []
+
+
 def test_template_max_bytes_counts_utf8_bytes_and_allows_exactly_the_limit(
     run: Run, home: Path, load_json: LoadJson, assert_error: AssertError
 ) -> None:

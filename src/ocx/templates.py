@@ -446,34 +446,42 @@ def _line_of(exc: BaseException) -> int | None:
     return line
 
 
+@contextmanager
+def _limited(budget: _Budget, limits: Limits) -> Iterator[None]:
+    """The deadline runs (and the SIGALRM backstop, where it can) for the block's duration."""
+    budget.deadline = time.monotonic() + limits.timeout
+    try:
+        with _backstop(limits.timeout + _ALARM_GRACE):
+            yield
+    finally:
+        budget.deadline = float("inf")
+
+
 def _render_one(template: Any, context: Mapping[str, Any], budget: _Budget,
                 limits: Limits) -> str:  # fmt: skip
     """One message, its output counted in UTF-8 bytes as it comes, against the deadline."""
-    budget.deadline = time.monotonic() + limits.timeout
     chunks = []
     size = 0
-    try:
-        with _backstop(limits.timeout + _ALARM_GRACE):
-            for chunk in template.generate(**context):
-                size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
-                if size > limits.max_bytes:
-                    raise _Stop("bytes")
-                budget.check()
-                chunks.append(chunk)
-    finally:
-        budget.deadline = float("inf")
+    with _limited(budget, limits):
+        for chunk in template.generate(**context):
+            size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
+            if size > limits.max_bytes:
+                raise _Stop("bytes")
+            budget.check()
+            chunks.append(chunk)
     return "".join(chunks).strip()
 
 
-def _limit_error(stop: _Stop, name: str, who: str, limits: Limits) -> OcxError:
+def _limit_error(stop: _Stop, name: str, who: str | None, limits: Limits) -> OcxError:
+    whose = f" for {who}" if who else ""
     if stop.what == "time":
         return OcxError(
-            f"{name} took longer than template_timeout ({limits.timeout:g} s) for {who}; "
+            f"{name} took longer than template_timeout ({limits.timeout:g} s){whose}; "
             "simplify it or raise template_timeout in ocx.toml"
         )
     return OcxError(
-        f"{name} made a message over template_max_bytes ({limits.max_bytes} bytes) for "
-        f"{who}; shorten it or raise template_max_bytes in ocx.toml"
+        f"{name} made a message over template_max_bytes ({limits.max_bytes} bytes){whose}; "
+        "shorten it or raise template_max_bytes in ocx.toml"
     )
 
 
@@ -489,8 +497,11 @@ def render_all(
 
     budget = _Budget(limits.max_bytes)
     env = _environment(budget)
-    try:
-        template = env.from_string(source)  # compiled as "<template>": tracebacks name lines
+    try:  # within the limits too: Jinja2 computes filters of constants as it compiles
+        with _limited(budget, limits):
+            template = env.from_string(source)  # compiled as "<template>": tracebacks name lines
+    except _Stop as stop:
+        raise _limit_error(stop, name, None, limits) from None
     except TemplateError as exc:
         raise OcxError(f"template line {_line_of(exc) or '?'}: {exc.message or exc}") from None
     out = []
