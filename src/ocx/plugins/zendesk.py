@@ -1,16 +1,19 @@
-"""Built-in `zendesk` importer: the incremental ticket export (with users) and ticket comments.
+"""Built-in `zendesk` importer: ticket pages (list or incremental export, with or without
+sideloaded users), user pages, and ticket comments, read people first.
 
 A page file can be 1.4 GB for a million tickets, so it is streamed with ijson through
-`ocx.importkit` (its C backend parses faster than json.load and keeps memory flat): one pass
-over every page for the side-loaded users, so requesters and agents are known before any
-ticket (a page's comments may be by an agent side-loaded on another page), then one for the
-tickets.
+`ocx.importkit` (its C backend parses faster than json.load and keeps memory flat). Every
+file of one `ocx import` is read in passes: organizations and ticket field titles, then every
+user (sideloaded on a ticket page or in users.json), then the tickets, so a requester or a
+comment author is known whatever page or PATH it came on. A pass whose key the file never
+mentions is not made: a byte search is far cheaper than a parse.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +37,37 @@ from ocx.plugin_api import (
     CustomerRecord,
     Importer,
     ImportFileError,
+    ImportWarning,
     MessageRecord,
     Origin,
     Record,
+    Satisfaction,
+    SkippedRecord,
     html_to_text,
+    iana_zone,
 )
 
 SHAPE = (
-    "not a Zendesk export (expected an object with 'tickets', from the incremental ticket export)"
+    "not a Zendesk export (expected an object with 'tickets' or 'users', as Zendesk's "
+    "ticket and user endpoints return)"
 )
+# The arrays a Zendesk response page may hold; each is read in its own pass.
+KEYS = ("tickets", "users", "organizations", "ticket_fields")
+# Files a folder holds, by what they answer: people (and what names them) first.
+PEOPLE_FILES = ("users*.json", "organizations*.json", "ticket_fields*.json")
 # The fields ocx reads that must be text when they are there (null is as good as missing).
-USER_TEXT = ("role", "name", "email", "phone", "iana_time_zone", "locale", "notes",
-             "user_fields.pace")  # fmt: skip
-TICKET_TEXT = ("subject", "raw_subject", "status", "description", "created_at", "updated_at")
+USER_TEXT = ("role", "name", "email", "phone", "iana_time_zone", "time_zone", "locale",
+             "notes", "user_fields.pace")  # fmt: skip
+TICKET_TEXT = ("subject", "raw_subject", "status", "description", "created_at", "updated_at",
+               "priority", "type", "via.channel", "satisfaction_rating.score",
+               "satisfaction_rating.comment")  # fmt: skip
 COMMENT_TEXT = ("plain_body", "html_body", "body", "created_at")
+# A satisfaction score that says no survey went out: no rating to keep.
+NO_RATING = "unoffered"
+NO_USERS = (
+    "no users in this export: a ticket imports only if its requester was imported before "
+    "(export with include=users, or add users.json)"
+)
 
 
 def page_files(path: Path) -> list[Path]:
@@ -57,35 +77,48 @@ def page_files(path: Path) -> list[Path]:
     return sorted(p for p in path.glob("tickets*.json") if p.is_file())
 
 
+def people_files(folder: Path) -> list[Path]:
+    """users*.json (GET /api/v2/users.json pages), organizations*.json and
+    ticket_fields*.json in a folder, each kind in name order."""
+    return [p for name in PEOPLE_FILES for p in sorted(folder.glob(name)) if p.is_file()]
+
+
 def detect(path: Path) -> bool:
     if path.is_dir():
-        return bool(page_files(path))
+        return bool(page_files(path) or people_files(path))
     return path.suffix.lower() == ".json"
 
 
-# Parse events a page's head is peeked at for 'tickets' and 'users': Zendesk writes
-# 'tickets' first, so in an export as it comes the tickets' shape is known before any record.
+# Parse events a page's head is peeked at for its arrays: Zendesk writes them first, so in
+# an export as it comes the page's shape is known before any record.
 _PEEK = 64
+_SCAN_CHUNK = 1024 * 1024
 
 
 def _check_shape(path: Path) -> None:
-    check_not_empty(path, "a Zendesk ticket export")
+    """Refuse a file that is no Zendesk response before any record is read: empty, not an
+    object, an array key holding something else, or none of the arrays at all."""
+    check_not_empty(path, "a Zendesk API response (tickets.json, users.json)")
     if json_first_event(path) != "start_map":
         raise ImportFileError(str(path), SHAPE)
-    for key, event in json_top_level_values(path, ("tickets", "users"), within=_PEEK).items():
+    found = json_top_level_values(path, KEYS, within=_PEEK)
+    if not found:  # nothing in the head (a hand-made file): look through it once
+        found = json_top_level_values(path, KEYS)
+        if not found:
+            raise ImportFileError(str(path), SHAPE)
+    for key, event in found.items():
         _check_array(path, key, event)
 
 
 def _check_array(path: Path, key: str, event: str | None) -> None:
-    """`key` of a page must be an array. Its value is looked up whole-file only when a pass
-    found no records under it (a streamed pass cannot tell an empty array from an object)."""
-    if event is None and key == "tickets":
-        raise ImportFileError(str(path), SHAPE)
-    if event not in (None, "start_array"):  # no 'users': exported without include=users
+    """`key` of a page must be an array when it is there. Its value is looked up whole-file
+    only when a pass found no records under it (a streamed pass cannot tell an empty array
+    from an object)."""
+    if event not in (None, "start_array"):
         raise ImportFileError(
             str(path),
             f"not a Zendesk export ('{key}' is {json_type(event)}; expected an array of "
-            f"{key}, as the incremental ticket export has)",
+            f"{key}, as Zendesk's API returns)",
         )
 
 
@@ -93,13 +126,72 @@ def _check_key_after_empty_pass(path: Path, key: str) -> None:
     _check_array(path, key, json_top_level_values(path, (key,)).get(key))
 
 
+def _mentions(path: Path, keys: Iterable[str]) -> set[str]:
+    """Which of `keys` the file holds as a JSON string `"key"` anywhere, read a chunk at a
+    time: a key it never mentions needs no parse pass. (A string escaped inside another,
+    `\\"users\\"`, does not count; a tag "users" does, and costs one empty pass.)"""
+    wanted = {key: f'"{key}"'.encode() for key in keys}
+    found: set[str] = set()
+    keep = max((len(n) for n in wanted.values()), default=1) - 1
+    tail = b""
+    with path.open("rb") as handle:
+        while len(found) < len(wanted):
+            chunk = handle.read(_SCAN_CHUNK)
+            if not chunk:
+                break
+            data = tail + chunk
+            found.update(k for k, needle in wanted.items() if k not in found and needle in data)
+            tail = data[-keep:] if keep else b""
+    return found
+
+
 class _People:
-    """Who is who in this export, over all its pages: agents (authors, not customers) and
-    people's names."""
+    """Who is who over every file of one import: names and roles of users (agents and
+    admins are authors, never customers), organization names, ticket field titles."""
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
-        self.agents: set[str] = set()
+        self.roles: dict[str, str] = {}
+        self.organizations: dict[str, str] = {}
+        self.fields: dict[str, str] = {}
+        self.yielded: dict[str, int] = {}  # end-user id -> what was last said of them
+        self.unusable: dict[str, str] = {}  # end-user id -> why they are no customer
+        self.users_read = 0
+
+    def is_agent(self, user_id: str) -> bool:
+        return self.roles.get(user_id, "end-user") != "end-user"
+
+    def missing(self, ticket_id: str, requester: str) -> str:
+        """Why a ticket's requester may not be a customer ocx knows, in Zendesk's words; the
+        engine says it only if the requester is not in ocx from an earlier import either."""
+        if requester in self.unusable:
+            return f"ticket {ticket_id}: requester {requester} {self.unusable[requester]}"
+        if requester in self.yielded:
+            return f"ticket {ticket_id}: requester {requester} could not be imported"
+        return (
+            f"ticket {ticket_id}: requester {requester} is not in this export; import the users too"
+        )
+
+
+def _named(path: Path, key: str, what: str, names: dict[str, str]) -> Iterator[Record]:
+    """Organizations or ticket fields: id -> name (title), to name a company or a field."""
+    items = json_items(path, f"{key}.item")
+    count = 0
+    for item_id, item, origin in with_ids(items, path, what):
+        count += 1
+        if item_id is None:
+            yield BadRecord(origin, f"{what} has no id")
+            continue
+        fields = ("name",) if key == "organizations" else ("title", "raw_title")
+        problem = not_text(item, *fields)
+        if problem:
+            yield BadRecord(Origin(str(path), items.line()), f"{what} {item_id}: {problem}")
+            continue
+        name = next((t for t in (clean_text(item.get(f)) for f in fields) if t), None)
+        if name:
+            names[item_id] = name
+    if count == 0:
+        _check_key_after_empty_pass(path, key)
 
 
 def _users(path: Path, people: _People) -> Iterator[Record]:
@@ -107,45 +199,74 @@ def _users(path: Path, people: _People) -> Iterator[Record]:
     users = json_items(path, "users.item")
     for user_id, user, origin in with_ids(users, path, "user"):
         count += 1
+        people.users_read += 1
         if user_id is None:
             yield BadRecord(origin, "user has no id")
             continue
         problem = not_text(user, *USER_TEXT)
         if problem:
+            people.unusable[user_id] = "was left out as a bad record"
             yield BadRecord(Origin(str(path), users.line()), f"user {user_id}: {problem}")
             continue
         name = clean_text(user.get("name"))
         if name:
             people.names[user_id] = name
-        if (user.get("role") or "end-user") != "end-user":  # null: as if missing
-            people.agents.add(user_id)
+        role = clean_text(user.get("role")) or "end-user"  # null: as if missing
+        people.roles[user_id] = role
+        if role != "end-user":
             continue
-        people.agents.discard(user_id)  # an agent on an older page, an end-user now
         email = clean_text(user.get("email"))
-        if not email:
-            yield BadRecord(origin, "end-user has no email")
+        if not email:  # a phone or social-media user: Zendesk's, not a broken record
+            people.unusable[user_id] = "has no email"
+            yield SkippedRecord(
+                origin, f"user {user_id}: end-user has no email; ocx keeps customers by email"
+            )
             continue
-        fields = user.get("user_fields") if isinstance(user.get("user_fields"), dict) else {}
-        tags = user.get("tags") if isinstance(user.get("tags"), list) else []
-        yield CustomerRecord(
-            external_id=user_id, email=email, name=name,
-            phone=clean_text(user.get("phone")), time_zone=clean_text(user.get("iana_time_zone")),
-            language=clean_text(user.get("locale")), pace=clean_text(fields.get("pace")),
-            context=clean_text(user.get("notes")),
-            tags=tuple(str(t) for t in tags if isinstance(t, str)), origin=origin,
-        )  # fmt: skip
+        people.unusable.pop(user_id, None)
+        record = _customer(user_id, user, email, name, people, origin)
+        said = hash(replace(record, origin=None))
+        if people.yielded.get(user_id) == said:  # sideloaded again on a later page
+            continue
+        people.yielded[user_id] = said
+        yield record
     if count == 0:
         _check_key_after_empty_pass(path, "users")
 
 
-def _comments(path: Path) -> list[Any] | None:
-    if not path.is_file():
-        return None
+def _customer(
+    user_id: str, user: dict[str, Any], email: str, name: str | None, people: _People,
+    origin: Origin,
+) -> CustomerRecord:  # fmt: skip
+    fields = user.get("user_fields") if isinstance(user.get("user_fields"), dict) else {}
+    tags = user.get("tags") if isinstance(user.get("tags"), list) else []
+    organization = record_id(user.get("organization_id"))
+    # iana_time_zone is newer than the Rails name in time_zone ("Bangkok"): either will do.
+    zone = iana_zone(clean_text(user.get("iana_time_zone"))) or iana_zone(
+        clean_text(user.get("time_zone"))
+    )
+    return CustomerRecord(
+        external_id=user_id, email=email, name=name,
+        company=people.organizations.get(organization) if organization else None,
+        phone=clean_text(user.get("phone")), time_zone=zone,
+        language=clean_text(user.get("locale")), pace=clean_text(fields.get("pace")),
+        context=clean_text(user.get("notes")),
+        tags=tuple(str(t) for t in tags if isinstance(t, str)), origin=origin,
+    )  # fmt: skip
+
+
+def _comments(path: Path) -> tuple[list[Any], dict[str, Any]]:
+    """A comments response: its comments and the users sideloaded with them (include=users)."""
     check_not_empty(path, "a Zendesk comments response")
     data = load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("comments"), list):
         raise ImportFileError(str(path), "not a Zendesk comments response (expected 'comments')")
-    return data["comments"]
+    users = data.get("users") if isinstance(data.get("users"), list) else []
+    known = {}
+    for user in users:
+        user_id = record_id(user.get("id")) if isinstance(user, dict) else None
+        if user_id is not None:
+            known[user_id] = user
+    return data["comments"], known
 
 
 def _body(comment: dict[str, Any]) -> str:
@@ -170,8 +291,8 @@ class _CommentFiles:
             self.names = set()
         self.unclaimed = {name for name in self.names if name.endswith(".json")}
 
-    def of(self, ticket_id: str) -> list[Any] | None:
-        """The ticket's comments; None if it has no comments file."""
+    def of(self, ticket_id: str) -> tuple[list[Any], dict[str, Any]] | None:
+        """The ticket's comments and sideloaded users; None if it has no comments file."""
         name = f"{ticket_id}.json"
         if name not in self.names:
             return None
@@ -179,12 +300,11 @@ class _CommentFiles:
         return _comments(self.folder / name)
 
     def skip(self, ticket_id: str) -> None:
-        """The ticket is bad: its comments go with it, unread."""
+        """The ticket is left out: its comments go with it, unread, and are no orphans."""
         self.unclaimed.discard(f"{ticket_id}.json")
 
     def orphans(self) -> Iterator[Record]:
-        """A comments file of a ticket that is not in the export: bad input, like a ticket
-        whose requester is not."""
+        """A comments file of a ticket that is not in the export: bad input."""
         for name in sorted(self.unclaimed):
             path = self.folder / name
             if path.is_file():
@@ -193,6 +313,76 @@ class _CommentFiles:
                     Origin(str(path), record=f"comments for ticket {ticket_id}"),
                     "that ticket is not in the export",
                 )
+
+
+def _extras(ticket: dict[str, Any], people: _People) -> dict[str, Any]:
+    """What a support engineer wants to see of a ticket besides its subject and status."""
+    tags = ticket.get("tags") if isinstance(ticket.get("tags"), list) else []
+    via = ticket.get("via") if isinstance(ticket.get("via"), dict) else {}
+    rating = ticket.get("satisfaction_rating")
+    satisfaction = None
+    if isinstance(rating, dict):
+        score, comment = clean_text(rating.get("score")), clean_text(rating.get("comment"))
+        if (score and score != NO_RATING) or comment:
+            satisfaction = Satisfaction(score=score, comment=comment)
+    return {
+        "priority": clean_text(ticket.get("priority")),
+        "type": clean_text(ticket.get("type")),
+        "tags": tuple(t for t in (clean_text(t) for t in tags) if t),
+        "channel": clean_text(via.get("channel")),
+        "satisfaction": satisfaction,
+        "custom_fields": _custom_fields(ticket, people),
+    }
+
+
+def _custom_fields(ticket: dict[str, Any], people: _People) -> tuple[tuple[str, Any], ...]:
+    """(title, value) of each custom field with a value; the field id stands for the title
+    when no ticket_fields.json names it. `fields` is Zendesk's older name for the list."""
+    entries = ticket.get("custom_fields")
+    if not isinstance(entries, list):
+        entries = ticket.get("fields") if isinstance(ticket.get("fields"), list) else []
+    out = []
+    for entry in entries:
+        field_id = record_id(entry.get("id")) if isinstance(entry, dict) else None
+        if field_id is None:
+            continue
+        value = _field_value(entry.get("value"))
+        if value is not None:
+            out.append((people.fields.get(field_id, field_id), value))
+    return tuple(out)
+
+
+def _field_value(value: Any) -> Any:
+    """A custom field's value as Zendesk gives it: text (blank is no value), a number, a
+    checkbox's true or false, a multi-select's list of tags; anything else is no value."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list):
+        items = [v for v in (_field_value(v) for v in value) if v is not None and v != []]
+        items = [v for v in items if not isinstance(v, list)]
+        return items or None
+    return None
+
+
+def _author(
+    author: str | None, requester: str, people: _People, local: dict[str, Any]
+) -> tuple[str | None, str]:
+    """(author, direction) of a comment: an agent's or admin's name, outbound; an end-user's
+    name, inbound; someone the export does not name is `agent ID`, outbound."""
+    if author is None:
+        return None, "inbound"
+    role = people.roles.get(author)
+    name = people.names.get(author)
+    if role is None and author in local:  # sideloaded with the comments (include=users)
+        role = clean_text(local[author].get("role")) or "end-user"
+        name = clean_text(local[author].get("name"))
+    if role is None and author != requester:
+        return f"agent {author}", "outbound"
+    if role is not None and role != "end-user":
+        return name or f"agent {author}", "outbound"
+    return name, "inbound"
 
 
 def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Iterator[Record]:
@@ -212,15 +402,21 @@ def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Itera
         if requester is None:
             yield BadRecord(origin, f"ticket {ticket_id} has no requester_id")
             continue
+        if people.is_agent(requester):  # an internal ticket: no customer's history
+            comment_files.skip(ticket_id)
+            who = people.names.get(requester, requester)
+            yield SkippedRecord(origin, f"ticket {ticket_id}: requested by agent {who}")
+            continue
         yield ConversationRecord(
             external_id=ticket_id, customer_external_id=requester,
             subject=clean_text(ticket.get("subject")) or clean_text(ticket.get("raw_subject")),
             status=clean_text(ticket.get("status")),
             created_at=clean_text(ticket.get("created_at")),
             updated_at=clean_text(ticket.get("updated_at")), origin=origin,
+            missing_customer=people.missing(ticket_id, requester), **_extras(ticket, people),
         )  # fmt: skip
-        comments = comment_files.of(ticket_id)
-        if comments is None:  # no comments file: the description is the one message
+        found = comment_files.of(ticket_id)
+        if found is None:  # no comments file: the description is the one message
             yield MessageRecord(
                 external_id=f"{ticket_id}-description", conversation_external_id=ticket_id,
                 body=clean_text(ticket.get("description")) or "",
@@ -228,47 +424,100 @@ def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Itera
                 author=people.names.get(requester), direction="inbound", origin=origin,
             )  # fmt: skip
             continue
-        for number, comment in enumerate(comments, start=1):
-            comment_id = record_id(comment.get("id")) if isinstance(comment, dict) else None
-            where = Origin(f"{comment_files.folder}/{ticket_id}.json", record=f"comment #{number}")
-            if comment_id is None:
-                yield BadRecord(where, "comment has no id")
-                continue
-            problem = not_text(comment, *COMMENT_TEXT)
-            if problem:
-                file = comment_files.folder / f"{ticket_id}.json"
-                line = json_item_line(file, "comments.item", number)
-                yield BadRecord(Origin(str(file), line), f"comment {comment_id}: {problem}")
-                continue
-            author = record_id(comment.get("author_id"))
-            yield MessageRecord(
-                external_id=comment_id, conversation_external_id=ticket_id, body=_body(comment),
-                created_at=clean_text(comment.get("created_at")),
-                author=people.names.get(author or "", author),
-                direction="outbound" if author in people.agents else "inbound",
-                public=comment.get("public") is not False, origin=where,
-            )  # fmt: skip
+        yield from _messages(ticket_id, requester, found, comment_files, people)
     if count == 0:
         _check_key_after_empty_pass(path, "tickets")
 
 
-def read(path: Path) -> Iterator[Record]:
-    files = page_files(path)
-    if not files:
-        raise ImportFileError(str(path), "no tickets.json or tickets*.json page files here")
-    folder = path if path.is_dir() else path.parent
+def _messages(
+    ticket_id: str, requester: str, found: tuple[list[Any], dict[str, Any]],
+    comment_files: _CommentFiles, people: _People,
+) -> Iterator[Record]:  # fmt: skip
+    comments, local = found
+    file = comment_files.folder / f"{ticket_id}.json"
+    for number, comment in enumerate(comments, start=1):
+        comment_id = record_id(comment.get("id")) if isinstance(comment, dict) else None
+        where = Origin(str(file), record=f"comment #{number}")
+        if comment_id is None:
+            yield BadRecord(where, "comment has no id")
+            continue
+        problem = not_text(comment, *COMMENT_TEXT)
+        if problem:
+            line = json_item_line(file, "comments.item", number)
+            yield BadRecord(Origin(str(file), line), f"comment {comment_id}: {problem}")
+            continue
+        author, direction = _author(record_id(comment.get("author_id")), requester, people, local)
+        yield MessageRecord(
+            external_id=comment_id, conversation_external_id=ticket_id, body=_body(comment),
+            created_at=clean_text(comment.get("created_at")), author=author,
+            direction=direction, public=comment.get("public") is not False, origin=where,
+        )  # fmt: skip
+
+
+def _files(paths: Sequence[Path]) -> tuple[list[Path], set[Path]]:
+    """Every response file of the PATHs, each once (people files of a folder first), and the
+    folders whose ticket pages are all there, so a comments file no ticket claims is an
+    orphan (a page file given alone beside others may leave their tickets out)."""
+    files: list[Path] = []
+    whole: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found = people_files(path) + page_files(path)
+            if not found:
+                raise ImportFileError(
+                    str(path), "no tickets*.json, users*.json or other Zendesk page files here"
+                )
+            files += found
+            whole.add(path.resolve())
+        else:
+            files.append(path)
+    unique, given = [], set()
+    for file in files:
+        if file.resolve() not in given:
+            given.add(file.resolve())
+            unique.append(file)
+    for folder in {p.resolve().parent for p in unique}:
+        pages = {p.resolve() for p in page_files(folder)}
+        if pages and pages <= given:
+            whole.add(folder)
+    return unique, whole
+
+
+def read_all(paths: Sequence[Path]) -> Iterator[Record]:
+    """Every PATH of one `ocx import zendesk`, people first: organizations and field titles,
+    then users from every file (users.json or sideloaded), then the tickets."""
+    files, whole = _files(paths)
     for file in files:
         _check_shape(file)
-    people = _People()  # one for all pages: users side-loaded on one are known on the others
+    mentioned = {file: _mentions(file, KEYS) for file in files}
+    people = _People()  # one for all files: a user on one page is known on every other
     for file in files:
-        yield from _users(file, people)
-    comment_files = _CommentFiles(folder)
+        if "organizations" in mentioned[file]:
+            yield from _named(file, "organizations", "organization", people.organizations)
+        if "ticket_fields" in mentioned[file]:
+            yield from _named(file, "ticket_fields", "ticket field", people.fields)
     for file in files:
-        yield from _tickets(file, comment_files, people)
-    # Orphan comments only when these pages are the whole export: a page file given alone
-    # beside others may leave the tickets of the other pages out.
-    if path.is_dir() or [p.resolve() for p in page_files(folder)] == [path.resolve()]:
-        yield from comment_files.orphans()
+        if "users" in mentioned[file]:
+            yield from _users(file, people)
+    comment_files: dict[Path, _CommentFiles] = {}
+    tickets_read = False
+    for file in files:
+        if "tickets" not in mentioned[file]:
+            continue
+        folder = file.resolve().parent
+        if folder not in comment_files:
+            comment_files[folder] = _CommentFiles(folder)
+        tickets_read = True
+        yield from _tickets(file, comment_files[folder], people)
+    if tickets_read and people.users_read == 0:
+        yield ImportWarning(NO_USERS)
+    for folder, comments in comment_files.items():
+        if folder in whole:
+            yield from comments.orphans()
+
+
+def read(path: Path) -> Iterator[Record]:
+    return read_all([path])
 
 
 @hookimpl
@@ -276,9 +525,10 @@ def ocx_register_importers(register):  # type: ignore[no-untyped-def]
     register(
         Importer(
             name="zendesk",
-            description="Zendesk incremental ticket export (include=users) and "
-            "comments/{ticket_id}.json",
+            description="Zendesk ticket pages (incremental export or List Tickets, include=users), "
+            "users.json and comments/{ticket_id}.json",
             detect=detect,
             read=read,
+            read_all=read_all,
         )
     )
