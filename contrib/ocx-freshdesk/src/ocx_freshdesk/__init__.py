@@ -1,4 +1,4 @@
-"""ocx-freshdesk: `ocx import freshdesk PATH` for Freshdesk API v2 exports.
+"""ocx-freshdesk: `ocx import freshdesk PATH...` for Freshdesk API v2 exports.
 
 Registered through the `ocx` entry-point group; the reading is in `ocx_freshdesk.reader`.
 """
@@ -9,16 +9,17 @@ from collections.abc import Callable
 
 from ocx.hookspecs import hookimpl
 from ocx.plugin_api import Importer
-from ocx_freshdesk.reader import detect, read
+from ocx_freshdesk.reader import detect, read, read_all
 
 __version__ = "0.1.0"
 
 IMPORTER = Importer(
     name="freshdesk",
-    description="Freshdesk API v2: contacts.json, tickets.json (include=requester,description) "
-    "and conversations/{ticket_id}.json",
+    description="Freshdesk API v2: tickets.json (include=requester,description), contacts.json, "
+    "agents.json, companies.json and conversations/{ticket_id}.json",
     detect=detect,
     read=read,
+    read_all=read_all,
 )
 
 
