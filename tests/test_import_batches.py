@@ -389,8 +389,9 @@ def test_a_bad_ticket_after_committed_batches_says_what_was_kept_and_a_rerun_con
 ) -> None:
     export = write_export(tmp_path / "bad" / "zendesk", 40, users=12, bad_requester_at=31)
     batch_now = {"OCX_IMPORT_BATCH_SECONDS": "0"}
-    line = assert_error(run("import", "zendesk", str(export.folder), env=batch_now))
-    assert "ticket 31" in line and "customer 999999 is not in the export" in line
+    # A requester not in the export is skipped and listed; --strict makes it an error.
+    line = assert_error(run("import", "zendesk", str(export.folder), "--strict", env=batch_now))
+    assert "ticket 31" in line and "requester 999999 is not in this export" in line
     assert "the 12 customers and 30 tickets imported before it are kept" in line
     assert "run the import again to continue" in line
     assert scalar(initialized, "SELECT count(*) FROM conversations") == 30
@@ -411,7 +412,7 @@ def test_a_bad_ticket_in_an_atomic_import_leaves_the_database_as_it_was(
 ) -> None:
     export = write_export(tmp_path / "bad" / "zendesk", 40, users=12, bad_requester_at=31)
     before = dump(initialized)
-    line = assert_error(run("import", "zendesk", str(export.folder), "--atomic",
+    line = assert_error(run("import", "zendesk", str(export.folder), "--atomic", "--strict",
                             env={"OCX_IMPORT_BATCH_SECONDS": "0"}))  # fmt: skip
     assert "ticket 31" in line and "kept" not in line
     assert dump(initialized) == before

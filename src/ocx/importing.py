@@ -24,15 +24,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocx import clock, customers
+from ocx import clock, customers, zones
 from ocx.errors import OcxError
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
     CustomerRecord,
     Importer,
+    ImportWarning,
     MessageRecord,
     Origin,
+    SkippedRecord,
 )
 from ocx.store import Store
 from ocx.store import customers as customer_sql
@@ -58,6 +60,7 @@ class ImportSummary:
     updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def taken(self) -> dict[str, int]:
@@ -73,6 +76,7 @@ class ImportSummary:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "seconds": self.seconds,
         }
 
@@ -110,6 +114,49 @@ def _text(value: Any) -> str | None:
     return value
 
 
+def _lines(value: Any) -> str | None:
+    """Text with Windows (and old Mac) line endings as plain newlines: a CR left in a body
+    shows as ^M in a terminal and splits words in search."""
+    text = _text(value)
+    if text is not None and "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _details(r: ConversationRecord) -> str | None:
+    """A ticket's extras as the conversation's `data` (JSON), empty and null values left out."""
+    data: dict[str, Any] = {}
+    for name in ("priority", "type", "channel"):
+        value = _text(getattr(r, name))
+        if value is not None and value.strip():
+            data[name] = value.strip()
+    tags = [t for t in (str(_text(t)).strip() for t in r.tags if t is not None) if t]
+    if tags:
+        data["tags"] = tags
+    if r.satisfaction is not None:
+        rating = {k: v for k in ("score", "comment") if (v := _lines(getattr(r.satisfaction, k)))}
+        if rating:
+            data["satisfaction"] = rating
+    fields = [
+        {"label": str(_text(label)), "value": _json_value(value)}
+        for label, value in r.custom_fields
+        if value is not None and label is not None
+    ]
+    if fields:
+        data["custom_fields"] = fields
+    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
+
+
+def _json_value(value: Any) -> Any:
+    """A custom field's value as JSON can hold it: text cleaned, numbers and booleans as they
+    are, lists of those kept, anything else as text."""
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value if v is not None]
+    return _lines(value)
+
+
 def _tag(value: Any) -> str:
     """A helpdesk tag as an ocx tag: 'VIP customer' becomes 'vip-customer'."""
     return customers.normalise_tag(re.sub(r"[\s,]+", "-", str(_text(value)).strip()))
@@ -143,9 +190,8 @@ def _profile(record: CustomerRecord) -> dict[str, Any]:
             continue
         value = str(_text(value)).strip()
         if name == "time_zone":
-            try:
-                clock.check_zone(value)
-            except OcxError:
+            value = zones.iana_zone(value)
+            if value is None:
                 continue
         if name == "pace":
             value = value.lower()
@@ -169,11 +215,14 @@ def _sort(
 
 
 class _Run:
-    def __init__(self, store: Store, source: str, skip_bad: bool, author: str | None) -> None:
+    def __init__(
+        self, store: Store, source: str, skip_bad: bool, author: str | None, strict: bool = False
+    ) -> None:
         self.store = store
         self.conn = store.conn
         self.source = source
         self.skip_bad = skip_bad
+        self.strict = strict
         self.author = author
         self.stamp = clock.to_iso(clock.now())
         self.summary = ImportSummary(source)
@@ -191,11 +240,25 @@ class _Run:
         if not self.summary.skipped or self.summary.skipped[-1] != entry:  # a ticket row and
             self.summary.skipped.append(entry)  # its message share a line and a reason
 
+    def skip(self, origin: Origin, reason: str) -> None:
+        """Left out on purpose (not malformed): listed, and an error only with --strict."""
+        if self.strict:
+            raise OcxError(f"{origin}: {reason} (--strict refuses a skipped ticket)")
+        self.summary.skipped.append({**origin.to_json(), "reason": reason})
+
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, record: Any) -> None:
         self.seen += 1
         if isinstance(record, BadRecord):
             self.bad(record.origin, record.reason)
+            return
+        if isinstance(record, SkippedRecord):
+            self.skip(record.origin, record.reason)
+            return
+        if isinstance(record, ImportWarning):
+            text = str(_text(record.text))
+            if text not in self.summary.warnings:
+                self.summary.warnings.append(text)
             return
         if not isinstance(record, CustomerRecord | ConversationRecord | MessageRecord):
             raise OcxError(
@@ -247,11 +310,6 @@ class _Run:
             )
             customer_sql.add_tags(conn, customer_id, tags, self.stamp)
             sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
-            customers.record(
-                self.store, customer_id, "imported",
-                f"Imported from {self.source} ({self.source}:{external_id})",
-                author=self.author, data={"source": self.source, "external_id": external_id},
-            )  # fmt: skip
             self.summary.created["customers"] += 1
             self.touched.add(customer_id)
             return
@@ -277,9 +335,14 @@ class _Run:
         else:
             self.summary.unchanged["customers"] += 1
 
-    def _skip_conversation(self, external_id: str, origin: Origin, reason: str) -> None:
+    def _skip_conversation(
+        self, external_id: str, origin: Origin, reason: str, *, bad: bool = True
+    ) -> None:
         self.skipped_conversations.add(external_id)
-        self.bad(origin, reason)
+        if bad:
+            self.bad(origin, reason)
+        else:
+            self.skip(origin, reason)
 
     # -- conversations -----------------------------------------------------------------------
     def conversations(self, records: Sequence[ConversationRecord]) -> None:
@@ -314,13 +377,15 @@ class _Run:
                 customer_id = by_email.get(emails[r.customer_email])
             if customer_id is None:
                 who = r.customer_external_id or r.customer_email or "no customer"
-                self._skip_conversation(external_id, origin, f"customer {who} is not in the export")
+                reason = r.missing_customer or f"customer {who} is not in this export"
+                self._skip_conversation(external_id, origin, reason, bad=False)
                 continue
             try:
                 row = {
-                    "customer_id": customer_id, "subject": _text(r.subject), "status": _text(r.status),
-                    "created_at": _time(r.created_at), "updated_at": _time(r.updated_at),
-                    "source": self.source, "external_id": external_id, "imported_at": self.stamp,
+                    "customer_id": customer_id, "subject": _lines(r.subject),
+                    "status": _text(r.status), "created_at": _time(r.created_at),
+                    "updated_at": _time(r.updated_at), "source": self.source,
+                    "external_id": external_id, "imported_at": self.stamp, "data": _details(r),
                 }  # fmt: skip
             except OcxError as exc:
                 self._skip_conversation(external_id, origin, str(exc))
@@ -369,8 +434,9 @@ class _Run:
                 row = {
                     "conversation_id": parent["id"], "author": _text(r.author),
                     "direction": r.direction, "public": 1 if r.public else 0,
-                    "body": _text(r.body) or "", "created_at": _time(r.created_at),
+                    "body": _lines(r.body) or "", "created_at": _time(r.created_at),
                     "source": self.source, "external_id": external_id,
+                    "preview": 1 if r.preview else 0,
                 }  # fmt: skip
             except OcxError as exc:
                 self.bad(origin, str(exc))
@@ -434,6 +500,7 @@ def run(
     dry_run: bool = False,
     skip_bad: bool = False,
     atomic: bool = False,
+    strict: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import every PATH with one importer, committing in batches of about a second's work
@@ -442,10 +509,10 @@ def run(
     the error says how many tickets they hold."""
     check_paths(importer, paths)
     started = time.perf_counter()
-    job = _Run(store, importer.name, skip_bad, author)
+    job = _Run(store, importer.name, skip_bad, author, strict)
     one_transaction = atomic or dry_run
     limit = batch_seconds()
-    records = (record for path in paths for record in _records(importer, path))
+    records = _all_records(importer, paths)
     held: Any = None  # the record that ended the last batch: the first of the next one
     done = False
     kept: dict[str, int] = {}  # what the batches committed so far took in, by kind
@@ -493,15 +560,27 @@ def run(
     return job.summary
 
 
-def _records(importer: Importer, path: Path) -> Iterable[Any]:
+def _all_records(importer: Importer, paths: Sequence[Path]) -> Iterable[Any]:
+    """Every PATH's records: through `read_all` in one go when the importer has it (people
+    files first, whatever the order given), else `read` PATH by PATH."""
+    read_all = importer.read_all
+    if read_all is not None:
+        where = str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths))
+        yield from _records(importer, where, lambda: read_all(paths))
+        return
+    for path in paths:
+        yield from _records(importer, str(path), lambda path=path: importer.read(path))
+
+
+def _records(importer: Importer, where: str, read: Callable[[], Iterable[Any]]) -> Iterable[Any]:
     """The importer's records; a crash inside a plugin becomes an error naming the file."""
     try:
-        yield from importer.read(path)
+        yield from read()
     except OcxError:
         raise
     except (UnicodeDecodeError, ValueError) as exc:
-        raise OcxError(f"{path}: {exc}") from exc
+        raise OcxError(f"{where}: {exc}") from exc
     except Exception as exc:
         raise OcxError(
-            f"{path}: the {importer.name} importer failed: {type(exc).__name__}: {exc}"
+            f"{where}: the {importer.name} importer failed: {type(exc).__name__}: {exc}"
         ) from exc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,11 +33,17 @@ class Importer:
     description: str
     detect: Callable[[Path], bool]
     read: Callable[[Path], Iterable[Any]]
+    # Optional: read every PATH of one `ocx import` in one go, so people files (users.json,
+    # contacts.json...) can be read before the tickets whatever order they were given in.
+    # When set, ocx calls it once with all PATHs instead of `read` once per PATH.
+    read_all: Callable[[Sequence[Path]], Iterable[Any]] | None = None
 
     def __post_init__(self) -> None:
         _check_name("importer", self.name)
         if not callable(self.detect) or not callable(self.read):
             raise OcxError(f"importer {self.name!r} needs callable detect and read")
+        if self.read_all is not None and not callable(self.read_all):
+            raise OcxError(f"importer {self.name!r}: read_all must be callable")
 
 
 @dataclass(frozen=True)
@@ -140,8 +146,24 @@ class CustomerRecord:
 
 
 @dataclass(frozen=True)
+class Satisfaction:
+    """A customer's rating of a ticket: the helpdesk's own score word or number, and what
+    they wrote with it."""
+
+    score: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class ConversationRecord:
-    """A ticket or conversation; names its customer by external id or by email."""
+    """A ticket or conversation; names its customer by external id or by email.
+
+    `missing_customer` is the reason to give when neither names a customer ocx knows, in the
+    helpdesk's words (`ticket 35436: requester 20978392 is not in this export; import the
+    users too`): the ticket is then skipped (listed, not an error; an error with --strict).
+    `custom_fields` pairs a label (the field id when the export has no definitions) with its
+    value; None values are left out. Ticket `tags` describe the ticket, never the customer.
+    """
 
     external_id: str
     customer_external_id: str | None = None
@@ -151,6 +173,13 @@ class ConversationRecord:
     created_at: str | None = None
     updated_at: str | None = None
     origin: Origin | None = None
+    priority: str | None = None
+    type: str | None = None
+    tags: tuple[str, ...] = ()
+    channel: str | None = None
+    satisfaction: Satisfaction | None = None
+    custom_fields: tuple[tuple[str, Any], ...] = ()
+    missing_customer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +195,7 @@ class MessageRecord:
     direction: str = "inbound"
     public: bool = True
     origin: Origin | None = None
+    preview: bool = False  # only the conversation's preview text (exported without threads)
 
 
 @dataclass(frozen=True)
@@ -185,7 +215,36 @@ class ImportFileError(OcxError):
         self.reason = reason
 
 
-Record = CustomerRecord | ConversationRecord | MessageRecord | BadRecord
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record left out on purpose, not because it is malformed (a ticket an agent opened
+    is not customer history): listed under `skipped` with the reason; an error only with
+    `ocx import --strict`. The importer drops the ticket's messages itself."""
+
+    origin: Origin
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportWarning:
+    """Something the person importing should know, said once in the summary (`warnings` in
+    --json): `3 conversations had no threads (export with embed=threads)`."""
+
+    text: str
+
+
+Record = (
+    CustomerRecord | ConversationRecord | MessageRecord | BadRecord | SkippedRecord | ImportWarning
+)
+
+
+def iana_zone(name: str | None) -> str | None:
+    """A helpdesk's time zone as an IANA name: an IANA name as it is, a Rails
+    (ActiveSupport) name such as "Bangkok" or "Eastern Time (US & Canada)" mapped; None for
+    anything else. ocx applies it to every CustomerRecord.time_zone itself."""
+    from ocx.zones import iana_zone as lookup
+
+    return lookup(name)
 
 
 def html_to_text(html: str | None) -> str:

@@ -58,17 +58,47 @@ def _entry_line(entry: TimelineEntry) -> str:
         bits = ["internal note"]
     elif entry.direction:
         bits.append(entry.direction)
+    if entry.data and entry.data.get("preview") is True:
+        bits.append("(preview)")
     if entry.channel:
         bits.append(f"via {entry.channel}")
     return " ".join(bits)
 
 
+def _ticket_details(data: dict[str, Any]) -> str:
+    """An imported ticket's status, priority, type, channel, tags, rating and custom fields
+    on one line under its subject."""
+    bits = [str(data[k]) for k in ("status", "priority", "type") if data.get(k)]
+    if data.get("channel"):
+        bits.append(f"by {data['channel']}")
+    if data.get("tags"):
+        bits.append("tags " + ", ".join(map(str, data["tags"])))
+    rating = data.get("satisfaction") or {}
+    if rating:
+        said = f": {rating['comment']}" if rating.get("comment") else ""
+        bits.append(f"rated {rating.get('score') or '-'}{said}")
+    for item in data.get("custom_fields") or []:
+        value = item.get("value")
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        bits.append(f"{item.get('label')}: {shown}")
+    return " · ".join(bits)
+
+
+def _entry_text(entry: TimelineEntry) -> str:
+    if entry.kind == "conversation" and entry.data:
+        details = _ticket_details(entry.data)
+        if details:
+            return f"{entry.text}\n{details}" if entry.text else details
+    return entry.text
+
+
 def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = None) -> None:
     table(
         ["When", "What", "Who", "Text"],
-        [(clock.local_text(e.at, tz), _entry_line(e), e.author or "", e.text) for e in entries],
+        [(clock.local_text(e.at, tz), _entry_line(e), e.author or "", _entry_text(e))
+         for e in entries],
         title=title,
-    )
+    )  # fmt: skip
 
 
 def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None = None) -> None:
@@ -155,4 +185,6 @@ def import_summary(summary: ImportSummary) -> None:
         where = item["file"] + (f":{item['line']}" if "line" in item else "")
         where += f": {item['record']}" if "record" in item else ""
         message(f"skipped {where}: {item['reason']}")
+    for text in summary.warnings:
+        message(f"warning: {text}")
     message(f"{len(summary.skipped)} skipped, {summary.seconds:.2f} s")

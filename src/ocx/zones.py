@@ -1,5 +1,6 @@
-"""Freshdesk gives a contact's time zone as a Rails (ActiveSupport) name such as "London" or
-"Eastern Time (US & Canada)"; ocx keeps IANA names. This is ActiveSupport's own table."""
+"""Zendesk and Freshdesk give a person's time zone as a Rails (ActiveSupport) name such as
+"Bangkok" or "Eastern Time (US & Canada)"; ocx keeps IANA names. This is ActiveSupport's own
+table, shared by every importer (ocx maps CustomerRecord.time_zone through it)."""
 
 from __future__ import annotations
 
@@ -175,12 +176,21 @@ def _by_city() -> dict[str, str]:
     return out
 
 
-def iana_zone(name: str) -> str:
-    """The IANA name for a Rails zone name or a city ("Beirut"); anything else as given
-    (ocx checks it, and drops a zone it does not know rather than refuse the contact)."""
-    name = name.strip()
-    if name in RAILS_TO_IANA:
-        return RAILS_TO_IANA[name]
-    if "/" in name:
-        return name
-    return _by_city().get(name.lower(), name)
+def iana_zone(name: str | None) -> str | None:
+    """The IANA name for an IANA name, a Rails zone name or a city ("Beirut"); None for
+    anything else (an importer drops a zone it does not know rather than refuse the person)."""
+    from ocx import clock
+    from ocx.errors import OcxError
+
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        return None
+    found = RAILS_TO_IANA.get(name) or (name if "/" in name or name == "UTC" else None)
+    found = found or _by_city().get(name.lower())
+    if found is None:
+        return None
+    try:
+        clock.check_zone(found)
+    except OcxError:
+        return None
+    return found

@@ -30,6 +30,12 @@ def _list_importers(app: App, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--skip-bad", is_flag=True, help="Import the good records; list each bad one.")
 @click.option(
+    "--strict",
+    is_flag=True,
+    help="A ticket left out (its customer not in the export, or opened by an agent) is an "
+    "error too, instead of listed under skipped.",
+)
+@click.option(
     "--atomic",
     is_flag=True,
     help="One transaction for the whole import: all or nothing. Other commands that write "
@@ -39,7 +45,7 @@ def _list_importers(app: App, as_json: bool) -> None:
 @click.pass_obj
 def import_(
     app: App, source: str | None, paths: tuple[Path, ...], list_only: bool, dry_run: bool,
-    skip_bad: bool, atomic: bool, as_json: bool,
+    skip_bad: bool, strict: bool, atomic: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Import customers, conversations and messages from a helpdesk export; run it again
     tomorrow and only what changed is updated.
@@ -70,12 +76,12 @@ def import_(
         with render.counter(f"Importing from {source}") as progress:
             summary = importing.run(
                 store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,
-                atomic=atomic, progress=progress,
+                atomic=atomic, strict=strict, progress=progress,
             )  # fmt: skip
     else:
         summary = importing.run(
             store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,
-            atomic=atomic,
+            atomic=atomic, strict=strict,
         )  # fmt: skip
     if as_json:
         render.emit_json(summary.to_json())

@@ -169,10 +169,13 @@ def read(path: Path) -> Iterator[Record]:
             body = row.get("body") or ""
             if _HTML_TAG.search(body):
                 body = html_to_text(body)
+            email = (row.get("customer_email") or "").strip()
             yield ConversationRecord(
-                external_id=external_id, customer_email=(row.get("customer_email") or "").strip(),
+                external_id=external_id, customer_email=email,
                 subject=_text(row.get("subject")), status=_text(row.get("status")),
                 created_at=_text(row.get("created_at")), origin=origin,
+                missing_customer=f"ticket {external_id}: customer {email} is not in this "
+                "export; import customers.csv too",
             )  # fmt: skip
             yield MessageRecord(
                 external_id=f"{external_id}:body", conversation_external_id=external_id,

@@ -174,13 +174,15 @@ SELECT id, customer_id, at, kind, author, text, direction, channel, subject_type
 UNION ALL
 SELECT NULL, customer_id, coalesce(created_at, imported_at), 'conversation', NULL,
        coalesce(subject, ''), NULL, source, 'conversation', id,
-       json_object('source', source, 'external_id', external_id, 'status', status), 1
+       json_patch(json_object('source', source, 'external_id', external_id, 'status', status),
+                  coalesce(data, '{{}}')), 1
   FROM conversations WHERE customer_id = :customer {since_c}
 UNION ALL
 SELECT NULL, c.customer_id, coalesce(m.created_at, c.created_at, c.imported_at), 'message',
        m.author, m.body, m.direction, m.source, 'message', m.id,
        json_object('source', m.source, 'external_id', m.external_id,
-                   'conversation_id', m.conversation_id, 'public', json(iif(m.public, 'true', 'false'))),
+                   'conversation_id', m.conversation_id, 'public', json(iif(m.public, 'true', 'false')),
+                   'preview', json(iif(m.preview, 'true', 'false'))),
        0
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
  WHERE c.customer_id = :customer {since_m}
@@ -213,6 +215,9 @@ SELECT c.id, c.name, c.email, c.company,
                   WHERE customer_id = c.id AND kind IN ({kinds})), '')
        || ' ' || coalesce((SELECT group_concat(subject, ' ') FROM conversations
                   WHERE customer_id = c.id), '')
+       || ' ' || coalesce((SELECT group_concat(j.atom, ' ') FROM conversations v, json_tree(v.data) j
+                  WHERE v.customer_id = c.id AND v.data IS NOT NULL AND j.atom IS NOT NULL
+                    AND j.type = 'text'), '')
        || ' ' || coalesce((SELECT group_concat(m.body, ' ') FROM messages m
                   JOIN conversations v ON v.id = m.conversation_id
                   WHERE v.customer_id = c.id), '')

@@ -6,8 +6,10 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-CONVERSATION_FIELDS = ("customer_id", "subject", "status", "created_at", "updated_at")
-MESSAGE_FIELDS = ("conversation_id", "author", "direction", "public", "body", "created_at")
+CONVERSATION_FIELDS = ("customer_id", "subject", "status", "created_at", "updated_at", "data")
+MESSAGE_FIELDS = (
+    "conversation_id", "author", "direction", "public", "body", "created_at", "preview",
+)  # fmt: skip
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
@@ -93,8 +95,8 @@ def existing_messages(
 def insert_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
     conn.executemany(
         "INSERT INTO conversations (customer_id, source, external_id, subject, status, "
-        "created_at, updated_at, imported_at) VALUES (:customer_id, :source, :external_id, "
-        ":subject, :status, :created_at, :updated_at, :imported_at)",
+        "created_at, updated_at, imported_at, data) VALUES (:customer_id, :source, "
+        ":external_id, :subject, :status, :created_at, :updated_at, :imported_at, :data)",
         rows,
     )
 
@@ -103,7 +105,7 @@ def update_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -
     conn.executemany(
         "UPDATE conversations SET customer_id = :customer_id, subject = :subject, "
         "status = :status, created_at = :created_at, updated_at = :updated_at, "
-        "imported_at = :imported_at WHERE id = :id",
+        "imported_at = :imported_at, data = :data WHERE id = :id",
         rows,
     )
 
@@ -111,8 +113,8 @@ def update_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -
 def insert_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
     conn.executemany(
         "INSERT INTO messages (conversation_id, source, external_id, author, direction, public, "
-        "body, created_at) VALUES (:conversation_id, :source, :external_id, :author, "
-        ":direction, :public, :body, :created_at)",
+        "body, created_at, preview) VALUES (:conversation_id, :source, :external_id, :author, "
+        ":direction, :public, :body, :created_at, :preview)",
         rows,
     )
 
@@ -120,7 +122,7 @@ def insert_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> Non
 def update_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
     conn.executemany(
         "UPDATE messages SET conversation_id = :conversation_id, author = :author, "
-        "direction = :direction, public = :public, body = :body, created_at = :created_at "
-        "WHERE id = :id",
+        "direction = :direction, public = :public, body = :body, created_at = :created_at, "
+        "preview = :preview WHERE id = :id",
         rows,
     )

@@ -295,7 +295,6 @@ def _postmortems(conn: sqlite3.Connection) -> None:
     )
 
 
-
 @migration("0006_outbox_cases")
 def _outbox_cases(conn: sqlite3.Connection) -> None:
     """Each incident message names its case, so resolving the case can stop what has not
@@ -311,6 +310,21 @@ def _outbox_cases(conn: sqlite3.Connection) -> None:
         CREATE INDEX outbox_customer ON outbox (customer_id)
         """,
     )
+
+
+@migration("0007_conversation_details")
+def _conversation_details(conn: sqlite3.Connection) -> None:
+    """What a support engineer wants to see of a ticket (priority, type, tags, channel,
+    satisfaction, custom fields) as one JSON object, and a mark on messages that are only a
+    conversation's preview text (exported without its threads)."""
+    _run(
+        conn,
+        """
+        ALTER TABLE conversations ADD COLUMN data TEXT;
+        ALTER TABLE messages ADD COLUMN preview INTEGER NOT NULL DEFAULT 0
+        """,
+    )
+
 
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]

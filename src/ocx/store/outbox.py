@@ -64,6 +64,7 @@ def obsolete_for_cases(conn: sqlite3.Connection, case_ids: Sequence[int]) -> int
         ).rowcount
     return count
 
+
 def claim(
     conn: sqlite3.Connection, *, now: str, token: str, stale_before: str
 ) -> list[sqlite3.Row]:
