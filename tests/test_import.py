@@ -980,7 +980,7 @@ def test_a_ticket_whose_requester_is_not_in_the_export(
     reason = "ticket 990001: requester 1 is not in this export; import the users too"
     before = dump(initialized)
     message = assert_error(run("import", "zendesk", str(export), "--strict"))
-    assert f"{export / 'tickets.json'}: ticket 990001: {reason}" in message
+    assert f"{export / 'tickets.json'}: {reason} (--strict" in message
     assert dump(initialized) == before
 
     summary = import_json("zendesk", export)
@@ -1227,11 +1227,6 @@ def test_generated_csv_exports_import_with_the_right_counts(
                 assert got["subject"] == (lf(ticket["subject"].strip()) or None)
             if "body" in tcolumns and "<" not in ticket["body"]:
                 assert bodies[f"{ticket['external_id'].strip()}:body"] == lf(ticket["body"].strip())
-
-
-def lf(text: str) -> str:
-    """Text as ocx stores it: Windows and old Mac line endings become newlines."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 cell = st.one_of(

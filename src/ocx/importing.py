@@ -85,6 +85,16 @@ class _DryRun(Exception):
     """Raised inside the transaction so a dry run rolls everything back."""
 
 
+def said(where: dict[str, Any], reason: str) -> str:
+    """`FILE:LINE: reason` or `FILE: RECORD: reason` for one skipped record, the record not
+    named twice when the reason already starts with it (`ticket 7: requested by agent ...`)."""
+    text = where["file"] + (f":{where['line']}" if where.get("line") is not None else "")
+    record = where.get("record")
+    if record and not reason.startswith(f"{record}:"):
+        text += f": {record}"
+    return f"{text}: {reason}"
+
+
 def _where(origin: Origin | None, fallback: str) -> Origin:
     return origin or Origin(fallback)
 
@@ -243,7 +253,7 @@ class _Run:
     def skip(self, origin: Origin, reason: str) -> None:
         """Left out on purpose (not malformed): listed, and an error only with --strict."""
         if self.strict:
-            raise OcxError(f"{origin}: {reason} (--strict refuses a skipped ticket)")
+            raise OcxError(f"{said(origin.to_json(), reason)} (--strict refuses a skipped ticket)")
         self.summary.skipped.append({**origin.to_json(), "reason": reason})
 
     # -- feeding -----------------------------------------------------------------------------

@@ -181,10 +181,10 @@ def import_summary(summary: ImportSummary) -> None:
         ],
         title=title,
     )
+    from ocx.importing import said
+
     for item in summary.skipped:
-        where = item["file"] + (f":{item['line']}" if "line" in item else "")
-        where += f": {item['record']}" if "record" in item else ""
-        message(f"skipped {where}: {item['reason']}")
+        message(f"skipped {said(item, item['reason'])}")
     for text in summary.warnings:
         message(f"warning: {text}")
     message(f"{len(summary.skipped)} skipped, {summary.seconds:.2f} s")
