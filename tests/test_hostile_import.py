@@ -2,7 +2,8 @@
 holding numbers, objects or arrays, and arbitrary bytes, JSON and CSV rows (hypothesis).
 
 Every file is made here, in tmp_path. A refused import must leave the database file byte for
-byte as it was: `settled` checkpoints the WAL first, so a change committed there cannot hide.
+byte as it was: `settled` (ocx.testing) checkpoints the WAL first, so a change committed there
+cannot hide.
 """
 
 from __future__ import annotations
@@ -11,23 +12,20 @@ import csv
 import io
 import json
 import os
-import re
 import resource
-import shutil
-import sqlite3
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocx.cli import cli
+from ocx.testing import import_or_refuse, record_line, save_json, settled, text_cells
 
 if TYPE_CHECKING:
     from conftest import AssertError, Dump, LoadJson, Rows, Run
@@ -36,28 +34,12 @@ LIMIT = 64  # levels of arrays and objects ocx reads, the outermost counted as 1
 TOO_DEEP = f"JSON nested more than {LIMIT} levels deep"
 SKIP_HINT = " (use --skip-bad to import the rest)"
 KINDS = ("customers", "conversations", "messages")
-TEXT_COLUMNS = {
-    "customers": ("email", "name", "company", "phone", "time_zone", "language", "context"),
-    "conversations": ("subject", "status", "external_id"),
-    "messages": ("body", "author", "external_id"),
-}
 # What a value that is not text is called, as the error says it.
 NOT_TEXT = [(5, "a number"), (2.5, "a number"), ({"text": "Refund"}, "an object"),
             (["Refund"], "an array"), (True, "true or false")]  # fmt: skip
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def settled(db: Path) -> bytes:
-    """The database file's bytes with everything committed in it: a checkpoint moves what
-    the WAL holds into the file (and empties the WAL), so nothing written can hide there."""
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return db.read_bytes()
 
 
 @pytest.fixture
@@ -82,12 +64,6 @@ def import_json(db: Path, *args: str) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def save(path: Path, data: Any, indent: int | None = 1) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 def page(tickets: list[Any], users: list[Any] | None = None) -> dict[str, Any]:
     return {"tickets": tickets, "users": users if users is not None else [ANA], "count": 0}
 
@@ -105,23 +81,6 @@ def line_of(text: str, needle: str) -> int:
     """The 1-based line where `needle` first starts in `text`."""
     at = text.index(needle)
     return text.count("\n", 0, at) + 1
-
-
-def record_line(text: str, number: int, start: int = 0) -> int:
-    """The line where the object whose first key is `"id": number` starts, from `start` on."""
-    found = re.compile(r'\{\s*"id": ' + str(number) + ",").search(text, start)
-    assert found is not None, number
-    return text.count("\n", 0, found.start()) + 1
-
-
-def text_cells(db: Path) -> Iterator[str]:
-    conn = sqlite3.connect(db)
-    try:
-        for table, columns in TEXT_COLUMNS.items():
-            for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table}"):
-                yield from (cell for cell in row if isinstance(cell, str))
-    finally:
-        conn.close()
 
 
 # --- nesting: refused past 64 levels, in bounded memory ---------------------------------------
@@ -194,7 +153,7 @@ def test_nesting_in_a_comments_file_read_whole_names_that_file_and_line(
     initialized: Path, tmp_path: Path, refused: Callable[..., str]
 ) -> None:
     folder = tmp_path / "zendesk"
-    save(folder / "tickets.json", page([ticket(7)]))
+    save_json(folder / "tickets.json", page([ticket(7)]))
     comments = folder / "comments" / "7.json"
     comments.parent.mkdir()
     comments.write_text('{"comments": [\n{"id": 1, "plain_body": "hi"},\n'
@@ -229,7 +188,7 @@ def test_brackets_quotes_and_backslashes_inside_strings_are_text_not_nesting(
 ) -> None:
     subjects = ["[" * 500, '\\"' + "{" * 100, "\\\\" + "[" * 70 + '"', "\\" * 99 + "[" * 99]
     tickets = [ticket(n, subject=s) for n, s in enumerate(subjects, start=1)]
-    path = save(tmp_path / "tickets.json", page(tickets), indent=None)
+    path = save_json(tmp_path / "tickets.json", page(tickets), indent=None)
     summary = import_json(initialized, "zendesk", str(path))
     assert summary["created"]["conversations"] == len(subjects)
     stored = rows(
@@ -251,8 +210,8 @@ def test_nul_characters_are_removed_from_stored_text_and_the_rest_is_found(
     tickets = [ticket(7, subject="Refund\u0000 pending", status="\u0000open",
                       description="Invoice\u0000 overdue"),
                ticket(8, subject="\u0000\u0000", description="Quiet\u0000ly")]  # fmt: skip
-    save(folder / "tickets.json", page(tickets, users))
-    save(folder / "comments" / "7.json", {"comments": [
+    save_json(folder / "tickets.json", page(tickets, users))
+    save_json(folder / "comments" / "7.json", {"comments": [
         {"id": 70, "author_id": 1, "plain_body": "Still\u0000 waiting"},
         {"id": 71, "author_id": 9, "html_body": "<p>On it\u0000, Sam</p>"}]})  # fmt: skip
     summary = import_json(initialized, "zendesk", str(folder))
@@ -280,7 +239,7 @@ def test_a_ticket_field_that_is_not_text_is_a_bad_record_at_its_line(
     called: str,
 ) -> None:  # fmt: skip
     tickets = [ticket(122), ticket(123, **{field: value}), ticket(124)]
-    path = save(tmp_path / "tickets.json", page(tickets))
+    path = save_json(tmp_path / "tickets.json", page(tickets))
     line = record_line(path.read_text(encoding="utf-8"), 123)
     assert refused(initialized, "import", "zendesk", str(path)) == (
         f"Error: {path}:{line}: ticket 123: {field} is {called}, expected text{SKIP_HINT}"
@@ -292,10 +251,10 @@ def test_with_skip_bad_the_other_tickets_import_and_the_bad_one_is_listed(
     initialized: Path, tmp_path: Path, rows: Rows, value: Any, called: str
 ) -> None:
     folder = tmp_path / "zendesk"
-    path = save(
+    path = save_json(
         folder / "tickets.json", page([ticket(122), ticket(123, subject=value), ticket(124)])
     )
-    save(folder / "comments" / "123.json", {"comments": [{"id": 5, "plain_body": "hi"}]})
+    save_json(folder / "comments" / "123.json", {"comments": [{"id": 5, "plain_body": "hi"}]})
     line = record_line(path.read_text(encoding="utf-8"), 123)
     summary = import_json(initialized, "zendesk", str(folder), "--skip-bad")
     assert summary["created"] == {"customers": 1, "conversations": 2, "messages": 2}
@@ -316,7 +275,7 @@ def test_with_skip_bad_the_other_tickets_import_and_the_bad_one_is_listed(
 def test_null_in_a_text_field_is_as_good_as_missing(
     initialized: Path, tmp_path: Path, rows: Rows
 ) -> None:
-    path = save(tmp_path / "tickets.json", page([ticket(7, subject=None, status=None)]))
+    path = save_json(tmp_path / "tickets.json", page([ticket(7, subject=None, status=None)]))
     assert import_json(initialized, "zendesk", str(path))["skipped"] == []
     assert rows(initialized, "SELECT subject, status FROM conversations") == [
         {"subject": None, "status": None}
@@ -333,7 +292,7 @@ def test_bad_records_deep_into_a_big_page_are_told_at_their_lines(
     tickets = [ticket(n, subject=bad.get(n, f"Ticket {n} " + "[x] " * (n % 50)))
                for n in range(1, 6001)]  # fmt: skip
     users = [ANA, {"id": 2, "role": "end-user", "email": "bo@example.com", "name": 42}]
-    path = save(tmp_path / "tickets.json", page(tickets, users), indent=indent)
+    path = save_json(tmp_path / "tickets.json", page(tickets, users), indent=indent)
     text = path.read_text(encoding="utf-8")
     summary = import_json(initialized, "zendesk", str(path), "--skip-bad")
     # Users are read first (all pages), then tickets.
@@ -377,8 +336,8 @@ def test_a_user_or_comment_field_that_is_not_text_is_a_bad_record(
     comments = [{"id": 70, "author_id": 1, "plain_body": "fine"},
                 {"id": 71, "author_id": 1, "plain_body": "also fine"}]  # fmt: skip
     (users if where == "user" else comments)[1][field] = {"value": "x"}
-    pages = save(folder / "tickets.json", page([ticket(7)], users))
-    notes = save(folder / "comments" / "7.json", {"comments": comments})
+    pages = save_json(folder / "tickets.json", page([ticket(7)], users))
+    notes = save_json(folder / "comments" / "7.json", {"comments": comments})
     file, record = (pages, "user 2") if where == "user" else (notes, "comment 71")
     line = record_line(file.read_text(encoding="utf-8"), int(record.split()[1]))
     assert refused(initialized, "import", "zendesk", str(folder)) == (
@@ -402,41 +361,14 @@ def template(initialized: Path) -> Path:
     return initialized
 
 
-def outcome(result: Result, db: Path, before: bytes) -> bool:
-    """True for a clean import; otherwise exit 1 with exactly one `Error:` line on stderr,
-    nothing on stdout, no traceback, and the database file byte-identical to `before`."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    if result.exit_code == 0:
-        assert not [cell for cell in text_cells(db) if "\x00" in cell]
-        return True
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.output and result.stdout == ""
-    # An error nobody planned for says "--debug"; an importer's crash says "importer failed".
-    assert "--debug" not in lines[0] and "importer failed" not in lines[0], lines[0]
-    assert settled(db) == before, "a refused import changed the database file"
-    return False
-
-
 def run_import(template: Path, files: dict[str, bytes], source: str, skip_bad: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "export"
-        for name, data in files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-        db = Path(tmp) / "ocx.db"
-        shutil.copyfile(template, db)
-        before = settled(db)
-        args = ["--db", str(db), "import", source, str(folder), "--json"]
-        result = CliRunner().invoke(cli, [*args, *(["--skip-bad"] if skip_bad else [])])
-        if outcome(result, db, before):
-            summary = json.loads(result.stdout)
-            assert set(summary["created"]) == set(KINDS)
-            if not skip_bad:
-                assert summary["skipped"] == []
+    """import_or_refuse, and a summary that counts every kind and, without --skip-bad, skips
+    nothing."""
+    summary = import_or_refuse(template, source, files, skip_bad)
+    if summary is not None:
+        assert set(summary["created"]) == set(KINDS)
+        if not skip_bad:
+            assert summary["skipped"] == []
 
 
 # Bytes: noise, JSON-ish characters, and a good export with bytes changed here and there.

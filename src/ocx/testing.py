@@ -6,14 +6,19 @@ A plugin package's tests/conftest.py imports the ones it needs:
 
 `env` (autouse there) gives each test its own OCX_HOME and caches with entry-point loading
 ON, so the installed package is what gets tested; `db` is a real SQLite file made by
-`ocx init`; `ocx(*args)` runs the real root group against it. Imported only by tests.
+`ocx init`; `ocx(*args)` runs the real root group against it. The plain functions below
+(`import_or_refuse`, `settled`, ...) are for tests of hostile or generated exports, ocx's own
+included. Imported only by tests.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,19 +105,19 @@ def summary() -> Callable[[Result], dict[str, Any]]:
     return parse
 
 
+def _error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
 @pytest.fixture
 def error() -> Callable[[Result], str]:
     """error(result): exit 1 and one `Error:` line on stderr, no traceback; that line."""
-
-    def check(result: Result) -> str:
-        assert result.exit_code == 1, result.output
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("Error: "), result.stderr
-        assert "Traceback" not in result.output
-        return lines[0]
-
-    return check
+    return _error_line
 
 
 def write_export(path: Path, data: Any, ascii_only: bool) -> None:
@@ -141,6 +146,22 @@ def import_twice(importer: Any, folder: Path, path: Path, skip_bad: bool) -> Non
         store.close()
 
 
+def save_json(path: Path, data: Any, indent: int | None = 1) -> Path:
+    """`data` as a test export's JSON file, its folders made; pretty by default so records
+    fall on lines of their own (the lines errors name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def record_line(text: str, number: int, start: int = 0) -> int:
+    """The line where the object whose first key is `"id": number` starts, from `start` on:
+    the line an error about that record must name."""
+    found = re.compile(r'\{\s*"id": ' + str(number) + ",").search(text, start)
+    assert found is not None, number
+    return text.count("\n", 0, found.start()) + 1
+
+
 def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
     """Put a Latin-1 byte (è) just after the `occurrence`-th `pattern` in `path`; its line
     (for tests that a non-UTF-8 byte is reported on the line it is on)."""
@@ -151,3 +172,64 @@ def latin1_in_line(path: Path, pattern: bytes, occurrence: int = 0) -> int:
     at += len(pattern)
     path.write_bytes(data[:at] + "è".encode("latin-1") + data[at:])
     return data.count(b"\n", 0, at) + 1
+
+
+# Every column an import fills with text from the export: where a NUL must not end up.
+TEXT_COLUMNS = {
+    "customers": ("email", "name", "company", "phone", "time_zone", "language", "context"),
+    "conversations": ("subject", "status", "external_id"),
+    "messages": ("body", "author", "external_id"),
+}
+
+
+def settled(db: Path) -> bytes:
+    """The database file's bytes with everything committed in it: a checkpoint moves what
+    the WAL holds into the file (and empties the WAL), so nothing written can hide there."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return db.read_bytes()
+
+
+def text_cells(db: Path) -> Iterator[str]:
+    """Every stored text in TEXT_COLUMNS, to look for what an import must have removed."""
+    conn = sqlite3.connect(db)
+    try:
+        for table, columns in TEXT_COLUMNS.items():
+            for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table}"):
+                yield from (cell for cell in row if isinstance(cell, str))
+    finally:
+        conn.close()
+
+
+def import_or_refuse(
+    template: Path, source: str, files: dict[str, bytes], skip_bad: bool
+) -> dict[str, Any] | None:
+    """For generated exports: `ocx import SOURCE FOLDER --json` on `files` (path in the folder:
+    bytes), against a copy of `template` so every example starts the same. Anything in must
+    give a clean import that stores no NUL (its summary), or one planned `Error:` line, no
+    traceback, and a database file byte for byte as it was (None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / source
+        for name, data in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        db = Path(tmp) / "ocx.db"
+        shutil.copyfile(template, db)
+        before = settled(db)
+        args = ["--db", str(db), "import", source, str(folder), "--json"]
+        result = CliRunner().invoke(cli, [*args, *(["--skip-bad"] if skip_bad else [])])
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
+        if result.exit_code == 0:
+            assert not [cell for cell in text_cells(db) if "\x00" in cell]
+            return json.loads(result.stdout)
+        line = _error_line(result)
+        assert result.stdout == "", result.stdout
+        # An error nobody planned for says "--debug"; an importer's crash says "importer failed".
+        assert "--debug" not in line and "importer failed" not in line, line
+        assert settled(db) == before, "a refused import changed the database file"
+        return None

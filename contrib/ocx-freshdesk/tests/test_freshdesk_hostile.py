@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
-import shutil
-import sqlite3
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,35 +20,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocx.cli import cli
+from ocx.testing import import_or_refuse, record_line, save_json, settled
 
 TOO_DEEP = "JSON nested more than 64 levels deep"
 SKIP_HINT = " (use --skip-bad to import the rest)"
 ANA = {"id": 1, "name": "Ana Lund", "email": "ana@example.com"}
 NOT_TEXT = [(5, "a number"), ({"a": 1}, "an object"), (["x"], "an array"),
             (False, "true or false")]  # fmt: skip
-
-
-def settled(db: Path) -> bytes:
-    """The database file's bytes once a checkpoint has moved whatever the WAL holds into it."""
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return db.read_bytes()
-
-
-def save(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def record_line(text: str, number: int) -> int:
-    """The line where the object whose first key is `"id": number` starts."""
-    found = re.compile(r'\{\s*"id": ' + str(number) + ",").search(text)
-    assert found is not None, number
-    return text.count("\n", 0, found.start()) + 1
 
 
 def ticket(number: int, **fields: Any) -> dict[str, Any]:
@@ -122,8 +96,8 @@ def test_nesting_in_a_conversations_file_names_that_file_and_line(
     tmp_path: Path, refused: Any
 ) -> None:
     folder = tmp_path / "freshdesk"
-    save(folder / "contacts.json", [ANA])
-    save(folder / "tickets.json", [ticket(7)])
+    save_json(folder / "contacts.json", [ANA])
+    save_json(folder / "tickets.json", [ticket(7)])
     entries = folder / "conversations" / "7.json"
     entries.parent.mkdir()
     entries.write_text('[\n{"id": 1, "body_text": "hi"},\n' + '{"a":' * 99 + "0" + "}" * 99
@@ -139,11 +113,13 @@ def test_nul_characters_are_removed_and_the_rest_is_found(
     tmp_path: Path, ocx: Any, summary: Any, rows: Any
 ) -> None:
     folder = tmp_path / "freshdesk"
-    save(folder / "contacts.json", [{**ANA, "name": "Ana\u0000 Lund", "description": "VIP\u0000"}])
-    save(folder / "tickets.json", [ticket(7, subject="Refund\u0000 pending",
-                                          description_text="Invoice\u0000 overdue")])  # fmt: skip
-    save(folder / "conversations" / "7.json",
-         [{"id": 70, "body_text": "Still\u0000 waiting", "incoming": True}])  # fmt: skip
+    save_json(
+        folder / "contacts.json", [{**ANA, "name": "Ana\u0000 Lund", "description": "VIP\u0000"}]
+    )
+    save_json(folder / "tickets.json", [ticket(7, subject="Refund\u0000 pending",
+                                               description_text="Invoice\u0000 overdue")])  # fmt: skip
+    save_json(folder / "conversations" / "7.json",
+              [{"id": 70, "body_text": "Still\u0000 waiting", "incoming": True}])  # fmt: skip
     assert summary(ocx("import", "freshdesk", str(folder), "--json"))["skipped"] == []
     assert rows("SELECT name, context FROM customers") == [{"name": "Ana Lund", "context": "VIP"}]
     assert rows("SELECT subject FROM conversations") == [{"subject": "Refund pending"}]
@@ -163,8 +139,10 @@ def test_a_ticket_field_that_is_not_text_is_a_bad_record_at_its_line(
     tmp_path: Path, refused: Any, field: str, value: Any, called: str
 ) -> None:
     folder = tmp_path / "freshdesk"
-    save(folder / "contacts.json", [ANA])
-    path = save(folder / "tickets.json", [ticket(122), ticket(123, **{field: value}), ticket(124)])
+    save_json(folder / "contacts.json", [ANA])
+    path = save_json(
+        folder / "tickets.json", [ticket(122), ticket(123, **{field: value}), ticket(124)]
+    )
     line = record_line(path.read_text(encoding="utf-8"), 123)
     assert refused("freshdesk", str(folder)) == (
         f"Error: {path}:{line}: ticket 123: {field} is {called}, expected text{SKIP_HINT}"
@@ -173,9 +151,9 @@ def test_a_ticket_field_that_is_not_text_is_a_bad_record_at_its_line(
 
 def test_a_status_may_be_a_number_or_text_but_not_an_object(tmp_path: Path, refused: Any) -> None:
     folder = tmp_path / "freshdesk"
-    save(folder / "contacts.json", [ANA])
-    path = save(folder / "tickets.json", [ticket(1), ticket(2, status="Open"),
-                                          ticket(3, status={"id": 2})])  # fmt: skip
+    save_json(folder / "contacts.json", [ANA])
+    path = save_json(folder / "tickets.json", [ticket(1), ticket(2, status="Open"),
+                                               ticket(3, status={"id": 2})])  # fmt: skip
     line = record_line(path.read_text(encoding="utf-8"), 3)
     assert refused("freshdesk", str(folder)) == (
         f"Error: {path}:{line}: ticket 3: status is an object, expected text or a number{SKIP_HINT}"
@@ -191,9 +169,9 @@ def test_a_contact_or_entry_field_that_is_not_text_is_a_bad_record(
     contacts = [ANA, {"id": 2, "name": "Bo", "email": "bo@example.com"}]
     entries = [{"id": 70, "body_text": "hi"}, {"id": 71, "body_text": "there"}]
     (contacts if kind == "contact" else entries)[1][field] = ["x"]
-    people = save(folder / "contacts.json", contacts)
-    save(folder / "tickets.json", [ticket(7)])
-    notes = save(folder / "conversations" / "7.json", entries)
+    people = save_json(folder / "contacts.json", contacts)
+    save_json(folder / "tickets.json", [ticket(7)])
+    notes = save_json(folder / "conversations" / "7.json", entries)
     file, what, number = (people, "contact 2", 2) if kind == "contact" else (
         notes, "conversation entry 71", 71)  # fmt: skip
     line = record_line(file.read_text(encoding="utf-8"), number)
@@ -206,9 +184,9 @@ def test_with_skip_bad_the_rest_imports_and_the_bad_ticket_is_listed(
     tmp_path: Path, ocx: Any, summary: Any, rows: Any
 ) -> None:
     folder = tmp_path / "freshdesk"
-    save(folder / "contacts.json", [ANA])
-    path = save(folder / "tickets.json", [ticket(1), ticket(2, subject=42), ticket(3)])
-    save(folder / "conversations" / "2.json", [{"id": 20, "body_text": "hi"}])
+    save_json(folder / "contacts.json", [ANA])
+    path = save_json(folder / "tickets.json", [ticket(1), ticket(2, subject=42), ticket(3)])
+    save_json(folder / "conversations" / "2.json", [{"id": 20, "body_text": "hi"}])
     result = summary(ocx("import", "freshdesk", str(folder), "--skip-bad", "--json"))
     line = record_line(path.read_text(encoding="utf-8"), 2)
     assert result["skipped"] == [  # its conversations file goes with it, not as an orphan
@@ -251,37 +229,6 @@ entries = st.fixed_dictionaries({"id": ids}, optional={k: field for k in (
     "body_text", "body", "from_email", "incoming", "private", "created_at")})  # fmt: skip
 
 
-def run_import(db: Path, files: dict[str, bytes], skip_bad: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "freshdesk"
-        for name, data in files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-        copy = Path(tmp) / "ocx.db"
-        shutil.copyfile(db, copy)
-        before = settled(copy)
-        args = ["--db", str(copy), "import", "freshdesk", str(folder), "--json"]
-        result = CliRunner().invoke(cli, [*args, *(["--skip-bad"] if skip_bad else [])])
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-            result.exception
-        )
-        if result.exit_code == 0:
-            conn = sqlite3.connect(copy)
-            try:
-                texts = conn.execute("SELECT name, context FROM customers UNION ALL "
-                                     "SELECT subject, status FROM conversations UNION ALL "
-                                     "SELECT body, author FROM messages").fetchall()  # fmt: skip
-            finally:
-                conn.close()
-            assert not [t for row in texts for t in row if isinstance(t, str) and "\x00" in t]
-            return
-        lines = result.stderr.strip().splitlines()
-        assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: ")
-        assert "Traceback" not in result.output and result.stdout == ""
-        assert "--debug" not in lines[0] and "importer failed" not in lines[0], lines[0]
-        assert settled(copy) == before
-
-
 def encoded(value: Any) -> bytes:
     return json.dumps(value, indent=1).encode("utf-8", "surrogatepass")
 
@@ -299,7 +246,7 @@ def test_arbitrary_json_imports_or_fails_cleanly(
 ) -> None:
     files = {"contacts.json": encoded(people), "tickets.json": encoded(cases)}
     files.update({f"conversations/{k}.json": encoded(v) for k, v in notes.items()})
-    run_import(db, files, skip_bad)
+    import_or_refuse(db, "freshdesk", files, skip_bad)
 
 
 @FUZZ
@@ -312,4 +259,4 @@ def test_arbitrary_bytes_import_or_fail_cleanly(db: Path, data: bytes, name: str
     files = {name: data}
     if name.startswith("conversations"):
         files["tickets.json"] = encoded([{"id": 1, "requester_id": 1}])
-    run_import(db, files, skip_bad=False)
+    import_or_refuse(db, "freshdesk", files, skip_bad=False)

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
-import shutil
-import sqlite3
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocx.cli import cli
+from ocx.testing import import_or_refuse, record_line, save_json, settled
 
 TOO_DEEP = "JSON nested more than 64 levels deep"
 SKIP_HINT = " (use --skip-bad to import the rest)"
@@ -35,29 +32,6 @@ ANA = {
 }
 NOT_TEXT = [(5, "a number"), ({"a": 1}, "an object"), (["x"], "an array"),
             (False, "true or false")]  # fmt: skip
-
-
-def settled(db: Path) -> bytes:
-    """The database file's bytes once a checkpoint has moved whatever the WAL holds into it."""
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return db.read_bytes()
-
-
-def save(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def record_line(text: str, number: int) -> int:
-    """The line where the object whose first key is `"id": number` starts."""
-    found = re.compile(r'\{\s*"id": ' + str(number) + ",").search(text)
-    assert found is not None, number
-    return text.count("\n", 0, found.start()) + 1
 
 
 def conversation(number: int, *threads: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -147,9 +121,9 @@ def test_nul_characters_are_removed_and_the_rest_is_found(
     tmp_path: Path, ocx: Any, summary: Any, rows: Any
 ) -> None:
     folder = tmp_path / "helpscout"
-    save(folder / "customers.json", customers({**ANA, "firstName": "An\u0000a",
-                                               "background": "VIP\u0000"}))  # fmt: skip
-    save(folder / "conversations.json", conversations(
+    save_json(folder / "customers.json", customers({**ANA, "firstName": "An\u0000a",
+                                                    "background": "VIP\u0000"}))  # fmt: skip
+    save_json(folder / "conversations.json", conversations(
         conversation(7, thread(70, body="<p>Still\u0000 waiting</p>"),
                      subject="Refund\u0000 pending")))  # fmt: skip
     assert summary(ocx("import", "helpscout", str(folder), "--json"))["skipped"] == []
@@ -170,8 +144,8 @@ def test_a_conversation_field_that_is_not_text_is_a_bad_record_at_its_line(
     tmp_path: Path, refused: Any, field: str, value: Any, called: str
 ) -> None:
     folder = tmp_path / "helpscout"
-    save(folder / "customers.json", customers(ANA))
-    path = save(folder / "conversations.json", conversations(
+    save_json(folder / "customers.json", customers(ANA))
+    path = save_json(folder / "conversations.json", conversations(
         conversation(122), conversation(123, **{field: value}), conversation(124)))  # fmt: skip
     line = record_line(path.read_text(encoding="utf-8"), 123)
     assert refused("helpscout", str(folder)) == (
@@ -195,8 +169,8 @@ def test_a_customer_or_thread_field_that_is_not_text_is_a_bad_record(
         bo["_embedded"]["emails"][0]["value"] = 7
     else:
         threads[1][field] = 7
-    people = save(folder / "customers.json", customers(ANA, bo))
-    talks = save(folder / "conversations.json", conversations(conversation(5, *threads)))
+    people = save_json(folder / "customers.json", customers(ANA, bo))
+    talks = save_json(folder / "conversations.json", conversations(conversation(5, *threads)))
     if where == "thread":
         file, what, line_id = talks, f"conversation 5 thread 71: {field}", 5
     else:
@@ -212,8 +186,8 @@ def test_with_skip_bad_the_rest_imports_and_the_bad_conversation_is_listed(
     tmp_path: Path, ocx: Any, summary: Any, rows: Any
 ) -> None:
     folder = tmp_path / "helpscout"
-    save(folder / "customers.json", customers(ANA))
-    path = save(folder / "conversations.json", conversations(
+    save_json(folder / "customers.json", customers(ANA))
+    path = save_json(folder / "conversations.json", conversations(
         conversation(1, thread(10)), conversation(2, thread(20), subject=["x"]),
         conversation(3, thread(30))))  # fmt: skip
     result = summary(ocx("import", "helpscout", str(folder), "--skip-bad", "--json"))
@@ -265,37 +239,6 @@ talks = st.fixed_dictionaries({"id": ids}, optional={
     "_embedded": st.fixed_dictionaries({"threads": st.lists(threads, max_size=3)}) | deep()})  # fmt: skip
 
 
-def run_import(db: Path, files: dict[str, bytes], skip_bad: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "helpscout"
-        for name, data in files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-        copy = Path(tmp) / "ocx.db"
-        shutil.copyfile(db, copy)
-        before = settled(copy)
-        args = ["--db", str(copy), "import", "helpscout", str(folder), "--json"]
-        result = CliRunner().invoke(cli, [*args, *(["--skip-bad"] if skip_bad else [])])
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-            result.exception
-        )
-        if result.exit_code == 0:
-            conn = sqlite3.connect(copy)
-            try:
-                texts = conn.execute("SELECT name, context FROM customers UNION ALL "
-                                     "SELECT subject, status FROM conversations UNION ALL "
-                                     "SELECT body, author FROM messages").fetchall()  # fmt: skip
-            finally:
-                conn.close()
-            assert not [t for row in texts for t in row if isinstance(t, str) and "\x00" in t]
-            return
-        lines = result.stderr.strip().splitlines()
-        assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: ")
-        assert "Traceback" not in result.output and result.stdout == ""
-        assert "--debug" not in lines[0] and "importer failed" not in lines[0], lines[0]
-        assert settled(copy) == before
-
-
 def encoded(value: Any) -> bytes:
     return json.dumps(value, indent=1).encode("utf-8", "surrogatepass")
 
@@ -315,7 +258,7 @@ def test_arbitrary_json_imports_or_fails_cleanly(
         "customers.json": encoded(customers(*folks) if wrap else folks),
         "conversations.json": encoded(conversations(*items) if wrap else items),
     }
-    run_import(db, files, skip_bad)
+    import_or_refuse(db, "helpscout", files, skip_bad)
 
 
 @FUZZ
@@ -325,4 +268,4 @@ def test_arbitrary_json_imports_or_fails_cleanly(
     name=st.sampled_from(["customers.json", "conversations.json"]),
 )  # fmt: skip
 def test_arbitrary_bytes_import_or_fail_cleanly(db: Path, data: bytes, name: str) -> None:
-    run_import(db, {name: data}, skip_bad=False)
+    import_or_refuse(db, "helpscout", {name: data}, skip_bad=False)
