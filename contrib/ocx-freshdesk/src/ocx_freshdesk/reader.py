@@ -109,6 +109,10 @@ def _tag(value: Any) -> str | None:
     return "-".join(text.replace(",", " ").split()) or None
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -122,10 +126,9 @@ def _named(value: Any, names: dict[int, str]) -> str | None:
 
 
 def _page_order(path: Path) -> tuple[Any, ...]:
-    """`tickets.json`, `tickets-2.json`, ..., `tickets-10.json`: pages in number order,
-    whether or not their numbers have leading zeros."""
-    parts = re.split(r"(\d+)", path.name.lower())
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+    """`tickets.json`, `tickets-2.json`, ..., `tickets-10.json`: pages in the order of the
+    numbers in their names, with or without leading zeros; a name without one first."""
+    return tuple(int(n) for n in re.findall(r"\d+", path.name)), path.name
 
 
 def kind_of_record(record: Any) -> str | None:
@@ -279,13 +282,13 @@ class _Import:
     def warnings(self) -> Iterator[Record]:
         if self.no_description:
             yield ImportWarning(
-                f"{self.no_description} tickets had no description "
+                f"{_count(self.no_description, 'ticket')} had no description "
                 "(export with include=description)"
             )
         if self.unnamed_agents:
             yield ImportWarning(
-                f"{len(self.unnamed_agents)} agents are named 'agent ID' "
-                "(save GET /api/v2/agents as agents.json beside the tickets)"
+                f"{_count(len(self.unnamed_agents), 'agent')} had no name, their messages say "
+                "'agent ID' (save GET /api/v2/agents as agents.json beside the tickets)"
             )
 
 
@@ -381,10 +384,10 @@ def _number_or_text(ticket: dict[str, Any], field: str) -> str | None:
     return f"{field} is {value_type(value)}, expected text or a number"
 
 
-def _choice(value: Any) -> str | None:
+def _choice(value: Any) -> str | int | float | None:
     if isinstance(value, str):
         return clean_text(value)
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _custom_fields(value: Any) -> tuple[tuple[str, Any], ...]:
@@ -396,8 +399,8 @@ def _custom_fields(value: Any) -> tuple[tuple[str, Any], ...]:
             continue
         if isinstance(raw, str):
             raw = clean_text(raw)
-        elif isinstance(raw, list):  # a multi-select: its choices as one text
-            raw = ", ".join(filter(None, map(_choice, raw))) or None
+        elif isinstance(raw, list):  # a multi-select: its choices
+            raw = [c for c in map(_choice, raw) if c is not None] or None
         elif not isinstance(raw, bool | int | float):
             raw = None  # an object: no field type of Freshdesk's holds one
         if raw is not None:
