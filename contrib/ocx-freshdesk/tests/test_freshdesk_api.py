@@ -22,6 +22,9 @@ STATUS = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
 PRIORITY = {1: "Low", 2: "Medium", 3: "High", 4: "Urgent"}
 SOURCE = {1: "Email", 2: "Portal", 3: "Phone", 7: "Chat", 9: "Feedback Widget",
           10: "Outbound Email"}  # fmt: skip
+# "New Survey Ratings" (developers.freshdesk.com/api, Satisfaction Ratings)
+RATING = {103: "Extremely Happy", 102: "Very Happy", 101: "Happy", 100: "Neutral",
+          -101: "Unhappy", -102: "Very Unhappy", -103: "Extremely Unhappy"}  # fmt: skip
 NO_AGENT_NAMES = (
     "1 agent had no name, their messages say 'agent ID' "
     "(save GET /api/v2/agents as agents.json beside the tickets)"
@@ -46,6 +49,20 @@ def entries(folder: Path) -> dict[int, list[dict[str, Any]]]:
 
 AGENTS = {a["id"]: a["contact"]["name"] for a in load(EXPORT / "agents.json")}
 COMPANIES = {c["id"]: c["name"] for c in load(EXPORT / "companies.json")}
+
+
+def satisfaction(folder: Path) -> dict[int, dict[str, str]]:
+    """Each ticket's latest survey answer, as ocx keeps it: score by name, comment."""
+    latest: dict[int, dict[str, Any]] = {}
+    for answer in load(folder / "satisfaction_ratings.json"):
+        before = latest.get(answer["ticket_id"])
+        if before is None or before["updated_at"] <= answer["updated_at"]:
+            latest[answer["ticket_id"]] = answer
+    return {
+        ticket_id: {"score": RATING[a["ratings"]["default_question"]],
+                    **({"comment": a["feedback"].replace("\r\n", "\n")} if a["feedback"] else {})}
+        for ticket_id, a in latest.items()
+    }  # fmt: skip
 
 
 def customer_tickets(folder: Path) -> list[dict[str, Any]]:
@@ -226,6 +243,7 @@ def test_status_priority_channel_type_tags_and_custom_fields_are_freshdesks_name
 ) -> None:
     summary(ocx("import", "freshdesk", EXPORT, "--json"))
     stored = by_id(rows("SELECT external_id, status, data FROM conversations"))
+    rated = satisfaction(EXPORT)
     for ticket in customer_tickets(EXPORT):
         row = stored[str(ticket["id"])]
         assert row["status"] == STATUS.get(ticket["status"], str(ticket["status"]))
@@ -242,6 +260,8 @@ def test_status_priority_channel_type_tags_and_custom_fields_are_freshdesks_name
         ]
         if fields:
             expected["custom_fields"] = fields
+        if ticket["id"] in rated:
+            expected["satisfaction"] = rated[ticket["id"]]
         assert data == expected, ticket["id"]
     assert stored["24"]["status"] == "6"  # a custom status: as given
 
@@ -262,6 +282,16 @@ def test_the_timeline_shows_the_ticket_and_search_finds_its_fields(ocx, summary)
     assert "High" in human and "Refund" in human
     found = json.loads(ocx("customer", "search", "FD07062010", "--json").stdout)
     assert [c["email"] for c in found] == ["sarah.james@freshdesk.com"]
+
+
+def test_a_tickets_latest_satisfaction_rating_is_kept_with_its_comment(ocx, summary, rows) -> None:
+    summary(ocx("import", "freshdesk", EXPORT, "--json"))
+    stored = by_id(rows("SELECT external_id, data FROM conversations"))
+    kept = {int(k): json.loads(r["data"])["satisfaction"] for k, r in stored.items()
+            if "satisfaction" in json.loads(r["data"])}  # fmt: skip
+    assert kept == satisfaction(EXPORT)
+    assert kept[19] == {"score": "Very Happy", "comment": "Quick replacement,\nthank you"}
+    assert kept[23] == {"score": "Extremely Happy", "comment": "test"}
 
 
 def test_ticket_tags_do_not_become_the_customers_tags(ocx, summary, rows) -> None:

@@ -48,6 +48,19 @@ emails = st.one_of(
 )
 odd_emails = st.one_of(emails, emails, emails, emails, text, st.none())
 times = st.one_of(st.sampled_from(TIMES), st.none())
+AGENT_IDS = [5, 6]
+COMPANY_IDS = [8, 9]
+# a ticket's {name: value} custom fields, and the description list examples carry instead
+custom_fields = st.one_of(
+    st.dictionaries(text, st.one_of(maybe_text, huge, st.floats()), max_size=3), maybe_text
+)
+structured = st.one_of(
+    st.fixed_dictionaries({"description_contents": st.lists(
+        st.fixed_dictionaries({"type": st.sampled_from(["text", "image"]),
+                               "data": st.fixed_dictionaries({"content": maybe_text})}),
+        max_size=2)}),
+    maybe_text,
+)  # fmt: skip
 # what a record's id may be instead of a good one: missing, null, empty, wrong type, huge
 BAD_IDS = [None, "", 1.5, True, {"id": 1}, 2**80]
 
@@ -56,7 +69,9 @@ BAD_IDS = [None, "", 1.5, True, {"id": 1}, 2**80]
 def exports(draw: st.DrawFn) -> tuple[list[Any], list[Any], dict[int, list[Any]]]:
     """A Freshdesk export: mostly well-formed records with odd text and missing optional
     fields; now and then a record without an id, not an object, or naming no one known."""
-    contact_ids = draw(st.lists(st.integers(1, 10**12), unique=True, min_size=1, max_size=5))
+    # an agent (5, 6) may be a requester too
+    some_id = st.one_of(st.integers(1, 10**12), st.sampled_from(AGENT_IDS))
+    contact_ids = draw(st.lists(some_id, unique=True, min_size=1, max_size=5))
     contacts: list[Any] = []
     for contact_id in contact_ids:
         contact = draw(
@@ -102,16 +117,27 @@ def exports(draw: st.DrawFn) -> tuple[list[Any], list[Any], dict[int, list[Any]]
                     optional={
                         "requester": st.fixed_dictionaries(
                             {"id": st.just(requester)},
-                            optional={"name": maybe_text, "email": odd_emails},
+                            optional={
+                                "name": maybe_text,
+                                "email": odd_emails,
+                                "phone": maybe_text,
+                                "mobile": maybe_text,
+                            },
                         ),
+                        "priority": st.one_of(st.integers(0, 9), maybe_text),
+                        "type": maybe_text,
+                        "tags": st.one_of(st.lists(maybe_text, max_size=3), maybe_text),
+                        "custom_fields": custom_fields,
+                        "company_id": st.one_of(st.sampled_from(COMPANY_IDS), maybe_text),
+                        "structured_description": structured,
                         "subject": maybe_text,
                         "status": st.one_of(st.integers(0, 9), maybe_text),
                         "description": body,
                         "description_text": st.one_of(text, maybe_text),
                         "created_at": times,
                         "updated_at": times,
-                        "source": st.sampled_from([1, 2, 10, None]),
-                        "responder_id": maybe_text,
+                        "source": st.one_of(st.sampled_from([1, 2, 7, 10, None]), maybe_text),
+                        "responder_id": st.one_of(st.sampled_from(AGENT_IDS), maybe_text),
                     },
                 )
             )
@@ -151,6 +177,27 @@ def exports(draw: st.DrawFn) -> tuple[list[Any], list[Any], dict[int, list[Any]]
     return contacts, tickets, conversations
 
 
+# GET /api/v2/agents and /api/v2/companies beside the tickets, read for names only
+agents = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.one_of(st.sampled_from(AGENT_IDS), st.integers(1, 9), st.sampled_from(BAD_IDS)),
+         "ticket_scope": st.just(1)},
+        optional={"contact": st.one_of(
+            st.fixed_dictionaries({}, optional={"name": maybe_text, "email": odd_emails}),
+            maybe_text)},
+    ),
+    max_size=3,
+)  # fmt: skip
+companies = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.one_of(st.sampled_from(COMPANY_IDS), st.sampled_from(BAD_IDS)),
+         "domains": st.lists(text, max_size=2)},
+        optional={"name": maybe_text},
+    ),
+    max_size=2,
+)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("generated")
@@ -160,10 +207,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )  # fmt: skip
-@given(export=exports(), ascii_only=st.booleans(), skip_bad=st.booleans())
+@given(export=exports(), ascii_only=st.booleans(), skip_bad=st.booleans(),
+       names=st.none() | st.tuples(agents, companies))  # fmt: skip
 def test_generated_exports_import_or_fail_with_a_clear_error(
     workdir: Path, export: tuple[list[Any], list[Any], dict[int, list[Any]]],
-    ascii_only: bool, skip_bad: bool,
+    ascii_only: bool, skip_bad: bool, names: tuple[list[Any], list[Any]] | None,
 ) -> None:  # fmt: skip
     contacts, tickets, conversations = export
     with tempfile.TemporaryDirectory(dir=workdir) as name:
@@ -172,6 +220,9 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
         (root / "conversations").mkdir(parents=True)
         write_export(root / "contacts.json", contacts, ascii_only)
         write_export(root / "tickets.json", tickets, ascii_only)
+        if names is not None:
+            write_export(root / "agents.json", names[0], ascii_only)
+            write_export(root / "companies.json", names[1], ascii_only)
         for ticket_id, items in conversations.items():
             write_export(root / "conversations" / f"{ticket_id}.json", items, ascii_only)
         import_twice(IMPORTER, folder, root, skip_bad)
@@ -184,7 +235,7 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
                 for item in read(path):
                     assert isinstance(item, kinds)
             except OcxError as exc:
-                assert str(path) in str(exc) or str(root / "contacts.json") in str(exc)
+                assert str(path) in str(exc) or str(root) in str(exc)
 
 
 @settings(max_examples=40, deadline=None)

@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 IMPORTER = Importer(
     name="freshdesk",
     description="Freshdesk API v2: tickets.json (include=requester,description), contacts.json, "
-    "agents.json, companies.json and conversations/{ticket_id}.json",
+    "agents.json, companies.json, satisfaction_ratings.json, conversations/{ticket_id}.json",
     detect=detect,
     read=read,
     read_all=read_all,

@@ -1,14 +1,14 @@
-"""Read a Freshdesk API v2 export: contacts, tickets (include=requester,description),
-per-ticket conversations, and agents and companies to name people and their companies, as
-ocx import records.
+"""Read a Freshdesk API v2 export as ocx import records: tickets (include=requester,
+description) with their conversations, contacts, and the agents, companies and satisfaction
+ratings that name people, fill companies and rate tickets.
 
-A folder holds `contacts.json`, `tickets.json` (or page files `contacts-2.json`,
-`tickets-0002.json`..., read in page order), `agents.json`, `companies.json` and
-`conversations/{ticket_id}.json`; a single file is recognised by what its records hold. All
-the PATHs of one import are read together (`read_all`): companies and agents first (names),
-then contacts, then tickets, so a ticket finds its people whatever order the PATHs came in.
-Contacts and tickets files are streamed with `ocx.importkit` (ijson), so a big export keeps
-memory flat; a conversations file is one ticket's and is read whole.
+A folder holds `tickets.json` (or page files `tickets-2.json`, `tickets-0002.json`..., read in
+page order), `contacts.json`, `agents.json`, `companies.json`, `satisfaction_ratings.json`
+and `conversations/{ticket_id}.json`; a single file is recognised by what its records hold.
+All the PATHs of one import are read together (`read_all`): agents, companies and ratings
+first, then contacts, then tickets, so a ticket finds its people whatever order the PATHs
+came in. Contacts and tickets files are streamed with `ocx.importkit` (ijson), so a big
+export keeps memory flat; a conversations file is one ticket's and is read whole.
 """
 
 from __future__ import annotations
@@ -41,14 +41,17 @@ from ocx.plugin_api import (
     MessageRecord,
     Origin,
     Record,
+    Satisfaction,
     SkippedRecord,
     html_to_text,
     iana_zone,
 )
 
-KINDS = ("contacts", "tickets", "conversations", "agents", "companies")
-# Files read for their names only (an agent's name, a company's name), never imported.
-LOOKUPS = ("agents", "companies")
+RATINGS = "satisfaction_ratings"
+KINDS = ("contacts", "tickets", "conversations", "agents", "companies", RATINGS)
+# Files read before the tickets to name people and companies and rate tickets, never
+# imported on their own.
+LOOKUPS = ("agents", "companies", RATINGS)
 _EXPECTED = {
     "contacts": "a JSON array of contacts, as GET /api/v2/contacts returns",
     "tickets": "a JSON array of tickets, as GET /api/v2/tickets returns",
@@ -56,6 +59,8 @@ _EXPECTED = {
     "as GET /api/v2/tickets/{id}/conversations returns",
     "agents": "a JSON array of agents, as GET /api/v2/agents returns",
     "companies": "a JSON array of companies, as GET /api/v2/companies returns",
+    RATINGS: "a JSON array of satisfaction ratings, "
+    "as GET /api/v2/surveys/satisfaction_ratings returns",
 }
 SHAPE = (
     "not a Freshdesk export (expected a JSON array of contacts, tickets, conversation "
@@ -69,6 +74,11 @@ SOURCES = {
     1: "Email", 2: "Portal", 3: "Phone", 4: "Forum", 5: "Twitter", 6: "Facebook", 7: "Chat",
     8: "MobiHelp", 9: "Feedback Widget", 10: "Outbound Email", 11: "Ecommerce", 12: "Bot",
     13: "Whatsapp",
+}  # fmt: skip
+# A survey answer's rating: new surveys' (-103 to 103) and classic surveys' (1 to 3).
+RATING_NAMES = {
+    103: "Extremely Happy", 102: "Very Happy", 101: "Happy", 100: "Neutral", -101: "Unhappy",
+    -102: "Very Unhappy", -103: "Extremely Unhappy", 1: "Happy", 2: "Neutral", 3: "Unhappy",
 }  # fmt: skip
 OUTBOUND_EMAIL = 10  # ticket `source`: the ticket was opened by an agent's outbound email
 # The fields read that must be text when they are there (null is as good as missing); a
@@ -90,6 +100,7 @@ _TICKET_KEYS = {"requester_id", "responder_id", "subject", "priority", "due_by",
 _AGENT_KEYS = {"ticket_scope", "occasional", "available", "available_since", "focus_mode",
                "signature", "contact", "agent_type", "role_ids", "skill_ids"}  # fmt: skip
 _COMPANY_KEYS = {"domains", "account_tier", "health_score", "renewal_date", "industry"}
+_RATING_KEYS = {"survey_id", "ratings", "feedback"}
 _ENTRY_KEYS = {"incoming", "private", "body_text", "ticket_id", "from_email", "to_emails"}
 _CONTACT_KEYS = {"email", "name", "phone", "mobile", "other_emails", "time_zone", "job_title"}
 
@@ -139,6 +150,8 @@ def kind_of_record(record: Any) -> str | None:
     keys = set(record)
     if keys & _TICKET_KEYS:
         return "tickets"
+    if keys & _RATING_KEYS:
+        return RATINGS
     if keys & _AGENT_KEYS:
         return "agents"
     if keys & _COMPANY_KEYS:
@@ -154,7 +167,7 @@ def kind_of_name(path: Path) -> str | None:
     name = path.name.lower()
     if path.parent.name.lower() == "conversations":
         return "conversations"
-    for kind in ("contacts", "tickets", "agents", "companies"):
+    for kind in ("contacts", "tickets", "agents", "companies", RATINGS):
         if name.startswith(kind) and name.endswith(".json"):
             return kind
     return None
@@ -258,6 +271,8 @@ class _Import:
     def __init__(self) -> None:
         self.companies: dict[str, str] = {}
         self.agents: dict[str, str | None] = {}
+        # each ticket's latest satisfaction rating: (when, its Satisfaction)
+        self.ratings: dict[str, tuple[str, Satisfaction]] = {}
         self.names: dict[str, str] = {}  # contacts' and requesters' names by id
         self.customers: set[str] = set()  # ids yielded as a CustomerRecord
         self.folders: dict[Path, _Folder] = {}
@@ -301,6 +316,22 @@ def _companies(path: Path) -> Iterator[tuple[str, str]]:
         name = clean_text(company.get("name")) if company_id else None
         if company_id and name:
             yield company_id, name
+
+
+def _ratings(path: Path, ratings: dict[str, tuple[str, Satisfaction]]) -> None:
+    """Each ticket's latest survey answer: its default question's rating by Freshdesk's name
+    (103 "Extremely Happy"), and the feedback written with it."""
+    for rating in json_items(path, "item"):
+        rating = _dict(rating)
+        ticket_id = record_id(rating.get("ticket_id"))
+        score = _dict(rating.get("ratings")).get("default_question")
+        if ticket_id is None or not _number(score):
+            continue
+        when = clean_text(rating.get("updated_at")) or clean_text(rating.get("created_at")) or ""
+        if ticket_id in ratings and ratings[ticket_id][0] > when:
+            continue
+        named = RATING_NAMES.get(score, str(score))
+        ratings[ticket_id] = (when, Satisfaction(named, clean_text(rating.get("feedback"))))
 
 
 def _agents(path: Path) -> Iterator[tuple[str, str | None]]:
@@ -490,6 +521,7 @@ def _tickets(path: Path, run: _Import) -> Iterator[Record]:
             tags=tuple(dict.fromkeys(t for t in map(clean_text, tags) if t)),
             channel=_named(source, SOURCES),
             custom_fields=_custom_fields(ticket.get("custom_fields")),
+            satisfaction=run.ratings.get(ticket_id, ("", None))[1],
             missing_customer=missing,
         )
         requester_name = run.names.get(requester_id or "") or email
@@ -599,7 +631,7 @@ def _plan(paths: Iterable[Path]) -> dict[str, list[Path]]:
         if path.is_dir():
             if not _pages(path, "contacts") and not _pages(path, "tickets"):
                 raise ImportFileError(str(path), "no contacts.json or tickets.json here")
-            beside(path, ("companies", "agents", "contacts", "tickets"))
+            beside(path, (*LOOKUPS, "contacts", "tickets"))
             continue
         in_conversations = path.parent.name.lower() == "conversations"
         kind = file_kind(path, "conversations" if in_conversations else None)
@@ -607,9 +639,9 @@ def _plan(paths: Iterable[Path]) -> dict[str, list[Path]]:
             continue  # an empty array: nothing to read
         add(kind, path)
         if kind == "tickets":
-            beside(path.parent, ("companies", "agents", "contacts"))
+            beside(path.parent, (*LOOKUPS, "contacts"))
         elif kind == "conversations" and in_conversations:
-            beside(path.parent.parent, LOOKUPS)
+            beside(path.parent.parent, ("agents", "companies"))
     return plan
 
 
@@ -622,6 +654,8 @@ def read_all(paths: Sequence[Path]) -> Iterator[Record]:
         run.companies.update(_companies(file))
     for file in plan["agents"]:
         run.agents.update(_agents(file))
+    for file in plan[RATINGS]:
+        _ratings(file, run.ratings)
     for file in plan["contacts"]:
         yield from _contacts(file, run)
     for file in plan["tickets"]:

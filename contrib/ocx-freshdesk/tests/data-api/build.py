@@ -273,6 +273,44 @@ CONVERSATIONS = {
     ],
 }  # fmt: skip
 
+
+def rating(
+    rating_id: int,
+    ticket_id: int,
+    user_id: int,
+    score: int,
+    feedback: str | None,
+    when: str,
+    **questions: int,
+) -> dict[str, Any]:
+    """GET /api/v2/surveys/satisfaction_ratings: the recorded rating's fields in their order."""
+    return {
+        "id": rating_id, "survey_id": 67000084490, "user_id": user_id, "agent_id": TEAM_AIRBYTE,
+        "feedback": feedback, "group_id": None, "ticket_id": ticket_id, "created_at": when,
+        "updated_at": when, "ratings": {"default_question": score, **questions},
+    }  # fmt: skip
+
+
+RATINGS = [
+    rating(
+        67000499229,
+        23,
+        IRYNA["id"],
+        103,
+        "test",
+        "2022-11-22T15:02:29Z",
+        question_67000084816=103,
+        question_67000084817=100,
+        question_67000084818=100,
+    ),
+    # ^ as recorded
+    # ours: Sarah answered twice; the later answer is the ticket's rating
+    rating(67000499301, 19, SARAH["id"], -101, None, "2022-05-27T07:00:00Z"),
+    rating(
+        67000499302, 19, SARAH["id"], 102, "Quick replacement,\r\nthank you", "2022-05-28T22:00:00Z"
+    ),
+]
+
 # --- plain/ and people/: the documented examples ------------------------------------------------
 # GET /api/v2/tickets?include=description: "List All Tickets", its two example tickets with
 # the description include=description adds, and "View a Ticket"'s ticket 20 in the list's
@@ -386,6 +424,7 @@ def build() -> None:
     save(export / "tickets-3.json", [])  # the page after the last: Freshdesk answers []
     save(export / "agents.json", AGENTS)
     save(export / "companies.json", COMPANIES)
+    save(export / "satisfaction_ratings.json", RATINGS)
     for ticket_id, entries in CONVERSATIONS.items():
         save(export / "conversations" / f"{ticket_id}.json", entries)
     plain = HERE / "plain"
