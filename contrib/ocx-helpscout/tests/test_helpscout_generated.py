@@ -1,6 +1,8 @@
 """Generated Help Scout exports (odd unicode, keys left out as Help Scout does, wrong types,
-huge bodies) written to files and fed through the importer's read() into a real database:
-each imports, or fails with an OcxError naming what is wrong; never another exception."""
+huge bodies, conversations with and without threads, tags, custom fields and ratings) written to
+files and fed through the importer into a real database: each imports, or fails with an
+OcxError naming what is wrong; never another exception. Whatever order the PATHs come in, the
+records are the same."""
 
 from __future__ import annotations
 
@@ -13,10 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ocx_helpscout import IMPORTER
-from ocx_helpscout.reader import read
+from ocx_helpscout.reader import read, read_all
 
 from ocx.errors import OcxError
-from ocx.plugin_api import BadRecord, ConversationRecord, CustomerRecord, MessageRecord
+from ocx.plugin_api import (
+    BadRecord,
+    ConversationRecord,
+    CustomerRecord,
+    ImportWarning,
+    MessageRecord,
+    SkippedRecord,
+)
 from ocx.testing import import_twice, write_export
 
 ODD = [
@@ -85,6 +94,8 @@ def exports(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
                 "body": st.one_of(text, huge, maybe_text), "createdAt": times,
                 "state": st.sampled_from(["published", "draft", "hidden"]),
                 "createdBy": person(people), "customer": person(people),
+                "rating": st.one_of(maybe_text, st.fixed_dictionaries({}, optional={
+                    "customerId": people, "rating": maybe_text, "comments": maybe_text})),
             },
         ), max_size=4))  # fmt: skip
         conversations.append(draw(st.fixed_dictionaries(
@@ -99,7 +110,15 @@ def exports(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
                 )},
             optional={
                 "subject": maybe_text, "status": maybe_text, "createdAt": times,
-                "userUpdatedAt": times, "updatedAt": times,
+                "userUpdatedAt": times, "updatedAt": times, "preview": maybe_text,
+                "type": maybe_text, "source": st.fixed_dictionaries({}, optional={"type": maybe_text}),
+                "tags": st.one_of(maybe_text, st.lists(st.one_of(
+                    maybe_text, st.fixed_dictionaries({}, optional={"id": st.integers(),
+                                                                    "tag": maybe_text})),
+                    max_size=3)),
+                "customFields": st.one_of(maybe_text, st.lists(st.fixed_dictionaries({}, optional={
+                    "id": st.one_of(st.integers(), maybe_text), "name": maybe_text,
+                    "value": maybe_text, "text": maybe_text}), max_size=3)),
             },
         )))  # fmt: skip
     for records in (customers, conversations):
@@ -143,13 +162,17 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
         write_export(root / "conversations.json", conversations, ascii_only)
         import_twice(IMPORTER, folder, root, skip_bad)
         path = root / "conversations.json"  # on its own too: recognised by content
+        kinds = (BadRecord, SkippedRecord, ImportWarning, CustomerRecord, ConversationRecord,
+                 MessageRecord)  # fmt: skip
         try:
-            for item in read(path):
-                assert isinstance(
-                    item, BadRecord | CustomerRecord | ConversationRecord | MessageRecord
-                )
-        except OcxError as exc:
-            assert str(path) in str(exc)
+            by_folder = list(read(root))
+            assert all(isinstance(item, kinds) for item in by_folder)
+        except OcxError as exc:  # a file-level error names its file
+            assert str(path) in str(exc) or str(root / "customers.json") in str(exc)
+            return
+        # Tickets first on the command line: the customers still come first.
+        assert list(read_all([path, root / "customers.json"])) == by_folder
+        assert list(read(path)) == by_folder  # its customers page beside it
 
 
 @settings(max_examples=40, deadline=None)

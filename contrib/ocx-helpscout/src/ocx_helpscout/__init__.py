@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from ocx.hookspecs import hookimpl
 from ocx.plugin_api import Importer
-from ocx_helpscout.reader import detect, read
+from ocx_helpscout.reader import detect, read, read_all
 
 __version__ = "0.1.0"
 
@@ -18,6 +18,7 @@ IMPORTER = Importer(
     description="Help Scout Mailbox API 2.0: customers.json and conversations.json (embed=threads)",
     detect=detect,
     read=read,
+    read_all=read_all,
 )
 
 
