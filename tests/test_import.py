@@ -524,6 +524,24 @@ def test_import_fills_empty_fields_and_keeps_what_a_person_entered(
     assert set(marcus["tags"]) <= tags
 
 
+def test_a_partial_record_does_not_make_ocx_forget_what_the_source_set(
+    initialized: Path, tmp_path: Path, import_json: ImportJson, rows: Rows
+) -> None:
+    """A record with fewer fields (a ticket's embedded requester) between two full ones: the
+    company the first full record set still follows the source on the next full one."""
+    sheet = tmp_path / "customers.csv"
+
+    def import_rows(text: str) -> None:
+        sheet.write_text(text, encoding="utf-8")
+        import_json("csv", sheet)
+
+    import_rows("email,name,company\nana@example.com,Ana,Acme\n")
+    import_rows("email,name\nana@example.com,Ana\n")
+    import_rows("email,name,company\nana@example.com,Ana,Acme Group\n")
+    stored = rows(initialized, "SELECT company FROM customers WHERE email = 'ana@example.com'")
+    assert stored == [{"company": "Acme Group"}]
+
+
 def test_reimport_keeps_a_field_edited_in_ocx_and_updates_untouched_ones(
     run: Run, initialized: Path, tmp_path: Path, load_json: LoadJson, import_json: ImportJson
 ) -> None:

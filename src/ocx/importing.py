@@ -309,9 +309,12 @@ class _Run:
         last: dict[str, Any] = json.loads(known["imported"] or "{}") if known else {}
         customer_id = known["customer_id"] if known else customer_sql.id_by_email(conn, email)
         # What this source said last time, tags included: what it said before and a person
-        # removed or changed in ocx since is not brought back.
+        # removed or changed in ocx since is not brought back. Added to what it said before,
+        # not instead: a partial record (a ticket's embedded requester: name and email only)
+        # must not make ocx forget the company a full contact record set.
+        said_tags = sorted(set(tags) | set(last.get("tags", [])))
         imported = json.dumps(
-            {**profile, "tags": sorted(set(tags))}, sort_keys=True, ensure_ascii=False
+            {**last, **profile, "tags": said_tags}, sort_keys=True, ensure_ascii=False
         )
         if customer_id is None:
             customer_id = customer_sql.insert_customer(
