@@ -275,6 +275,30 @@ def add_ticket(folder: Path, ticket: dict[str, Any]) -> None:
     (folder / "tickets.json").write_text(json.dumps(tickets), encoding="utf-8")
 
 
+def test_tickets_alone_between_two_contacts_imports_undo_nothing_a_person_did(
+    ocx, summary, rows, samples: Path, export: Export, tmp_path: Path
+) -> None:
+    """The requester a ticket embeds says less than the contact (no tags, no time zone): a
+    tickets-only import in between must not make a later contacts import bring back a tag
+    someone removed in ocx."""
+    marcus = export.contacts[0]
+    assert "vip" in marcus["tags"]
+    summary(ocx("import", "freshdesk", samples / "contacts.json", "--json"))
+    edited = ocx("customer", "edit", marcus["email"], "--untag", "vip")
+    assert edited.exit_code == 0, edited.output
+    alone = tmp_path / "nightly"
+    alone.mkdir()
+    shutil.copy(samples / "tickets.json", alone / "tickets.json")
+    nightly = summary(ocx("import", "freshdesk", alone, "--json"))
+    assert nightly["created"]["customers"] == 0 and nightly["skipped"] == []
+    summary(ocx("import", "freshdesk", samples / "contacts.json", "--json"))
+    tags = rows(
+        "SELECT t.tag FROM tags t JOIN customers c ON c.id = t.customer_id WHERE c.email = ?",
+        (marcus["email"].lower(),),
+    )
+    assert sorted(t["tag"] for t in tags) == sorted(set(marcus["tags"]) - {"vip"})
+
+
 def test_a_requester_missing_from_the_contacts_is_found_by_email(
     ocx, summary, rows, copy: Path, export: Export
 ) -> None:
