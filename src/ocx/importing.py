@@ -460,6 +460,11 @@ class _Run:
                 self.summary.unchanged["messages"] += 1
         sql.insert_messages(self.conn, inserts)
         sql.update_messages(self.conn, updates)
+        # A conversation first exported without its threads kept its preview as a stand-in;
+        # once its real messages are here the stand-in goes.
+        sql.drop_previews(
+            self.conn, {row["conversation_id"] for row in inserts if not row["preview"]}
+        )
         self.summary.created["messages"] += len(inserts)
         self.summary.updated["messages"] += len(updates)
 

@@ -323,6 +323,25 @@ def test_only_the_conversations_without_threads_are_counted(ocx, summary, copy) 
     assert result["warnings"] == [NO_THREADS.format(1)]
 
 
+def test_a_preview_gives_way_when_the_threads_come(ocx, summary, rows, copy) -> None:
+    """Exported once without threads, then with them: the preview stand-in goes, the
+    conversation's real messages stay."""
+    page = copy / "threads" / "conversations-1.json"
+    full = json.loads(page.read_text(encoding="utf-8"))
+    edit(page, lambda d: d["_embedded"]["conversations"][1].pop("_embedded"))
+    first = summary(ocx("import", "helpscout", copy / "threads", "--json"))
+    assert first["warnings"] == [NO_THREADS.format(1)]
+    assert rows("SELECT count(*) AS n FROM messages WHERE preview = 1")[0]["n"] == 1
+    page.write_text(json.dumps(full), encoding="utf-8")
+    summary(ocx("import", "helpscout", copy / "threads", "--json"))
+    assert rows("SELECT count(*) AS n FROM messages WHERE preview = 1")[0]["n"] == 0
+    conversation = str(full["_embedded"]["conversations"][1]["id"])
+    threads = full["_embedded"]["conversations"][1]["_embedded"]["threads"]
+    stored = rows("SELECT count(*) AS n FROM messages m JOIN conversations c "
+                  "ON c.id = m.conversation_id WHERE c.external_id = ?", (conversation,))  # fmt: skip
+    assert 0 < stored[0]["n"] <= len(threads)
+
+
 # --- customers later: skipped conversations come in, nothing twice ---------------------------
 
 

@@ -126,3 +126,13 @@ def update_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> Non
         "preview = :preview WHERE id = :id",
         rows,
     )
+
+
+def drop_previews(conn: sqlite3.Connection, conversation_ids: set[int]) -> None:
+    """Delete the preview stand-ins of these conversations (their threads have come)."""
+    for chunk in _chunks(sorted(conversation_ids)):
+        conn.execute(
+            f"DELETE FROM messages WHERE preview = 1 "
+            f"AND conversation_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
