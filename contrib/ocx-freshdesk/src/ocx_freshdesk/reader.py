@@ -63,8 +63,8 @@ _EXPECTED = {
     "as GET /api/v2/surveys/satisfaction_ratings returns",
 }
 SHAPE = (
-    "not a Freshdesk export (expected a JSON array of contacts, tickets, conversation "
-    "entries, agents or companies, as the Freshdesk API v2 returns)"
+    "not a Freshdesk export (expected a JSON array of tickets, contacts, conversation "
+    "entries, agents, companies or satisfaction ratings, as the Freshdesk API v2 returns)"
 )
 # Freshdesk's own names for its numbers (developers.freshdesk.com/api, "Ticket properties");
 # sources 4-6, 8 and 11-13 as a live account's GET /api/v2/ticket_fields names them.
@@ -143,8 +143,7 @@ def _page_order(path: Path) -> tuple[Any, ...]:
 
 
 def kind_of_record(record: Any) -> str | None:
-    """'contacts', 'tickets', 'conversations', 'agents' or 'companies' for one record, None
-    if it cannot tell."""
+    """Which of KINDS one record is, by the keys only that kind has; None if it cannot tell."""
     if not isinstance(record, dict):
         return None
     keys = set(record)
@@ -203,9 +202,7 @@ def file_kind(path: Path, expected: str | None = None) -> str | None:
         raise ImportFileError(str(path), f"{shape}; it holds {kind}")
     kind = kind or expected or kind_of_name(path)
     if kind is None:
-        raise ImportFileError(
-            str(path), f"{SHAPE}; cannot tell whether it holds contacts, tickets or conversations"
-        )
+        raise ImportFileError(str(path), f"{SHAPE}; cannot tell which its records are")
     return kind
 
 
