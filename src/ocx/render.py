@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,15 +42,193 @@ def warn(text: str) -> None:
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    """A table drawn by rich; a long one gets the same output line for line, faster."""
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-    for column in columns:
-        grid.add_column(column, overflow="fold")  # never hide part of an email behind "…"
-    for row in rows:
-        grid.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-    console().print(grid)
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+
+    def grid(body: Sequence[Sequence[str]]) -> Table:
+        drawn = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+        for column in columns:
+            drawn.add_column(column, overflow="fold")  # never hide part of an email behind "…"
+        for row in body:
+            drawn.add_row(*(Text(cell) for cell in row))
+        return drawn
+
+    out = console()
+    if len(cells) > _DIGEST_ROWS_MAX and _print_long_table(out, grid, len(columns), cells):
+        return
+    out.print(grid(cells))
+
+
+# Rich measures and lays out every cell of a table through several layers of objects:
+# about a millisecond a row, 2 s for `ocx due` listing 4,000 items. Its column widths depend
+# only on each column's widest cell and widest word, so rich lays out a digest of the table
+# (the rows holding those cells) and draws its header; the rows are then laid out here,
+# plain text padded and word-wrapped by rich's own line breaker, and the digest's rows must
+# come out exactly as rich drew them, or rich draws the whole table after all.
+_DIGEST_ROWS_MAX = 8  # a table this short is simply drawn by rich
+_WORD = re.compile(r"\s*\S+\s*")  # a word and the spaces around it, as rich._wrap reads them
+
+
+def _measure(text: str) -> tuple[int, int] | None:
+    """Rich's (minimum, maximum) width of a Text of printable characters one cell wide each
+    (ASCII, Latin accents): its longest word and its length. None for anything else (wide
+    or combining characters, tabs, control codes)."""
+    if not (text.isprintable() and (text.isascii() or max(text) <= "\u02ff")):
+        return None
+    words = text.split()
+    return (max(map(len, words)) if words else len(text)), len(text)
+
+
+def _fold(text: str, width: int, longest_word: int) -> list[str]:
+    """Text _measure reads (one cell a character) wrapped as rich wraps a Text with
+    overflow="fold", each line padded to the width."""
+    if len(text) <= width:
+        return [text.ljust(width)]
+    if longest_word > width or text.startswith(" "):  # a word to fold: rich's own breaker
+        from rich._wrap import divide_line
+
+        offsets = divide_line(text, width, fold=True)
+    else:  # rich's breaker (rich._wrap.divide_line) when every word fits on a line
+        offsets, offset = [], 0
+        for match in _WORD.finditer(text):
+            start, word = match.start(), match.group()
+            if len(word.rstrip()) <= width - offset:
+                offset += len(word)
+            elif offset and start:
+                offsets.append(start)
+                offset = len(word)
+    lines = []
+    for start, end in zip([0, *offsets], [*offsets, len(text)], strict=True):
+        line = text[start:end]
+        if len(line) > width:  # trailing spaces past the width go (Text.rstrip_end)
+            line = line[: len(line) - min(len(line) - len(line.rstrip()), len(line) - width)]
+        lines.append(line[:width].ljust(width))
+    return lines
+
+
+def _print_long_table(
+    out: Console, grid: Callable[[Sequence[Sequence[str]]], Any], width: int,
+    cells: list[list[str]],
+) -> bool:  # fmt: skip
+    """Print the table grid(cells) would draw, laying out the rows here; False (nothing
+    printed) when this cannot promise rich's output, and rich must draw it."""
+    if out.legacy_windows or any(len(row) != width for row in cells):
+        return False
+    picked = sorted(_widest_rows(out, width, cells))
+    digest = grid([cells[index] for index in picked])
+    try:
+        widths: list[int] = digest._calculate_column_widths(
+            out, out.options.update_width(out.options.max_width - digest._extra_width)
+        )
+    except (AttributeError, TypeError):  # another rich: let it draw everything
+        return False
+    if len(widths) != width or min(widths) < 3 or sum(widths) + width - 1 > out.width:
+        return False  # columns too narrow to pad, or a table wider than the console
+    with out.capture() as capture:
+        out.print(digest)
+    drawn = capture.get().split("\n")
+    if drawn.pop() != "":
+        return False
+    layout = _RowLayout(out, widths)
+    laid_out = [layout.cells(row) for row in cells]
+    if any(row is None for row in laid_out):
+        return False
+    body_at = len(drawn) - sum(len(laid_out[index][0]) for index in picked)  # type: ignore[index]
+    if body_at < 1:
+        return False
+    # The column divider as rich drew it: a box line, or its ASCII stand-in.
+    divider = drawn[body_at][widths[0] : widths[0] + 1] if width > 1 else ""
+    if drawn[body_at:] != [
+        divider.join(parts) for index in picked for parts in zip(*laid_out[index])  # type: ignore[misc]
+    ]:
+        return False  # not what rich draws: let it draw everything
+    stream = out.file
+    stream.write("\n".join(drawn[:body_at]) + "\n")
+    lines: list[str] = []
+    for row in laid_out:
+        lines += map(divider.join, zip(*row))  # type: ignore[misc]
+        if len(lines) >= 1000:  # in pieces: a pipe reader sees rows early
+            stream.write("\n".join(lines) + "\n")
+            lines = []
+    if lines:
+        stream.write("\n".join(lines) + "\n")
+    stream.flush()
+    return True
+
+
+def _widest_rows(out: Console, width: int, cells: list[list[str]]) -> set[int]:
+    """The rows holding each column's longest word and longest line: rich sizes the columns
+    by those two measures alone, so these rows alone give the table's column widths."""
+    from rich.measure import Measurement
+    from rich.text import Text
+
+    picked = set()
+    for column in range(width):
+        first: dict[str, int] = {}  # each text of the column, measured once
+        for index, row in enumerate(cells):
+            first.setdefault(row[column], index)
+        sizes: dict[int, tuple[int, int]] = {}
+        for text, index in first.items():
+            size = _measure(text)
+            if size is None:
+                found = Measurement.get(out, out.options, Text(text))
+                size = (found.minimum, found.maximum)
+            sizes[index] = size
+        picked.add(max(sizes, key=lambda index: sizes[index][0]))
+        picked.add(max(sizes, key=lambda index: sizes[index][1]))
+    return picked
+
+
+class _RowLayout:
+    """Cells laid out as rich lays out a Text cell of a table with these column widths
+    (padding included, left-justified, folded), each text of a column once."""
+
+    def __init__(self, out: Console, widths: list[int]) -> None:
+        last = len(widths) - 1
+        self.out = out
+        self.widths = widths
+        self.pads = [(0 if c == 0 else 1, 0 if c == last else 1) for c in range(len(widths))]
+        self.blanks = [" " * w for w in widths]
+        self.seen: list[dict[str, list[str] | None]] = [{} for _ in widths]
+
+    def cells(self, row: Sequence[str]) -> list[list[str]] | None:
+        """Each cell's lines, every cell as high as the row (rich aligns them to the top);
+        None when a cell is beyond this layout."""
+        columns = []
+        for column, text in enumerate(row):
+            known = self.seen[column]
+            lines = known[text] if text in known else known.setdefault(text, self._lines(text, column))
+            if lines is None:
+                return None
+            columns.append(lines)
+        height = max(map(len, columns))
+        if height > 1:
+            columns = [lines + [self.blanks[column]] * (height - len(lines))
+                       for column, lines in enumerate(columns)]  # fmt: skip
+        return columns
+
+    def _lines(self, text: str, column: int) -> list[str] | None:
+        left, right = self.pads[column]
+        size = _measure(text)
+        if size is not None:
+            lines = _fold(text, self.widths[column] - left - right, size[0])
+            if left or right:
+                lines = [f"{' ' * left}{line}{' ' * right}" for line in lines]
+            return lines
+        from rich.padding import Padding
+        from rich.text import Text
+
+        options = self.out.options.update(
+            width=self.widths[column], justify="left", no_wrap=False, overflow="fold",
+            height=None, highlight=False,
+        )  # fmt: skip
+        rendered = self.out.render_lines(Padding(Text(text), (0, right, 0, left)), options)
+        if any(segment.style or segment.control for line in rendered for segment in line):
+            return None
+        return ["".join(segment.text for segment in line) for line in rendered]
 
 
 def _entry_line(entry: TimelineEntry) -> str:

@@ -1,0 +1,120 @@
+"""render.table: a long table is laid out by ocx, not rich, and prints exactly what rich
+would have drawn (widths, folding, padding, box, header styles), in a pipe, in a colour
+terminal, without colour and with an ASCII-only encoding; the fast layout is really used.
+
+Each case draws the same random table twice: through the fast path, and through rich
+alone (render._DIGEST_ROWS_MAX raised past the row count)."""
+
+from __future__ import annotations
+
+import io
+import random
+from typing import Any
+
+import pytest
+
+from ocx import render
+
+WORDS = [
+    "a", "be", "sea", "promise", "overdue", "escalation", "margo@example.com", "Call", "back",
+    "with", "the", "fix", "ETA", "x" * 30, "y" * 90, "2026-12-01 08:00 UTC", "1h 5m late",
+    "", " ", "  two  spaces ", "Chloé", "Müller", "Ó'Brien", "東京都", "😀", "e\u0301",
+    "tab\there", "line\nbreak", "bell\x07", "cr\r", "a-b-c-d-e-f-g-h-i-j-k-l-m",
+    "(daily*5,weekly*4,monthly)", "[bold]not markup[/]", ":smile:", "nbsp\xa0here",
+]  # fmt: skip
+HEADERS = ["What", "Customer", "Owner", "Due", "Late", "Text", "", "A long header name"]
+
+
+class _Ascii(io.StringIO):
+    """A stdout whose encoding cannot show box lines: rich draws its ASCII stand-in."""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "ascii"
+
+
+def _cell(rng: random.Random) -> Any:
+    roll = rng.random()
+    if roll < 0.05:
+        return None
+    if roll < 0.1:
+        return rng.randint(-5, 10**6)
+    return " ".join(rng.choice(WORDS) for _ in range(rng.choice([0, 1, 1, 2, 3, 5, 8])))
+
+
+def _table(seed: int) -> tuple[list[str], list[list[Any]], str | None]:
+    rng = random.Random(seed)
+    width = rng.randint(1, 7)
+    columns = [rng.choice(HEADERS) for _ in range(width)]
+    rows = [[_cell(rng) for _ in range(width)] for _ in range(rng.randint(9, 40))]
+    title = rng.choice([None, None, "Due", "A title long enough to wrap above a narrow table"])
+    return columns, rows, title
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch, stdout: io.StringIO, *args: Any,
+           fast: bool) -> str:  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr("sys.stdout", stdout)
+        if not fast:
+            patch.setattr(render, "_DIGEST_ROWS_MAX", 10**9)
+        render.table(*args)
+    return stdout.getvalue()
+
+
+ENVIRONMENTS = {
+    "pipe, 80 columns": ({}, io.StringIO),
+    "pipe, 36 columns": ({"COLUMNS": "36"}, io.StringIO),
+    "pipe, 200 columns": ({"COLUMNS": "200"}, io.StringIO),
+    "colour terminal": ({"FORCE_COLOR": "1", "NO_COLOR": None, "TERM": "xterm-256color"},
+                        io.StringIO),
+    "terminal, NO_COLOR": ({"FORCE_COLOR": "1", "TERM": "xterm-256color"}, io.StringIO),
+    "ascii only": ({}, _Ascii),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ENVIRONMENTS)
+def test_a_long_table_prints_what_rich_draws(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    variables, stream = ENVIRONMENTS[where]
+    for name, value in variables.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    for seed in range(25):
+        table = _table(seed)
+        fast = _drawn(monkeypatch, stream(), *table, fast=True)
+        assert fast == _drawn(monkeypatch, stream(), *table, fast=False), (seed, table)
+
+
+def test_a_long_table_of_due_items_is_laid_out_without_rich_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast layout is taken (not a silent fall-back to rich) for the shape `ocx due`
+    prints, accents included."""
+    rng = random.Random(7)
+    rows = [
+        (f"promise {rng.randint(1, 99_999)} {rng.choice(['overdue', 'escalation'])}",
+         rng.choice(["Margo Hollis", "Chloé Müller", "Søren Ó'Brien"]), "agent01",
+         f"2026-12-01 08:{rng.randint(0, 59):02d} UTC", f"{rng.randint(1, 23)}h late",
+         rng.choice(["Call back with the fix ETA", "Send the corrected March invoice"]))
+        for _ in range(300)
+    ]  # fmt: skip
+    columns = ["What", "Customer", "Owner", "Due", "Late", "Text"]
+    taken: list[bool] = []
+    fast_path = render._print_long_table
+    monkeypatch.setattr(render, "_print_long_table",
+                        lambda *args: taken.append(fast_path(*args)) or taken[-1])  # fmt: skip
+    fast = _drawn(monkeypatch, io.StringIO(), columns, rows, fast=True)
+    assert taken == [True]
+    assert fast == _drawn(monkeypatch, io.StringIO(), columns, rows, fast=False)
+    assert fast.count("\n") > 300
+
+
+def test_a_short_table_is_drawn_by_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    called: list[Any] = []
+    monkeypatch.setattr(render, "_print_long_table", lambda *args: called.append(args))
+    _drawn(monkeypatch, io.StringIO(), ["Id", "Name"],
+           [(i, f"name {i}") for i in range(render._DIGEST_ROWS_MAX)], fast=True)  # fmt: skip
+    assert called == []
