@@ -363,12 +363,13 @@ def template(initialized: Path) -> Path:
 
 def run_import(template: Path, files: dict[str, bytes], source: str, skip_bad: bool) -> None:
     """import_or_refuse, and a summary that counts every kind and, without --skip-bad, skips
-    only what is left out on purpose (a customer not in the export, an agent's ticket)."""
+    only what is left out on purpose (a customer not in the export, an agent's ticket, a
+    person with no email to key a customer by)."""
     summary = import_or_refuse(template, source, files, skip_bad)
     if summary is not None:
         assert set(summary["created"]) == set(KINDS)
         if not skip_bad:
-            on_purpose = ("is not in this export", "requested by agent")
+            on_purpose = ("is not in this export", "requested by agent", "has no email")
             assert all(any(w in s["reason"] for w in on_purpose) for s in summary["skipped"])
 
 

@@ -92,7 +92,7 @@ def detect(path: Path) -> bool:
 # Parse events a page's head is peeked at for its arrays: Zendesk writes them first, so in
 # an export as it comes the page's shape is known before any record.
 _PEEK = 64
-_SCAN_CHUNK = 1024 * 1024
+_SCAN_CHUNK = 256 * 1024
 
 
 def _check_shape(path: Path) -> None:
@@ -323,7 +323,9 @@ def _extras(ticket: dict[str, Any], people: _People) -> dict[str, Any]:
     satisfaction = None
     if isinstance(rating, dict):
         score, comment = clean_text(rating.get("score")), clean_text(rating.get("comment"))
-        if (score and score != NO_RATING) or comment:
+        if score == NO_RATING:
+            score = None
+        if score or comment:
             satisfaction = Satisfaction(score=score, comment=comment)
     return {
         "priority": clean_text(ticket.get("priority")),
