@@ -162,6 +162,18 @@ def test_tickets_alone_import_once_their_requester_came_in_an_earlier_run(
     assert tickets["skipped"] == []
 
 
+def test_a_page_file_brings_the_users_json_beside_it(
+    run: Run, initialized: Path, load_json: LoadJson, tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    page = shutil.copy(DOCUMENTED, export / "tickets.json")
+    shutil.copy(DOCUMENTED_PEOPLE / "users.json", export / "users.json")
+    summary = imported(run, load_json, page)
+    assert summary["created"] == {"customers": 1, "conversations": 1, "messages": 1}
+    assert summary["skipped"] == [] and summary["warnings"] == []
+
+
 def test_the_documented_ticket_keeps_what_a_support_engineer_wants(
     run: Run, initialized: Path, load_json: LoadJson
 ) -> None:
@@ -275,22 +287,30 @@ def test_ticket_extras_are_kept_with_field_titles_from_ticket_fields_json(
     assert seen == 3
 
 
-def test_a_page_file_alone_labels_custom_fields_by_id(
-    run: Run, initialized: Path, load_json: LoadJson
+def test_ticket_fields_json_beside_a_page_or_as_a_path_names_the_fields(
+    run: Run, initialized: Path, load_json: LoadJson, tmp_path: Path
 ) -> None:
-    """ticket_fields.json is read with its folder, or when given as a PATH."""
+    """A page file brings the people files beside it; alone, a field's id is its label."""
     page = load(SIDELOADS / "tickets.json")
     ticket = page["tickets"][0]
     customer = f"zendesk:{ticket['requester_id']}"
-    imported(run, load_json, SIDELOADS / "tickets.json")
-    labels = [f["label"] for f in conversation_data(run, load_json, customer)[str(ticket["id"])]
-              ["custom_fields"]]  # fmt: skip
-    assert labels == [str(f["id"]) for f in ticket["custom_fields"] if f["value"] is not None]
-    imported(run, load_json, SIDELOADS / "tickets.json", SIDELOADS / "ticket_fields.json")
     titles = {str(f["id"]): f["title"]
               for f in load(SIDELOADS / "ticket_fields.json")["ticket_fields"]}  # fmt: skip
-    relabelled = conversation_data(run, load_json, customer)[str(ticket["id"])]["custom_fields"]
-    assert [f["label"] for f in relabelled] == [titles[label] for label in labels]
+    ids = [str(f["id"]) for f in ticket["custom_fields"] if f["value"] is not None]
+
+    def labels() -> list[str]:
+        data = conversation_data(run, load_json, customer)[str(ticket["id"])]
+        return [f["label"] for f in data["custom_fields"]]
+
+    (tmp_path / "alone").mkdir()
+    alone = shutil.copy(SIDELOADS / "tickets.json", tmp_path / "alone" / "tickets.json")
+    imported(run, load_json, alone)
+    assert labels() == ids
+    imported(run, load_json, alone, SIDELOADS / "ticket_fields.json")
+    assert labels() == [titles[i] for i in ids]
+    imported(run, load_json, alone)
+    imported(run, load_json, SIDELOADS / "tickets.json")  # ticket_fields.json is beside it
+    assert labels() == [titles[i] for i in ids]
 
 
 def test_agents_author_by_name_and_an_author_no_file_names_is_agent_id(

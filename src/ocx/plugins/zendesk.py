@@ -457,9 +457,10 @@ def _messages(
 
 
 def _files(paths: Sequence[Path]) -> tuple[list[Path], set[Path]]:
-    """Every response file of the PATHs, each once (people files of a folder first), and the
-    folders whose ticket pages are all there, so a comments file no ticket claims is an
-    orphan (a page file given alone beside others may leave their tickets out)."""
+    """Every response file of the PATHs, each once: a folder's people files and pages, a
+    file and the people files beside it (as its comments/ beside it). And the folders whose
+    ticket pages are all there, so a comments file no ticket claims is an orphan (a page
+    file given alone beside others may leave their tickets out)."""
     files: list[Path] = []
     whole: set[Path] = set()
     for path in paths:
@@ -472,7 +473,7 @@ def _files(paths: Sequence[Path]) -> tuple[list[Path], set[Path]]:
             files += found
             whole.add(path.resolve())
         else:
-            files.append(path)
+            files += [*people_files(path.parent), path]
     unique, given = [], set()
     for file in files:
         if file.resolve() not in given:
