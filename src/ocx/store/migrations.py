@@ -326,6 +326,26 @@ def _conversation_details(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0009_report_speed")
+def _report_speed(conn: sqlite3.Connection) -> None:
+    """Reports read indexes, not tables: every column the promise outcomes count, in owner
+    and creation order; who wrote in lately; how fast each incident's cases were reached;
+    each customer's outbound contacts (whether a cadence is behind)."""
+    _run(
+        conn,
+        """
+        CREATE INDEX promises_report
+            ON promises (owner, created_at, state, due_at, done_at, cancelled_at);
+        CREATE INDEX timeline_inbound ON timeline (at, customer_id, kind, direction)
+            WHERE kind = 'contact' AND direction = 'inbound';
+        CREATE INDEX timeline_outbound ON timeline (customer_id, at, kind, direction)
+            WHERE kind = 'contact' AND direction = 'outbound';
+        CREATE INDEX conversations_created ON conversations (created_at, customer_id);
+        CREATE INDEX cases_first_contact ON cases (incident_id, contacted_at, added_at)
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

@@ -1,65 +1,133 @@
-"""SQL for reports: promise outcomes, incident contact times, who is at risk."""
+"""SQL for reports: promise outcomes, incident contact times, who is at risk.
+
+Every statement here reads an index made for it (migration 0009_report_speed), so a report
+costs what it shows, not the size of the history: tests/test_query_plans_reports.py holds
+each one to its index."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
+
+# The outcome of each promise, measured against its ORIGINAL due time (a snooze never turns
+# late into on time). Every column read is in the index promises_report (owner, created_at,
+# state, due_at, done_at, cancelled_at): the counts never touch the table.
+_OUTCOMES = """
+    SELECT :owner AS owner,
+           count(*) AS made,
+           count(*) FILTER (WHERE state = 'done' AND done_at <= due_at) AS kept_on_time,
+           count(*) FILTER (WHERE state = 'done' AND done_at > due_at) AS kept_late,
+           count(*) FILTER (WHERE state = 'cancelled' AND cancelled_at >= due_at) AS broken,
+           count(*) FILTER (WHERE state = 'open' AND due_at < :now) AS open_overdue
+      FROM promises WHERE owner = :owner"""
+
+# Each distinct owner by a seek into promises_owner from the last one found: as many steps
+# as there are owners, however many promises they made.
+_OWNERS = """
+    WITH RECURSIVE owners (owner) AS (
+        SELECT min(owner) FROM promises
+        UNION ALL
+        SELECT (SELECT min(p.owner) FROM promises p WHERE p.owner > owners.owner)
+          FROM owners WHERE owners.owner IS NOT NULL
+    )
+    SELECT owner FROM owners WHERE owner IS NOT NULL"""
+
+
+def promise_owners(conn: sqlite3.Connection) -> list[str]:
+    """Everyone who owns a promise, in order."""
+    return [row[0] for row in conn.execute(_OWNERS)]
+
+
+def outcome_statement(since: str | None) -> str:
+    """The statement that counts one owner's outcomes (made since `since`)."""
+    return _OUTCOMES + (" AND created_at >= :since" if since else "")
 
 
 def promise_outcomes(
     conn: sqlite3.Connection, *, since: str | None, owner: str | None, now: str
 ) -> list[sqlite3.Row]:
-    """Per owner: promises made, kept on time, kept late, broken, open overdue, all measured
-    against the ORIGINAL due time (a snooze never turns late into on time)."""
-    where, params = ["1 = 1"], {"now": now, "since": since, "owner": owner}
-    if since:
-        where.append("created_at >= :since")
-    if owner:
-        where.append("owner = :owner")
-    return conn.execute(
-        f"""
-        SELECT owner,
-               count(*) AS made,
-               sum(state = 'done' AND done_at <= due_at) AS kept_on_time,
-               sum(state = 'done' AND done_at > due_at) AS kept_late,
-               sum(state = 'cancelled' AND cancelled_at >= due_at) AS broken,
-               sum(state = 'open' AND due_at < :now) AS open_overdue
-          FROM promises WHERE {" AND ".join(where)}
-         GROUP BY owner ORDER BY owner
-        """,
-        params,
-    ).fetchall()
+    """Per owner with promises (made since `since`): promises made, kept on time, kept late,
+    broken, open overdue. One statement per owner reads that owner's range of the index in
+    order; a single GROUP BY would have to sort every row of a --since range first."""
+    sql = outcome_statement(since)
+    out = []
+    for name in [owner] if owner else promise_owners(conn):
+        row = conn.execute(sql, {"owner": name, "since": since, "now": now}).fetchone()
+        if row["made"]:
+            out.append(row)
+    return out
 
 
-def first_contacts(conn: sqlite3.Connection, since: str | None) -> list[sqlite3.Row]:
-    """Every case with its incident, for time-to-first-contact figures."""
+def incident_cases(conn: sqlite3.Connection, since: str | None) -> list[sqlite3.Row]:
+    """Each incident (detected since `since`) with its cases and how many were contacted."""
     sql = (
-        "SELECT i.id AS incident_id, i.title, k.added_at, k.contacted_at FROM cases k "
-        "JOIN incidents i ON i.id = k.incident_id"
+        "SELECT i.id AS incident_id, i.title, count(*) AS cases, "
+        "count(k.contacted_at) AS contacted FROM incidents i "
+        "JOIN cases k ON k.incident_id = i.id"
     )
     params: dict[str, Any] = {}
     if since:
         sql += " WHERE i.detected_at >= :since"
         params["since"] = since
-    return conn.execute(sql + " ORDER BY i.id, k.id", params).fetchall()
+    return conn.execute(sql + " GROUP BY i.id ORDER BY i.id", params).fetchall()
 
 
-def overdue_by_customer(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
-    return conn.execute(
-        "SELECT customer_id, count(*) AS n, min(coalesce(snoozed_until, due_at)) AS oldest "
-        "FROM promises WHERE state = 'open' AND coalesce(snoozed_until, due_at) < ? "
-        "AND customer_id IS NOT NULL GROUP BY customer_id",
+def first_contact_waits(conn: sqlite3.Connection, incident_id: int) -> list[int]:
+    """Seconds from being added to first contact, for each contacted case of an incident,
+    shortest first (times are whole seconds, as ocx writes them)."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT CAST(strftime('%s', contacted_at) AS INTEGER) "
+            "- CAST(strftime('%s', added_at) AS INTEGER) AS wait "
+            "FROM cases WHERE incident_id = ? AND contacted_at IS NOT NULL ORDER BY wait",
+            (incident_id,),
+        )
+    ]
+
+
+def overdue_by_customer(conn: sqlite3.Connection, now: str) -> list[dict[str, Any]]:
+    """Customers with open promises past their (snoozed) due time, how many and the oldest.
+    The few open promises come from the partial index promises_open_due and are counted
+    here: grouped in SQL, the planner would walk every promise in customer order instead."""
+    out: dict[int, dict[str, Any]] = {}
+    for customer_id, due in conn.execute(
+        "SELECT customer_id, coalesce(snoozed_until, due_at) FROM promises "
+        "WHERE state = 'open' AND coalesce(snoozed_until, due_at) < ?",
         (now,),
-    ).fetchall()
+    ):
+        if customer_id is None:  # an incident's next update, promised to no one customer
+            continue
+        entry = out.get(customer_id)
+        if entry is None:
+            out[customer_id] = {"customer_id": customer_id, "n": 1, "oldest": due}
+        else:
+            entry["n"] += 1
+            entry["oldest"] = min(entry["oldest"], due)
+    return list(out.values())
 
 
-def uncontacted_cases(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute(
-        "SELECT k.customer_id, count(*) AS n, min(k.added_at) AS oldest, "
-        "group_concat('INC-' || i.id, ', ') AS incidents FROM cases k "
-        "JOIN incidents i ON i.id = k.incident_id "
-        "WHERE i.status = 'open' AND k.state = 'new' GROUP BY k.customer_id"
-    ).fetchall()
+def uncontacted_cases(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Per customer: cases nobody has contacted yet in open incidents, the oldest added, and
+    the incidents (in the order the cases were added). The cases come from the index
+    cases_queue, incident by open incident."""
+    rows = conn.execute(
+        "SELECT customer_id, incident_id, added_at FROM cases "
+        "WHERE incident_id IN (SELECT id FROM incidents WHERE status = 'open') "
+        "AND state = 'new' ORDER BY customer_id, id"
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for customer_id, incident_id, added_at in rows:
+        entry = out.get(customer_id)
+        if entry is None:
+            out[customer_id] = {"customer_id": customer_id, "n": 1, "oldest": added_at,
+                                "incidents": f"INC-{incident_id}"}  # fmt: skip
+        else:
+            entry["n"] += 1
+            entry["oldest"] = min(entry["oldest"], added_at)
+            entry["incidents"] += f", INC-{incident_id}"
+    return list(out.values())
 
 
 def inbound_contacts(
@@ -81,10 +149,34 @@ def inbound_contacts(
     ).fetchall()
 
 
+def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def on_a_cadence(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
+    """Which of these customers a cadence in force covers, their own or a tag's: the
+    customers ocx.store.promises.cadence_targets lists, asked of these few only."""
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT customer_id FROM cadences WHERE stopped_at IS NULL "
+                f"AND customer_id IN ({marks}) "
+                f"UNION SELECT t.customer_id FROM tags t "
+                f"JOIN cadences k ON k.tag = t.tag AND k.stopped_at IS NULL "
+                f"WHERE t.customer_id IN ({marks})",
+                [*chunk, *chunk],
+            )
+        )
+    return found
+
+
 def customer_names(conn: sqlite3.Connection, ids: list[int]) -> dict[int, sqlite3.Row]:
     out: dict[int, sqlite3.Row] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         rows = conn.execute(
             f"SELECT id, email, name FROM customers WHERE id IN ({', '.join('?' * len(chunk))})",
             chunk,
