@@ -441,6 +441,21 @@ def test_a_name_alone_never_matches_a_customer(
     assert [e for e in timeline if e["kind"] == "conversation"] == []
 
 
+def test_a_page_whose_keys_are_spelt_with_escapes_is_read_all_the_same(
+    run: Run, initialized: Path, load_json: LoadJson, tmp_path: Path
+) -> None:
+    """JSON may escape any character of a key; "\\u0074ickets" is "tickets"."""
+    page = tmp_path / "tickets.json"
+    page.write_text(
+        '{"\\u0074ickets": [{"id": 1, "requester_id": 2, "subject": "Hi"}],'
+        ' "users": [{"id": 2, "role": "end-user", "email": "ana@example.com"}]}',
+        encoding="utf-8",
+    )
+    assert '"tickets"' not in page.read_text(encoding="utf-8")
+    summary = imported(run, load_json, page)
+    assert summary["created"] == {"customers": 1, "conversations": 1, "messages": 1}
+
+
 # --- streaming: a big page keeps memory flat --------------------------------------------------
 
 

@@ -95,9 +95,10 @@ _PEEK = 64
 _SCAN_CHUNK = 256 * 1024
 
 
-def _check_shape(path: Path) -> None:
+def _check_shape(path: Path) -> set[str]:
     """Refuse a file that is no Zendesk response before any record is read: empty, not an
-    object, an array key holding something else, or none of the arrays at all."""
+    object, an array key holding something else, or none of the arrays at all. Returns the
+    arrays seen."""
     check_not_empty(path, "a Zendesk API response (tickets.json, users.json)")
     if json_first_event(path) != "start_map":
         raise ImportFileError(str(path), SHAPE)
@@ -108,6 +109,7 @@ def _check_shape(path: Path) -> None:
             raise ImportFileError(str(path), SHAPE)
     for key, event in found.items():
         _check_array(path, key, event)
+    return set(found)
 
 
 def _check_array(path: Path, key: str, event: str | None) -> None:
@@ -490,9 +492,9 @@ def read_all(paths: Sequence[Path]) -> Iterator[Record]:
     """Every PATH of one `ocx import zendesk`, people first: organizations and field titles,
     then users from every file (users.json or sideloaded), then the tickets."""
     files, whole = _files(paths)
-    for file in files:
-        _check_shape(file)
-    mentioned = {file: _mentions(file, KEYS) for file in files}
+    seen = {file: _check_shape(file) for file in files}
+    # a key spelt with escapes ("\u0074ickets") escapes the byte search, not the parser
+    mentioned = {file: _mentions(file, KEYS) | seen[file] for file in files}
     people = _People()  # one for all files: a user on one page is known on every other
     for file in files:
         if "organizations" in mentioned[file]:
