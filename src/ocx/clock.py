@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -99,11 +100,19 @@ def zone(name: str | None) -> tzinfo:
         local = datetime.now().astimezone().tzinfo
         return local if local is not None else UTC
     try:
-        return ZoneInfo(name)
+        return _named_zone(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise OcxError(
             f"unknown time zone {name!r}; use an IANA name such as Europe/Paris or UTC"
         ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_zone(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only the last 8 zones it made alive: an update to customers in a dozen
+    zones read their zone files from disk again for most customers. Kept here, each file is
+    read once per process (a name that is not a zone raises, and is not kept)."""
+    return ZoneInfo(name)
 
 
 def check_zone(name: str) -> str:

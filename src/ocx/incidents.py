@@ -3,6 +3,7 @@ personal updates through the customer's own channel, and the next update always 
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,8 @@ from ocx.store import outbox as outbox_sql
 CASE_STATES = sql.CASE_STATES
 # A case `incident next` handed out is left to that concierge this long before another may take it.
 CLAIM_LEASE = timedelta(minutes=30)
+# Customers a fanout adds per transaction (about a second of work each).
+FANOUT_BATCH = 50_000
 _ID = re.compile(r"(?:inc-?|#)?(\d{1,18})", re.IGNORECASE)
 
 
@@ -76,9 +79,23 @@ class Incident:
         return {"ref": self.ref, **out}
 
 
-def _incident(store: Store, row: Any) -> Incident:
+def _from_row(row: Any) -> Incident:
     values = {k: row[k] for k in row.keys() if k in Incident.__dataclass_fields__}  # noqa: SIM118
-    found = Incident(**values)
+    return Incident(**values)
+
+
+def _find(store: Store, incident: str | int) -> Incident:
+    """The incident's own row, without what `get` counts (cases by state, messages sent):
+    commands that change an incident need only the row, and counting reads every case and
+    every message of it."""
+    row = sql.incident(store.conn, parse_id(incident))
+    if row is None:
+        raise NotFound(f"no incident {incident!r}; see 'ocx incident list'")
+    return _from_row(row)
+
+
+def _incident(store: Store, row: Any) -> Incident:
+    found = _from_row(row)
     found.cases = sql.case_counts(store.conn, found.id)
     updates = sql.updates(store.conn, found.id)
     found.updates_sent = len(updates)
@@ -191,7 +208,7 @@ def fanout(
     # Finding who is affected (searches, a file of refs) is read-only work: it is done
     # before the write lock, which is then held only to add the cases.
     with store.read():
-        found = get(store, incident)
+        found = _find(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} is resolved; open a new incident for a new outage")
         helpers = [team.get(store, h).handle for h in dict.fromkeys(concierges)]
@@ -212,45 +229,89 @@ def fanout(
                 affected[customers.resolve(store, text)] = None
             except NotFound:
                 result.unknown.append(text)
-    with store.read() if dry_run else store.write():
-        found = get(store, incident)
-        if found.status != "open":
-            raise OcxError(f"{found.ref} was resolved meanwhile; open a new incident")
-        conn = store.conn
-        present = sql.case_customer_ids(conn, found.id)
-        new_ids = [cid for cid in affected if cid not in present]
-        if not dry_run:  # customers erased or merged away since they were found
-            new_ids = sql.existing_customer_ids(conn, new_ids)
-        result.already_present = len(affected) - len(new_ids)
-        result.added = len(new_ids)
-        keep = sql.concierges_in_open_incidents(conn, new_ids)
-        load = sql.open_load(conn, helpers)
-        stamp = clock.to_iso(clock.now())
-        rows = []
-        for cid in new_ids:
-            concierge = keep.get(cid)
-            if concierge is None and helpers:
-                concierge = min(helpers, key=lambda h: (load[h], helpers.index(h)))
-            if concierge in load:
-                load[concierge] += 1
-            if concierge:
-                result.assigned[concierge] = result.assigned.get(concierge, 0) + 1
-            rows.append({"incident_id": found.id, "customer_id": cid, "concierge": concierge,
-                         "added_at": stamp})  # fmt: skip
-        if dry_run:
-            return result
-        sql.insert_cases(conn, rows)
-        for row in rows:
-            customers.record(
-                store, row["customer_id"], "incident",
-                f"Affected by {found.ref}: {found.title}"
-                + (f" (concierge {row['concierge']})" if row["concierge"] else ""),
-                author=author, subject_type="incident", subject_id=found.id,
-            )  # fmt: skip
-        _event(store, found.id, "fanout", f"{result.added} cases added", author=author,
-               data={"added": result.added, "already_present": result.already_present,
-                     "unknown": len(result.unknown)})  # fmt: skip
+    ids = list(affected)
+    load: dict[str, int] | None = None
+    added = 0
+    # A million customers take seconds to add: in batches of FANOUT_BATCH, each committed
+    # with its cases' timeline rows, so other commands get the lock in between and a fanout
+    # killed half-way leaves whole cases behind (running it again adds the rest).
+    for start in range(0, max(len(ids), 1), FANOUT_BATCH):
+        chunk = ids[start : start + FANOUT_BATCH]
+        last = start + FANOUT_BATCH >= len(ids)
+        with store.read() if dry_run else store.write():
+            found = _find(store, incident)
+            if found.status != "open":
+                raise OcxError(f"{found.ref} was resolved meanwhile; open a new incident")
+            conn = store.conn
+            present = sql.case_customer_ids_among(conn, found.id, chunk)
+            new_ids = [cid for cid in chunk if cid not in present]
+            if not dry_run:  # customers erased or merged away since they were found
+                new_ids = sql.existing_customer_ids(conn, new_ids)
+            result.already_present += len(chunk) - len(new_ids)
+            if load is None:
+                load = sql.open_load(conn, helpers)
+            rows = _assign(found.id, new_ids, sql.concierges_in_open_incidents(conn, new_ids),
+                           helpers, load, result, clock.to_iso(clock.now()))  # fmt: skip
+            if dry_run:
+                continue
+            sql.insert_cases(conn, rows)
+            added += len(rows)
+            _record_all(store, "incident", [
+                {"customer_id": row["customer_id"],
+                 "text": f"Affected by {found.ref}: {found.title}"
+                 + (f" (concierge {row['concierge']})" if row["concierge"] else "")}
+                for row in rows
+            ], author=author, subject_type="incident", subject_id=found.id)  # fmt: skip
+            if last:
+                _event(store, found.id, "fanout", f"{added} cases added", author=author,
+                       data={"added": added, "already_present": result.already_present,
+                             "unknown": len(result.unknown)})  # fmt: skip
+    result.added = len(ids) - result.already_present if dry_run else added
     return result
+
+
+def _assign(
+    incident_id: int, new_ids: list[int], keep: dict[int, str], helpers: list[str],
+    load: dict[str, int], result: Fanout, stamp: str,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The new cases' rows: a customer keeps their concierge from another open incident,
+    else gets the least-loaded helper (the first named, on a tie); `load` is kept up to date."""
+    # A heap of (load, position, handle), one entry per helper: an entry may lag behind its
+    # helper's load (loads only grow), and is brought up to date when it comes to the top.
+    heap = [(load[h], position, h) for position, h in enumerate(helpers)]
+    heapq.heapify(heap)
+    rows = []
+    for cid in new_ids:
+        concierge = keep.get(cid)
+        if concierge is None and heap:
+            while heap[0][0] != load[heap[0][2]]:
+                _, position, handle = heap[0]
+                heapq.heapreplace(heap, (load[handle], position, handle))
+            concierge = heap[0][2]
+        if concierge in load:
+            load[concierge] += 1
+        if concierge:
+            result.assigned[concierge] = result.assigned.get(concierge, 0) + 1
+        rows.append({"incident_id": incident_id, "customer_id": cid, "concierge": concierge,
+                     "added_at": stamp})  # fmt: skip
+    return rows
+
+
+def _record_all(store: Store, kind: str, entries: list[dict[str, Any]], **common: Any) -> None:
+    """customers.record for many customers at once: each entry holds `customer_id`, `text`
+    and any field of its own (`data`, `channel`); `common` the fields they share (`author`,
+    `subject_type`...). The same timeline rows, without a transaction and a clock reading
+    per row."""
+    stamp = clock.to_iso(clock.now())
+    with store.write():
+        for entry in entries:
+            row = {"at": stamp, "kind": kind, **common, **entry}
+            data = row.get("data")
+            row["data"] = json.dumps(data, sort_keys=True) if data else None
+            customer_sql.add_timeline(store.conn, row)
+        if kind in customer_sql.SEARCHABLE_KINDS:
+            for customer_id in dict.fromkeys(entry["customer_id"] for entry in entries):
+                customer_sql.reindex(store.conn, customer_id)
 
 
 # --- plan, agreement, case steps -------------------------------------------------------------
@@ -262,7 +323,7 @@ def plan(
     if not rescue.strip() or not rollback.strip():
         raise OcxError("give both --rescue (how it will be fixed) and --rollback (how to undo it)")
     with store.write():
-        found = get(store, incident)
+        found = _find(store, incident)
         sql.update_incident(store.conn, found.id, {
             "rescue_plan": rescue.strip(), "rollback_plan": rollback.strip(),
             "planned_at": clock.to_iso(clock.now()),
@@ -316,7 +377,7 @@ def case_step(
 ) -> None:  # fmt: skip
     """contact, ack, agree or resolve one customer's case; each step is timestamped."""
     with store.write():
-        found = get(store, incident)
+        found = _find(store, incident)
         row = _case(store, found, customer_ref)
         if step == "agree" and not found.rescue_plan:
             raise OcxError(
@@ -327,8 +388,8 @@ def case_step(
         if row["state"] == "resolved" and step != "resolve" and not calls:
             raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
         _step(store, found, row, step, note, author)
-        for call in calls:  # the call ocx asked for is made
-            promises.done(store, call.id, note=note or "contacted", author=author)
+        for call_id in calls:  # the call ocx asked for is made
+            promises.done(store, call_id, note=note or "contacted", author=author)
 
 
 def resolve(
@@ -349,7 +410,7 @@ def resolve(
     while True:
         if template is not None:
             with store.read():
-                found = get(store, incident)
+                found = _find(store, incident)
                 rows = [
                     r for r in _resolving(store, found, customer_ref) if r["id"] not in prepared
                 ]
@@ -357,7 +418,7 @@ def resolve(
                     store, found, rows, template, None, config, fallback, author, template_name)})  # fmt: skip
         now = clock.now()
         with store.write():
-            found = get(store, incident)
+            found = _find(store, incident)
             rows = _resolving(store, found, customer_ref)
             if template is None or all(row["id"] in prepared for row in rows):
                 return _resolve_now(store, found, rows, prepared, template is not None,
@@ -412,13 +473,15 @@ def _close_cases(store: Store, case_ids: list[int], *, reason: str, author: str 
     """Nothing stale reaches a resolved case's customer: updates not yet delivered are made
     obsolete, and calls still to make are closed."""
     outbox_sql.obsolete_for_cases(store.conn, case_ids)
+    calls = sql.open_calls(store.conn, case_ids)
     for case_id in case_ids:
-        for call in _open_calls(store, case_id):
-            promises.cancel(store, call.id, reason=reason, author=author)
+        for call_id in calls.get(case_id, ()):
+            promises.cancel(store, call_id, reason=reason, author=author)
 
 
-def _open_calls(store: Store, case_id: int) -> list[promises.Promise]:
-    return [p for p in promises.about(store, "case", case_id) if p.state == "open"]
+def _open_calls(store: Store, case_id: int) -> list[int]:
+    """The calls still to make about a case (promise ids, the soonest due first)."""
+    return sql.open_calls(store.conn, [case_id]).get(case_id, [])
 
 
 def cases(store: Store, incident: str | int, *, state: str | None = None) -> list[dict[str, Any]]:
@@ -426,7 +489,7 @@ def cases(store: Store, incident: str | int, *, state: str | None = None) -> lis
     if state is not None and state not in CASE_STATES:
         raise OcxError(f"unknown case state {state!r}; use one of {', '.join(CASE_STATES)}")
     with store.read():
-        found = get(store, incident)
+        found = _find(store, incident)
         rows = sql.cases(store.conn, found.id)
     return [
         {k: row[k] for k in row.keys()}  # noqa: SIM118
@@ -454,7 +517,7 @@ def next_case(store: Store, incident: str | int, *, concierge: str) -> CaseView 
     different customers (the claim is made inside a write transaction)."""
     now = clock.now()
     with store.write():
-        found = get(store, incident)
+        found = _find(store, incident)
         me = team.get(store, concierge).handle
         row = sql.next_case(store.conn, found.id, me, clock.to_iso(now - CLAIM_LEASE))
         if row is None:
@@ -554,8 +617,22 @@ class _Outgoing:
     until: datetime | None  # quiet hours end
 
 
+def _local_texts() -> Any:
+    """clock.local_text, remembered: an update shows the same few times (started, added,
+    next update) in each customer's zone, to a hundred thousand customers in a dozen zones."""
+    shown: dict[tuple[str | None, tzinfo], str] = {}
+
+    def local(stored: str | None, zone: tzinfo) -> str:
+        key = (stored, zone)
+        if key not in shown:
+            shown[key] = clock.local_text(stored, zone)
+        return shown[key]
+
+    return local
+
+
 def _context(found: Incident, case: Any, person: customers.Customer, concierge: team.Member | None,
-             next_update: datetime | None) -> dict[str, Any]:  # fmt: skip
+             next_update: datetime | None, local: Any = clock.local_text) -> dict[str, Any]:  # fmt: skip
     zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
     first = (person.name or "").split()[0] if person.name else None
     return {
@@ -568,16 +645,16 @@ def _context(found: Incident, case: Any, person: customers.Customer, concierge: 
         "incident": {
             "id": found.ref, "number": found.id, "title": found.title, "severity": found.severity,
             "summary": found.summary, "status": found.status, "lead": found.lead,
-            "started_at": clock.local_text(found.started_at, zone),
+            "started_at": local(found.started_at, zone),
             "rescue_plan": found.rescue_plan, "rollback_plan": found.rollback_plan,
         },
         "case": {"state": case["state"], "concierge": case["concierge"],
-                 "added_at": clock.local_text(case["added_at"], zone)},
+                 "added_at": local(case["added_at"], zone)},
         "concierge": None if concierge is None else {
             "handle": concierge.handle, "name": concierge.name or concierge.handle,
             "email": concierge.email,
         },
-        "next_update": clock.local_text(clock.to_iso(next_update), zone) if next_update else None,
+        "next_update": local(clock.to_iso(next_update), zone) if next_update else None,
     }  # fmt: skip
 
 
@@ -592,7 +669,7 @@ def _prepare(
     if fallback is not None:
         check_fallback(config, fallback)
     now = clock.now()
-    people = [customers.get(store, str(row["customer_id"]), timeline_limit=0) for row in rows]
+    people = _people(store, [row["customer_id"] for row in rows])
     helpers: dict[str, team.Member | None] = {}
     for row in rows:
         handle = row["concierge"]
@@ -601,8 +678,9 @@ def _prepare(
                 helpers[handle] = team.get(store, handle)
             except NotFound:
                 helpers[handle] = None
+    local = _local_texts()
     contexts = [
-        _context(found, row, person, helpers.get(row["concierge"] or ""), due_next)
+        _context(found, row, person, helpers.get(row["concierge"] or ""), due_next, local)
         for row, person in zip(rows, people, strict=True)
     ]
     limits = templates.Limits(cfg.template_timeout(config), cfg.template_max_bytes(config))
@@ -632,6 +710,19 @@ def _prepare(
     return out
 
 
+def _people(store: Store, customer_ids: list[int]) -> list[customers.Customer]:
+    """The profiles messages are written from (fields and tags), read together: one
+    customers.get per case took five queries each."""
+    found = sql.customers_of(store.conn, customer_ids)
+    out = []
+    for cid in customer_ids:
+        if cid not in found:
+            raise NotFound(f"no customer matches {str(cid)!r}")
+        row, tags = found[cid]
+        out.append(customers.Customer.from_row(row, tags))
+    return out
+
+
 def _member(store: Store, handle: str | None) -> str | None:
     if not handle:
         return None
@@ -648,11 +739,12 @@ def _dispatch(
     """Queue each message on its channel, or make it a call promise owned by the case's
     concierge; record it in the customer's timeline. The caller holds the write lock."""
     subject = f"[{found.ref}] {found.title}"
+    calls = sql.open_calls(store.conn, [item.case_id for item in outgoing])
+    messages, entries = [], []
     for item in outgoing:
         person = item.person
-        for earlier in _open_calls(store, item.case_id):  # the latest news replaces a call
-            promises.cancel(store, earlier.id, reason="replaced by a newer message",
-                            author=author)  # fmt: skip
+        for earlier in calls.get(item.case_id, ()):  # the latest news replaces a call
+            promises.cancel(store, earlier, reason="replaced by a newer message", author=author)
         if item.channel is None:
             promises.add(
                 store, str(person.id),
@@ -663,16 +755,19 @@ def _dispatch(
             outcome.calls += 1
             continue
         outcome.held += item.until is not None
-        outcome.queued += outbox.queue(
-            store, key=key(item), kind=kind, channel=item.channel, recipient=item.recipient,
-            subject=subject, body=item.text,
-            payload={"incident": found.ref, "case_id": item.case_id, "customer": person.email,
-                     "addresses": {"email": person.email, "phone": person.phone}},
-            customer_id=person.id, not_before=item.until, case_id=item.case_id,
-        )  # fmt: skip
-        customers.record(store, person.id, kind, item.text, author=author,
-                         subject_type="incident", subject_id=found.id, direction="outbound",
-                         channel=item.channel)  # fmt: skip
+        messages.append({
+            "key": key(item), "kind": kind, "channel": item.channel, "recipient": item.recipient,
+            "subject": subject, "body": item.text,
+            "payload": {"incident": found.ref, "case_id": item.case_id, "customer": person.email,
+                        "addresses": {"email": person.email, "phone": person.phone}},
+            "customer_id": person.id, "not_before": item.until, "case_id": item.case_id,
+        })  # fmt: skip
+        entries.append({"customer_id": person.id, "text": item.text, "channel": item.channel})
+    # Each customer's call changes come first in their timeline, as when this went one
+    # customer at a time; the messages are then queued and recorded together.
+    outcome.queued += outbox.queue_many(store, messages)
+    _record_all(store, kind, entries, author=author, subject_type="incident",
+                subject_id=found.id, direction="outbound")  # fmt: skip
 
 
 def update(
@@ -688,7 +783,7 @@ def update(
     now = clock.now()
     due_next = now + next_update if next_update else None
     with store.read():
-        found = get(store, incident)
+        found = _find(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} is resolved; no more updates to send")
         rows = sql.cases(store.conn, found.id, open_only=True)
@@ -703,10 +798,10 @@ def update(
     if due_next is not None and not (found.lead or author):
         raise OcxError(f"{found.ref} has no lead to own the next-update promise; set --lead")
     with store.write():
-        found = get(store, incident)
+        found = _find(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} was resolved meanwhile; no more updates to send")
-        still_open = {row["id"] for row in sql.cases(store.conn, found.id, open_only=True)}
+        still_open = sql.open_case_ids(store.conn, found.id)
         outgoing = [o for o in outgoing if o.case_id in still_open]
         stamp = clock.to_iso(now)
         update_id = sql.add_update(store.conn, {
@@ -714,16 +809,16 @@ def update(
             "messages": len(outgoing),
             "next_update_at": clock.to_iso(due_next) if due_next else None,
         })  # fmt: skip
-        for item in outgoing:
-            if outbox_sql.supersede(store.conn, update_key_prefix(found.id), item.customer_id,
-                                    stamp):  # fmt: skip
-                customers.record(
-                    store, item.customer_id, "incident-update",
-                    f"An earlier update on {found.ref} was not sent: this one replaced it "
-                    "while it waited for their quiet hours to end", author=author,
-                    subject_type="incident", subject_id=found.id, data={"replaced": True},
-                )  # fmt: skip
-            sql.update_case(store.conn, item.case_id, {"last_update_at": stamp})
+        replaced = outbox_sql.supersede(
+            store.conn, update_key_prefix(found.id), [o.customer_id for o in outgoing], stamp
+        )
+        _record_all(store, "incident-update", [
+            {"customer_id": cid, "data": {"replaced": True},
+             "text": f"An earlier update on {found.ref} was not sent: this one replaced it "
+                     "while it waited for their quiet hours to end"}
+            for cid in dict.fromkeys(o.customer_id for o in outgoing) if cid in replaced
+        ], author=author, subject_type="incident", subject_id=found.id)  # fmt: skip
+        sql.mark_updated(store.conn, [o.case_id for o in outgoing], stamp)
         outcome = Outcome(next_update_due=clock.to_iso(due_next) if due_next else None)
         _dispatch(store, found, outgoing, outcome, kind="incident-update",
                   key=lambda o: f"{update_key_prefix(found.id)}{update_id}:customer:{o.customer_id}",

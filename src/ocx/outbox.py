@@ -88,6 +88,26 @@ def queue(
         )
 
 
+def queue_many(store: Store, messages: list[dict[str, Any]]) -> int:
+    """`queue` for many messages at once (an incident update to every customer): each dict
+    holds queue's keyword arguments. Returns how many were added."""
+    now = clock.now()
+    stamp = clock.to_iso(now)
+    rows = [
+        {
+            **message,
+            "payload": json.dumps(message.get("payload") or {}, sort_keys=True,
+                                  ensure_ascii=False),
+            "next_attempt_at": clock.to_iso(max(message["not_before"], now))
+            if message.get("not_before") else stamp,
+            "created_at": stamp,
+        }
+        for message in messages
+    ]  # fmt: skip
+    with store.write():
+        return sql.enqueue_many(store.conn, rows)
+
+
 def channel_config(config: dict[str, Any], name: str, plugins: Plugins) -> dict[str, Any]:
     """The [channels.NAME] table; a notifier type that needs no keys (console) works as a
     channel name without one."""

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, wraps
 from typing import Any
@@ -407,31 +407,33 @@ def _environment(budget: _Budget) -> Any:
 
 
 @contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """SIGALRM `seconds` from now ends the render (a backstop for the cooperative checks);
-    only in the main thread, and only when no other timer is running."""
-
-    def ring(signum: int, frame: Any) -> None:
-        raise _Stop("time")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _backstop(seconds: float) -> AbstractContextManager[None]:
-    if (
+def _alarm_clock() -> Iterator[Callable[[float], None] | None]:
+    """SIGALRM as a backstop for the cooperative checks, over a whole run of renders: yields
+    `arm(seconds)`, which makes the alarm end the render that long from now (0 disarms), or
+    None where no alarm can be used (not the main thread, or another timer or handler is in
+    place). The handler is installed once for the run and only the timer is set for each
+    message: installing and removing it every time cost more than rendering a short update."""
+    if not (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
         and signal.getitimer(signal.ITIMER_REAL)[0] == 0
         and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
     ):
-        return _alarm(seconds)
-    return nullcontext()
+        yield None
+        return
+
+    def ring(signum: int, frame: Any) -> None:
+        raise _Stop("time")
+
+    def arm(seconds: float) -> None:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    try:
+        yield arm
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _line_of(exc: BaseException) -> int | None:
@@ -447,22 +449,27 @@ def _line_of(exc: BaseException) -> int | None:
 
 
 @contextmanager
-def _limited(budget: _Budget, limits: Limits) -> Iterator[None]:
-    """The deadline runs (and the SIGALRM backstop, where it can) for the block's duration."""
+def _limited(budget: _Budget, limits: Limits, arm: Callable[[float], None] | None
+             ) -> Iterator[None]:  # fmt: skip
+    """The deadline runs (and the SIGALRM backstop, where `_alarm_clock` gave one) for the
+    block's duration: one message, or compiling the template."""
     budget.deadline = time.monotonic() + limits.timeout
+    if arm is not None:
+        arm(limits.timeout + _ALARM_GRACE)
     try:
-        with _backstop(limits.timeout + _ALARM_GRACE):
-            yield
+        yield
     finally:
+        if arm is not None:
+            arm(0)
         budget.deadline = float("inf")
 
 
-def _render_one(template: Any, context: Mapping[str, Any], budget: _Budget,
-                limits: Limits) -> str:  # fmt: skip
+def _render_one(template: Any, context: Mapping[str, Any], budget: _Budget, limits: Limits,
+                arm: Callable[[float], None] | None) -> str:  # fmt: skip
     """One message, its output counted in UTF-8 bytes as it comes, against the deadline."""
     chunks = []
     size = 0
-    with _limited(budget, limits):
+    with _limited(budget, limits, arm):
         for chunk in template.generate(**context):
             size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
             if size > limits.max_bytes:
@@ -492,13 +499,21 @@ def render_all(
     """Render one template per context; the first error or limit hit stops everything
     (nothing has been queued yet): errors name the template line, limits name `name`
     (`template FILE` or `--message`), the limit and whose message it was (`labels`)."""
+    with _alarm_clock() as arm:
+        return _render_all(source, contexts, name, labels, limits, arm)
+
+
+def _render_all(
+    source: str, contexts: Sequence[Mapping[str, Any]], name: str,
+    labels: Sequence[str] | None, limits: Limits, arm: Callable[[float], None] | None,
+) -> list[str]:  # fmt: skip
     from jinja2 import TemplateError
     from jinja2.exceptions import SecurityError
 
     budget = _Budget(limits.max_bytes)
     env = _environment(budget)
     try:  # within the limits too: Jinja2 computes filters of constants as it compiles
-        with _limited(budget, limits):
+        with _limited(budget, limits, arm):
             template = env.from_string(source)  # compiled as "<template>": tracebacks name lines
     except _Stop as stop:
         raise _limit_error(stop, name, None, limits) from None
@@ -507,7 +522,7 @@ def render_all(
     out = []
     for index, context in enumerate(contexts):
         try:
-            out.append(_render_one(template, context, budget, limits))
+            out.append(_render_one(template, context, budget, limits, arm))
         except _Stop as stop:
             who = f"customer {labels[index]}" if labels else f"message {index + 1}"
             raise _limit_error(stop, name, who, limits) from None

@@ -27,6 +27,23 @@ def enqueue(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     return cursor.rowcount > 0
 
 
+def enqueue_many(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
+    """`enqueue` for many messages in one statement; how many were added (a key already
+    there adds nothing)."""
+    cursor = conn.executemany(
+        f"INSERT OR IGNORE INTO outbox ({', '.join(_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + c for c in _COLUMNS)})",
+        ({c: row.get(c) for c in _COLUMNS} for row in rows),
+    )
+    return max(cursor.rowcount, 0)
+
+
+def _prefix_range(key_prefix: str) -> tuple[str, str]:
+    """Keys starting with `key_prefix` are exactly those in [low, high): a range the key's
+    unique index reads, where `substr(key, ...) = ?` read every message."""
+    return key_prefix, key_prefix[:-1] + chr(ord(key_prefix[-1]) + 1)
+
+
 def mark_obsolete(conn: sqlite3.Connection) -> int:
     """Messages that must never arrive: promise messages waiting to go out for a promise that
     was done, cancelled or snoozed since they were queued, and incident updates for a case
@@ -180,15 +197,25 @@ def renew_claim(conn: sqlite3.Connection, message_id: int, token: str, now: str)
     return cursor.rowcount == 1
 
 
-def supersede(conn: sqlite3.Connection, key_prefix: str, customer_id: int, now: str) -> int:
+def supersede(
+    conn: sqlite3.Connection, key_prefix: str, customer_ids: Sequence[int], now: str
+) -> set[int]:
     """Updates held for later (quiet hours) that a newer one replaces: the customer gets the
-    latest news once, not a pile of stale ones when their night ends."""
-    cursor = conn.execute(
-        "UPDATE outbox SET state = 'obsolete' WHERE state = 'pending' AND customer_id = ? "
-        "AND attempts = 0 AND next_attempt_at > ? AND substr(key, 1, length(?)) = ?",
-        (customer_id, now, key_prefix, key_prefix),
-    )
-    return cursor.rowcount
+    latest news once, not a pile of stale ones when their night ends. Returns the customers
+    who had one. Each customer's messages are found through outbox_customer, 500 customers
+    a statement."""
+    low, high = _prefix_range(key_prefix)
+    replaced: set[int] = set()
+    for start in range(0, len(customer_ids), 500):
+        chunk = list(customer_ids[start : start + 500])
+        rows = conn.execute(
+            "UPDATE outbox SET state = 'obsolete' WHERE state = 'pending' AND attempts = 0 "
+            f"AND customer_id IN ({', '.join('?' * len(chunk))}) AND next_attempt_at > ? "
+            "AND key >= ? AND key < ? RETURNING customer_id",
+            [*chunk, now, low, high],
+        )
+        replaced.update(cid for (cid,) in rows)
+    return replaced
 
 
 def by_update(conn: sqlite3.Connection, key_prefix: str) -> dict[int, dict[str, Any]]:
@@ -197,8 +224,8 @@ def by_update(conn: sqlite3.Connection, key_prefix: str) -> dict[int, dict[str, 
     waiting, and when they went out."""
     out: dict[int, dict[str, Any]] = {}
     rows = conn.execute(
-        "SELECT key, state, sent_at, delivery_note FROM outbox WHERE substr(key, 1, length(?)) = ?",
-        (key_prefix, key_prefix),
+        "SELECT key, state, sent_at, delivery_note FROM outbox WHERE key >= ? AND key < ?",
+        _prefix_range(key_prefix),
     )
     for key, state, sent_at, note in rows:
         update_id = int(key[len(key_prefix) :].split(":", 1)[0])
