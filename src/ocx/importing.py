@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocx import clock, customers, zones
+from ocx import clock, customers, privacy, zones
 from ocx.errors import OcxError
 from ocx.plugin_api import (
     BadRecord,
@@ -241,6 +241,8 @@ class _Run:
         self.seen = 0
         # Conversations left out as bad: their messages go with them, not listed again.
         self.skipped_conversations: set[str] = set()
+        # Customers erased with `ocx customer forget`: their records are left out, every time.
+        self.forgotten = privacy.Tombstones.load(store)
 
     # -- bad input ---------------------------------------------------------------------------
     def bad(self, origin: Origin, reason: str) -> None:
@@ -249,6 +251,11 @@ class _Run:
         entry = {**origin.to_json(), "reason": reason}
         if not self.summary.skipped or self.summary.skipped[-1] != entry:  # a ticket row and
             self.summary.skipped.append(entry)  # its message share a line and a reason
+
+    def forget(self, origin: Origin) -> None:
+        """A record of a forgotten customer: listed, never an error (not even --strict), so
+        the same export imports again as it did."""
+        self.summary.skipped.append({**origin.to_json(), "reason": privacy.FORGOTTEN})
 
     def skip(self, origin: Origin, reason: str) -> None:
         """Left out on purpose (not malformed): listed, and an error only with --strict."""
@@ -297,6 +304,9 @@ class _Run:
             email = customers.normalise_email(record.email or "")
         except OcxError:
             self.bad(origin, f"invalid email {record.email!r}")
+            return
+        if self.forgotten.source(self.source, external_id) or self.forgotten.email(email):
+            self.forget(origin)
             return
         try:
             tags = [_tag(t) for t in record.tags if str(t).strip()]
@@ -378,6 +388,12 @@ class _Run:
         inserts, updates = [], []
         for external_id, r in latest.items():
             origin = _where(r.origin, f"conversation {external_id}")
+            if self.forgotten.source(self.source, r.customer_external_id) or (
+                r.customer_email and self.forgotten.email(emails[r.customer_email])
+            ):
+                self.skipped_conversations.add(external_id)
+                self.forget(origin)
+                continue
             customer_id = (
                 by_ext.get(str(r.customer_external_id)) if r.customer_external_id else None
             )

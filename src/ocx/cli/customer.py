@@ -216,3 +216,83 @@ def merge(app: App, keep: str, other: str) -> None:
     """
     kept = customers.merge(app.store, keep, other, author=app.user)
     render.warn(f"merged {other} into customer {kept}")
+
+
+@customer.command()
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Do not ask; needed when stdin is not a terminal.")
+@click.pass_obj
+def forget(app: App, ref: str, yes: bool) -> None:
+    """Erase a customer and everything held about them, for good.
+
+    Their profile, notes, contacts, conversations, messages, promises, cadences, cases,
+    outbox messages and search entries go, in one transaction, and nothing of them stays
+    in the database file. An anonymous tombstone (who erased, when, and a salted hash of
+    each of their emails and source ids) keeps a later import from bringing them back.
+    Asks first in a terminal; elsewhere refuses without --yes.
+
+    Example: ocx customer forget margo@example.com --yes
+    """
+    import sys
+
+    from ocx import privacy
+    from ocx.errors import OcxError
+
+    if not yes:
+        customer_id = customers.resolve(app.store, ref)  # an unknown REF says so first
+        if not sys.stdin.isatty():
+            raise OcxError(
+                f"not erasing customer {customer_id}: stdin is not a terminal to confirm "
+                "(use --yes)"
+            )
+        person = customers.get(app.store, str(customer_id), timeline_limit=0)
+        click.confirm(
+            f"Erase {person.display_name} ({person.email}, customer {customer_id}) and "
+            "everything held about them? This cannot be undone",
+            abort=True,
+            err=True,
+        )
+    done = privacy.forget(app.store, ref, author=app.user)
+    render.warn(f"forgot customer {done.customer_id} (tombstone {done.tombstone})")
+    if not done.wal_emptied:
+        render.warn(
+            "warning: another program is reading the database, so its write-ahead log still "
+            "holds earlier pages; they are gone once that program closes the database"
+        )
+
+
+@customer.command()
+@json_option
+@click.pass_obj
+def forgotten(app: App, as_json: bool) -> None:
+    """List the tombstones of erased customers: who erased each, and when.
+
+    Example: ocx customer forgotten --json
+    """
+    from ocx import privacy
+
+    stones = privacy.tombstones(app.store)
+    if as_json:
+        render.emit_json([t.to_json() for t in stones])
+    elif stones:
+        render.table(
+            ["Tombstone", "Erased by", "Erased at"],
+            [(t.id, t.erased_by or "", clock.local_text(t.erased_at, app.tz)) for t in stones],
+        )
+
+
+@customer.command()
+@click.argument("ref")
+@click.pass_obj
+def export(app: App, ref: str) -> None:
+    """Print everything held about a customer as one JSON document (the right of access).
+
+    Profile, tags, sources, the whole timeline (notes, contacts, imported conversations
+    and messages), promises, cadences, incident cases and outbox messages: exactly what
+    'ocx customer forget' would erase.
+
+    Example: ocx customer export margo@example.com > margo.json
+    """
+    from ocx import privacy
+
+    render.emit_json(privacy.export(app.store, ref))
