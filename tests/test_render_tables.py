@@ -22,6 +22,8 @@ WORDS = [
     "tab\there", "line\nbreak", "bell\x07", "cr\r", "a-b-c-d-e-f-g-h-i-j-k-l-m",
     "(daily*5,weekly*4,monthly)", "[bold]not markup[/]", ":smile:", "nbsp\xa0here",
 ]  # fmt: skip
+NICE_WORDS = [word for word in WORDS if len(word) < 20 and word.isprintable() and word.strip()
+              and max(word) < "\u0300"] + ["a  double  space ", " leading"]  # fmt: skip
 HEADERS = ["What", "Customer", "Owner", "Due", "Late", "Text", "", "A long header name"]
 
 
@@ -118,3 +120,82 @@ def test_a_short_table_is_drawn_by_rich(monkeypatch: pytest.MonkeyPatch) -> None
     _drawn(monkeypatch, io.StringIO(), ["Id", "Name"],
            [(i, f"name {i}") for i in range(render._DIGEST_ROWS_MAX)], fast=True)  # fmt: skip
     assert called == []
+
+
+# --- the profile card: plain text where rich would print no styles ----------------------
+
+
+def _customer(seed: int) -> Any:
+    from zoneinfo import ZoneInfo
+
+    from ocx.customers import Customer, TimelineEntry
+
+    rng = random.Random(seed)
+    vocabulary = WORDS if rng.random() < 0.3 else NICE_WORDS  # most cards need no folding
+
+    def text(words: int) -> str:
+        return " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, words)))
+
+    timeline = [
+        TimelineEntry(i, 1, "2026-11-25T10:00:00Z", rng.choice(["note", "contact", "created"]),
+                      rng.choice([None, "sam", "Søren"]), text(12),
+                      direction=rng.choice([None, "inbound"]), channel=rng.choice([None, "email"]))
+        for i in range(rng.randint(0, 4))
+    ]  # fmt: skip
+    customer = Customer(
+        1, "margo@example.com", text(3) or None, text(4) or None, None, "Europe/Paris",
+        "email", rng.choice([None, "fast"]), text(6) or None, "en", None, text(30) or None,
+        "2026-11-25T10:00:00Z", "2026-11-26T10:00:00Z", tags=text(3).split(),
+        sources=[{"source": "zendesk", "external_id": "42"}] if rng.random() < 0.3 else [],
+        timeline=timeline,
+    )  # fmt: skip
+    extra = {"Open promises": [text(10) for _ in range(rng.randint(0, 3))]}
+    return customer, ZoneInfo(rng.choice(["UTC", "Europe/Paris"])), extra
+
+
+class _Utf8(io.StringIO):
+    """A pipe as ocx writes to it: UTF-8, not a terminal."""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+
+@pytest.mark.parametrize("columns", [None, "20", "47", "80", "200"])
+def test_a_profile_prints_what_rich_draws(columns: str | None,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    plain = 0
+    for seed in range(60):
+        card = _customer(seed)
+        outputs = []
+        for fast in (True, False):
+            with monkeypatch.context() as patch:
+                stdout = _Utf8()
+                patch.setattr("sys.stdout", stdout)
+                if not fast:
+                    patch.setattr(render, "_plain_width", lambda: None)
+                render.profile(*card)
+            outputs.append(stdout.getvalue())
+        assert outputs[0] == outputs[1], seed
+        with monkeypatch.context() as patch:
+            patch.setattr("sys.stdout", _Utf8())
+            width = render._plain_width()
+            plain += width is not None and render._plain_text(
+                render._profile_lines(*card), width) is not None  # fmt: skip
+    assert plain > 10  # the plain path is really taken, not always handed to rich
+
+
+def test_a_profile_in_a_terminal_or_forced_colour_is_left_to_rich(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdout", _Utf8())
+    assert render._plain_width() is not None
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert render._plain_width() is None
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setattr("sys.stdout", _Ascii())
+    assert render._plain_width() is None

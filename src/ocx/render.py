@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -82,31 +83,47 @@ def _measure(text: str) -> tuple[int, int] | None:
     return (max(map(len, words)) if words else len(text)), len(text)
 
 
-def _fold(text: str, width: int, longest_word: int) -> list[str]:
-    """Text _measure reads (one cell a character) wrapped as rich wraps a Text with
-    overflow="fold", each line padded to the width."""
-    if len(text) <= width:
-        return [text.ljust(width)]
-    if longest_word > width or text.startswith(" "):  # a word to fold: rich's own breaker
-        from rich._wrap import divide_line
+def _breaks(text: str, width: int) -> list[int] | None:
+    """Where rich breaks a line of text _measure reads (one cell a character) to fit the
+    width (rich._wrap.divide_line when no word is too long); None when a word (with the
+    spaces before it, for the first) is longer than the width, and must be folded."""
+    offsets, offset = [], 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        size = len(word.rstrip())
+        if size > width:
+            return None
+        if size <= width - offset:
+            offset += len(word)
+        elif offset and start:
+            offsets.append(start)
+            offset = len(word)
+    return offsets
 
-        offsets = divide_line(text, width, fold=True)
-    else:  # rich's breaker (rich._wrap.divide_line) when every word fits on a line
-        offsets, offset = [], 0
-        for match in _WORD.finditer(text):
-            start, word = match.start(), match.group()
-            if len(word.rstrip()) <= width - offset:
-                offset += len(word)
-            elif offset and start:
-                offsets.append(start)
-                offset = len(word)
+
+def _lines(text: str, offsets: list[int], width: int) -> list[str]:
+    """The text cut at the offsets, each line cropped to the width as rich crops it (the
+    spaces past the width go first), not padded."""
     lines = []
     for start, end in zip([0, *offsets], [*offsets, len(text)], strict=True):
         line = text[start:end]
-        if len(line) > width:  # trailing spaces past the width go (Text.rstrip_end)
+        if len(line) > width:  # Text.rstrip_end, then Text.truncate
             line = line[: len(line) - min(len(line) - len(line.rstrip()), len(line) - width)]
-        lines.append(line[:width].ljust(width))
+        lines.append(line[:width])
     return lines
+
+
+def _fold(text: str, width: int) -> list[str]:
+    """Text _measure reads wrapped as rich wraps a table cell with overflow="fold", each
+    line padded to the width."""
+    if len(text) <= width:
+        return [text.ljust(width)]
+    offsets = _breaks(text, width)
+    if offsets is None:  # a word to fold: rich's own breaker
+        from rich._wrap import divide_line
+
+        offsets = divide_line(text, width, fold=True)
+    return [line.ljust(width) for line in _lines(text, offsets, width)]
 
 
 def _print_long_table(
@@ -212,9 +229,8 @@ class _RowLayout:
 
     def _lines(self, text: str, column: int) -> list[str] | None:
         left, right = self.pads[column]
-        size = _measure(text)
-        if size is not None:
-            lines = _fold(text, self.widths[column] - left - right, size[0])
+        if _measure(text) is not None:
+            lines = _fold(text, self.widths[column] - left - right)
             if left or right:
                 lines = [f"{' ' * left}{line}{' ' * right}" for line in lines]
             return lines
@@ -280,14 +296,37 @@ def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = N
     )  # fmt: skip
 
 
+Line = tuple[str, list[tuple[str, str | None]]] | None  # (style, [(text, style)...]); None: blank
+
+
 def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None = None) -> None:
     """A customer's profile as a card, then open promises and the latest timeline.
 
-    Drawn with rich Text only (no Table): `customer show` runs often and rich.table
-    alone costs more start-up than the rest of the command."""
+    `customer show` runs often and importing rich is a good part of its start-up: when
+    rich would print the card without styles (stdout not a terminal), as plain text that
+    needs no folding, it is written here, line for line as rich writes it."""
+    lines = _profile_lines(customer, tz, extra)
+    width = _plain_width()
+    text = None if width is None else _plain_text(lines, width)
+    if text is not None:
+        sys.stdout.write(text)
+        return
     from rich.text import Text
 
     out = console()
+    for line in lines:
+        if line is None:
+            out.print()
+            continue
+        style, parts = line
+        drawn = Text(parts[0][0], style=style or "")
+        for part, part_style in parts[1:]:
+            drawn.append(part, style=part_style)
+        out.print(drawn)
+
+
+def _profile_lines(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None
+                   ) -> list[Line]:  # fmt: skip
     fields = [
         ("Id", str(customer.id)),
         ("Email", customer.email),
@@ -306,27 +345,69 @@ def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | No
         ("Created", clock.local_text(customer.created_at, tz)),
         ("Updated", clock.local_text(customer.updated_at, tz)),
     ]
-    out.print(Text(customer.display_name, style="bold"))
-    for label, value in fields:
-        if value:
-            line = Text(f"{label:<12} ", style="bold")
-            line.append(value)
-            out.print(line)
+    lines: list[Line] = [("bold", [(customer.display_name, None)])]
+    lines += [("bold", [(f"{label:<12} ", None), (value, None)]) for label, value in fields if value]
     for title, rows in (extra or {}).items():
-        out.print()
-        out.print(Text(title, style="bold"))
-        for row in rows:
-            out.print(Text(f"  {row}"))
+        lines += [None, ("bold", [(title, None)])]
+        lines += [(None, [(f"  {row}", None)]) for row in rows]
     if customer.timeline:
-        out.print()
-        out.print(Text("Latest timeline", style="bold"))
+        lines += [None, ("bold", [("Latest timeline", None)])]
         for entry in customer.timeline:
-            line = Text(f"  {clock.local_text(entry.at, tz)}  ", style="dim")
-            line.append(f"{_entry_line(entry)}", style="bold")
+            parts = [(f"  {clock.local_text(entry.at, tz)}  ", None), (_entry_line(entry), "bold")]
             if entry.author:
-                line.append(f"  {entry.author}")
-            line.append(f"  {entry.text}")
-            out.print(line)
+                parts.append((f"  {entry.author}", None))
+            parts.append((f"  {entry.text}", None))
+            lines.append(("dim", parts))
+    return lines
+
+
+def _plain_width() -> int | None:
+    """The width rich's console would wrap stdout at, when it would write no styles there
+    (stdout not a terminal, nothing forcing one, not Jupyter, not Windows, UTF-8); None
+    otherwise. As rich.console.Console reads it: COLUMNS, else the size of the first of
+    stdin, stdout and stderr that is a terminal, else 80."""
+    environ = os.environ
+    if sys.platform == "win32" or any(
+        name in environ for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+    ):
+        return None
+    import builtins
+
+    if hasattr(builtins, "get_ipython") or "idlelib" in sys.modules:
+        return None
+    stdout = sys.stdout
+    try:
+        if stdout is None or stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    if (getattr(stdout, "encoding", None) or "").lower().replace("-", "") != "utf8":
+        return None
+    columns = environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        return int(columns) or None
+    for descriptor in (0, 1, 2):
+        try:
+            return os.get_terminal_size(descriptor).columns or 80
+        except (AttributeError, ValueError, OSError):
+            continue
+    return 80
+
+
+def _plain_text(lines: list[Line], width: int) -> str | None:
+    """The lines as rich prints them without styles, wrapped at the width; None when a line
+    holds anything but one-cell characters, or a word longer than the width."""
+    out = []
+    for line in lines:
+        text = "" if line is None else "".join(part for part, _ in line[1])
+        if len(text) <= width and _measure(text) is not None or not text:
+            out.append(text)
+            continue
+        offsets = _breaks(text, width) if _measure(text) is not None else None
+        if offsets is None:
+            return None
+        out += _lines(text, offsets, width)
+    return "\n".join(out) + "\n"
 
 
 @contextmanager
