@@ -11,16 +11,22 @@ from collections.abc import Iterator
 from typing import Any
 
 # The outcome of each promise, measured against its ORIGINAL due time (a snooze never turns
-# late into on time). Every column read is in the index promises_report (owner, created_at,
-# state, due_at, done_at, cancelled_at): the counts never touch the table.
+# late into on time). Every column read is in the index promises_report (owner, state,
+# created_at, due_at, done_at, cancelled_at): the counts never touch the table, and each
+# state is its own range of it, so a row is only compared as its state needs.
 _OUTCOMES = """
-    SELECT :owner AS owner,
-           count(*) AS made,
-           count(*) FILTER (WHERE state = 'done' AND done_at <= due_at) AS kept_on_time,
-           count(*) FILTER (WHERE state = 'done' AND done_at > due_at) AS kept_late,
-           count(*) FILTER (WHERE state = 'cancelled' AND cancelled_at >= due_at) AS broken,
-           count(*) FILTER (WHERE state = 'open' AND due_at < :now) AS open_overdue
-      FROM promises WHERE owner = :owner"""
+    SELECT 'done' AS state, count(*) AS n,
+           count(*) FILTER (WHERE done_at <= due_at) AS kept_on_time,
+           count(*) FILTER (WHERE done_at > due_at) AS kept_late
+      FROM promises WHERE owner = :owner AND state = 'done'{since}
+    UNION ALL
+    SELECT 'cancelled', count(*), count(*) FILTER (WHERE cancelled_at >= due_at), 0
+      FROM promises WHERE owner = :owner AND state = 'cancelled'{since}
+    UNION ALL
+    SELECT 'open', count(*), count(*) FILTER (WHERE due_at < :now), 0
+      FROM promises WHERE owner = :owner AND state = 'open'{since}"""
+_OUTCOME_KEYS = {"done": ("kept_on_time", "kept_late"), "cancelled": ("broken", None),
+                 "open": ("open_overdue", None)}  # fmt: skip
 
 # Each distinct owner by a seek into promises_owner from the last one found: as many steps
 # as there are owners, however many promises they made.
@@ -40,22 +46,31 @@ def promise_owners(conn: sqlite3.Connection) -> list[str]:
 
 
 def outcome_statement(since: str | None) -> str:
-    """The statement that counts one owner's outcomes (made since `since`)."""
-    return _OUTCOMES + (" AND created_at >= :since" if since else "")
+    """The statement that counts one owner's outcomes (made since `since`), state by state."""
+    return _OUTCOMES.format(since=" AND created_at >= :since" if since else "")
 
 
 def promise_outcomes(
     conn: sqlite3.Connection, *, since: str | None, owner: str | None, now: str
-) -> list[sqlite3.Row]:
+) -> list[dict[str, Any]]:
     """Per owner with promises (made since `since`): promises made, kept on time, kept late,
-    broken, open overdue. One statement per owner reads that owner's range of the index in
+    broken, open overdue. One statement per owner reads that owner's ranges of the index in
     order; a single GROUP BY would have to sort every row of a --since range first."""
     sql = outcome_statement(since)
     out = []
     for name in [owner] if owner else promise_owners(conn):
-        row = conn.execute(sql, {"owner": name, "since": since, "now": now}).fetchone()
-        if row["made"]:
-            out.append(row)
+        counts = {"owner": name, "made": 0, "kept_on_time": 0, "kept_late": 0, "broken": 0,
+                  "open_overdue": 0}  # fmt: skip
+        for state, n, first, second in conn.execute(
+            sql, {"owner": name, "since": since, "now": now}
+        ):
+            counts["made"] += n  # a promise is open, done or cancelled (the table's CHECK)
+            key, other = _OUTCOME_KEYS[state]
+            counts[key] = first
+            if other:
+                counts[other] = second
+        if counts["made"]:
+            out.append(counts)
     return out
 
 
