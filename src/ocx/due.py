@@ -6,15 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ocx import cadences, clock, promises, team
+from ocx import clock
 from ocx.errors import NotFound, OcxError
-from ocx.store import Store
 
-if TYPE_CHECKING:  # sending is loaded only by --notify: a plain `ocx due` stays fast
-    from ocx import outbox
+if TYPE_CHECKING:  # loaded when used: `ocx due` with nothing due reads two small queries
+    from ocx import outbox, team
     from ocx.pluginhost import Plugins
+    from ocx.store import Store
 
 DEFAULT_ESCALATE_AFTER = "4h"
+# The least time a named cadence step waits (a month: 28 days at least): no contact of a
+# cadence can be due sooner after the cadence was set. Steps given as a duration (3d) are
+# not read here; a cadence with one is always looked at in full.
+_SHORTEST_STEP = {
+    "daily": timedelta(days=1), "weekly": timedelta(weeks=1),
+    "fortnightly": timedelta(weeks=2), "biweekly": timedelta(weeks=2),
+    "monthly": timedelta(days=28),
+}  # fmt: skip
 
 
 @dataclass
@@ -49,6 +57,26 @@ class Item:
         }  # fmt: skip
 
 
+def nothing_due(store: Store, *, within: timedelta, owner: str | None = None) -> bool:
+    """True when items() would surely find nothing: no open promise is due within `within`
+    (the due query on its index, first row only) and every cadence in force was set more
+    recently than its shortest step, so none of its contacts can be due yet. False: there
+    may be something; items() says. The owner is a handle as team.get returns it."""
+    from ocx.store import promises as sql
+
+    now = clock.now()
+    if sql.any_due_promise(store.conn, clock.to_iso(now + within), owner):
+        return False
+    for row in sql.cadences_in_force(store.conn):
+        steps = [part.split("*")[0].strip() for part in row["schedule"].lower().split(",")]
+        if not steps or any(step not in _SHORTEST_STEP for step in steps):
+            return False
+        shortest = min(_SHORTEST_STEP[step] for step in steps)
+        if clock.from_iso(row["set_at"]) + shortest <= now:
+            return False
+    return True
+
+
 def _late(now: datetime, due_at: str) -> int:
     return int((now - clock.from_iso(due_at)).total_seconds())
 
@@ -61,6 +89,8 @@ def items(
 
     An overdue promise past `escalate_after` yields both its overdue item (for the owner)
     and an escalation (for the lead)."""
+    from ocx import cadences, promises
+
     now = clock.now()
     found: list[Item] = []
     for p in promises.due(store, until=now + within, owner=owner):
@@ -161,7 +191,7 @@ def notify(
 ) -> outbox.Report:
     """Queue a message per item (once per key, ever), then deliver everything waiting. An
     item with nobody to go to is not queued but reported, every run, until it is fixed."""
-    from ocx import outbox
+    from ocx import outbox, team
 
     digests: dict[str, list[tuple[Item, str, str]]] = {}
     undeliverable: list[str] = []
@@ -196,6 +226,8 @@ def notify(
 
 
 def _member(store: Store, handle: str) -> team.Member | None:
+    from ocx import team
+
     try:
         return team.get(store, handle)
     except NotFound:  # an owner removed from the team: reported as undeliverable
@@ -208,7 +240,7 @@ def _digest(
     """One message with all of a member's new items; the items' own messages stand down."""
     import hashlib
 
-    from ocx import outbox
+    from ocx import outbox, team
     from ocx.store import outbox as sql
 
     keys = [item.key for item, _, _ in entries]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from datetime import tzinfo
 from functools import cached_property
@@ -45,7 +44,11 @@ class App:
         if configured:
             return str(configured)
         try:
-            return os.environ.get("USER") or getpass.getuser()
+            if os.environ.get("USER"):
+                return os.environ["USER"]
+            import getpass  # rarely needed: USER is set in most sessions
+
+            return getpass.getuser()
         except (OSError, KeyError):
             return "unknown"
 

@@ -1,8 +1,10 @@
-"""The root `ocx` group: global options, lazily loaded subcommands, one-line errors."""
+"""The root `ocx` group: global options, lazily loaded subcommands, one-line errors.
+
+Loaded by ocx.cli on first use (`from ocx.cli import cli` works), so that `ocx due` with
+nothing due can finish without click (ocx.cli.quiet)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from importlib import import_module
@@ -58,12 +60,24 @@ def _debug_wanted(ctx: click.Context | None) -> bool:
     return bool(getattr(root.obj, "debug", False)) if root is not None else False
 
 
-def _plugin_cache_path() -> Any:
-    from pathlib import Path
+def _plugin_cache_path() -> str:
+    """The file in platformdirs' user cache dir for ocx. `ocx --help` reads it every run: on
+    Linux the folder is plain ($XDG_CACHE_HOME when absolute, else ~/.cache, as platformdirs
+    has it), and platformdirs and pathlib (a tenth of the start-up) stay unloaded."""
+    xdg, home = os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME", "")
+    if sys.platform != "linux" or hasattr(sys, "getandroidapilevel"):
+        folder = None
+    elif xdg and xdg.startswith("/"):
+        folder = os.path.join(xdg, "ocx")
+    elif not xdg and home.startswith("/"):
+        folder = os.path.join(os.path.expanduser("~/.cache"), "ocx")
+    else:  # a relative XDG_CACHE_HOME or HOME: platformdirs versions differ
+        folder = None
+    if folder is None:
+        import platformdirs
 
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("ocx", appauthor=False)) / "plugin-commands.json"
+        folder = platformdirs.user_cache_dir("ocx", appauthor=False)
+    return os.path.join(folder, "plugin-commands.json")
 
 
 def _environment_fingerprint() -> list[Any]:
@@ -119,10 +133,13 @@ class OcxGroup(click.Group):
     def _cached_plugin_commands(self, ctx: click.Context) -> dict[str, str]:
         """Plugin command names and help from a cache kept fresh by the environment
         fingerprint, so `ocx --help` does not scan entry points on every run."""
+        import json
+
         fingerprint = _environment_fingerprint()
         path = _plugin_cache_path()
         try:
-            cached = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as handle:
+                cached = json.load(handle)
             if cached.get("fingerprint") == fingerprint:
                 return dict(cached["commands"])
         except (OSError, ValueError, KeyError, AttributeError):
@@ -132,10 +149,12 @@ class OcxGroup(click.Group):
             for name, command in self._plugin_commands(ctx).items()
         }
         try:
+            from pathlib import Path
+
             from ocx import private
 
             data = json.dumps({"fingerprint": fingerprint, "commands": commands})
-            private.write_file(path, data.encode("utf-8"))  # folder 0700, file 0600
+            private.write_file(Path(path), data.encode("utf-8"))  # folder 0700, file 0600
         except OSError:
             pass  # a read-only home only costs speed
         return commands
@@ -201,13 +220,3 @@ def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
     clock.now()  # a bad OCX_NOW stops here, before anything is created
     _app(ctx)
 
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        cli.main(prog_name="ocx")
-    except BrokenPipeError:
-        # `ocx customer list | head`: the reader left; that is not an error worth a trace.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)

@@ -98,6 +98,24 @@ def due_promises(conn: sqlite3.Connection, until: str, owner: str | None) -> lis
     return conn.execute(sql, {"until": until, "owner": owner}).fetchall()
 
 
+def any_due_promise(conn: sqlite3.Connection, until: str, owner: str | None) -> bool:
+    """Whether due_promises would return a row: the same condition on the same index,
+    stopped at the first row (`ocx due` with nothing due, every few minutes from cron)."""
+    sql = (
+        f"SELECT 1 FROM promises p WHERE p.state = 'open' AND {EFFECTIVE_DUE} <= :until"
+        + (" AND p.owner = :owner" if owner else "")
+        + " LIMIT 1"
+    )
+    return conn.execute(sql, {"until": until, "owner": owner}).fetchone() is not None
+
+
+def cadences_in_force(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Each cadence not stopped: its schedule and when it was set (a small table)."""
+    return conn.execute(
+        "SELECT id, schedule, set_at FROM cadences WHERE stopped_at IS NULL"
+    ).fetchall()
+
+
 def promises_about(
     conn: sqlite3.Connection, subject_type: str, subject_id: int
 ) -> list[sqlite3.Row]:

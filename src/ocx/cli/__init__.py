@@ -1,0 +1,43 @@
+"""The `ocx` command line: `main()`, the console script, in front of the root group.
+
+The group, its options and its lazily loaded subcommands live in ocx.cli.root, loaded on
+first use: `from ocx.cli import cli` (or OcxGroup, BUILTIN_COMMANDS) works as it always
+did. Before loading click, `main()` lets ocx.cli.quiet answer the one command line cron
+runs every few minutes, `ocx due` with nothing due."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+from typing import Any
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from ocx.cli.quiet import nothing_due  # not `from ocx.cli import`: see __getattr__
+
+    if nothing_due(sys.argv[1:]):
+        return
+    from ocx.cli.root import cli
+
+    try:
+        cli.main(prog_name="ocx")
+    except BrokenPipeError:
+        # `ocx customer list | head`: the reader left; that is not an error worth a trace.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+def __getattr__(name: str) -> Any:
+    """The names of ocx.cli.root (cli, OcxGroup, BUILTIN_COMMANDS...), loaded on first use.
+
+    `from ocx.cli import NAME` asks here first even for a submodule, so ocx's own modules
+    import theirs as `from ocx.cli.NAME import ...`, which loads nothing else."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return getattr(import_module("ocx.cli.root"), name)
+    except AttributeError:
+        raise AttributeError(f"module 'ocx.cli' has no attribute {name!r}") from None
