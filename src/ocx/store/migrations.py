@@ -346,6 +346,50 @@ def _report_speed(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration("0011_forgotten")
+def _forgotten(conn: sqlite3.Connection) -> None:
+    """Tombstones of erased customers (`ocx customer forget`): who erased one and when, and a
+    salted hash of each email and (source, external id) they had, so an import does not bring
+    them back. The salt is this database's own random secret; nothing personal is kept."""
+    _run(
+        conn,
+        """
+        CREATE TABLE forgotten (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            erased_by TEXT,
+            erased_at TEXT NOT NULL
+        );
+        CREATE TABLE forgotten_keys (
+            forgotten_id INTEGER NOT NULL REFERENCES forgotten (id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (hash, forgotten_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE forgotten_salt (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            salt TEXT NOT NULL
+        );
+        INSERT INTO forgotten_salt (id, salt) VALUES (1, lower(hex(randomblob(32))))
+        """,
+    )
+
+
+@migration("0008_incident_speed")
+def _incident_speed(conn: sqlite3.Connection) -> None:
+    """The incident path at 100,000 cases: the promises made about a case (the calls an
+    update replaces) found without reading every promise; and `incident next` answered from
+    a few index probes, a concierge's own queue and the claimed cases, never a sort of every
+    open case."""
+    _run(
+        conn,
+        """
+        CREATE INDEX promises_subject ON promises (subject_type, subject_id);
+        CREATE INDEX cases_concierge_queue
+            ON cases (incident_id, concierge, state, last_activity_at);
+        CREATE INDEX cases_claimed ON cases (incident_id, claimed_at) WHERE claimed_by IS NOT NULL
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 
