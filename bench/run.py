@@ -26,6 +26,7 @@ from typing import Any
 import bench_due
 import bench_import
 import bench_import_contention
+import bench_reports
 import bench_search
 import bench_startup
 from harness import BenchError, Context, Row, Settings, log, ocx_executable
@@ -36,6 +37,7 @@ BENCHMARKS = {
     "import": bench_import,
     "due": bench_due,
     "contention": bench_import_contention,
+    "reports": bench_reports,
 }
 
 
