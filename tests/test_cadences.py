@@ -225,6 +225,20 @@ def state(run: Run, load_json: LoadJson, ref: str, now: datetime) -> dict[str, A
     return cadences(run, load_json, now)[ref]
 
 
+def test_set_over_a_cadence_in_force_says_what_it_replaced(
+    run: Run, world: Path, load_json: LoadJson
+) -> None:
+    first = ok(run("cadence", "set", "judy@example.com", "daily*2,weekly", env=at(T0)))
+    assert first.stderr == ""  # nothing was replaced
+    again = ok(run("cadence", "set", "judy@example.com", "weekly", "--owner", "alex",
+                   env=at(T0 + DAY)))  # fmt: skip
+    assert again.stdout.strip().isdigit() and again.stdout.strip() != first.stdout.strip()
+    assert again.stderr == "replaced cadence daily*2,weekly (owner tester)\n"
+    ok(run("cadence", "set", "--tag", "vip", "monthly", env=at(T0)))
+    by_tag = ok(run("cadence", "set", "--tag", "vip", "weekly*2,monthly", env=at(T0)))
+    assert by_tag.stderr == "replaced cadence monthly (owner tester)\n"
+
+
 def test_set_prints_an_id_and_the_first_contact_is_due_one_step_after(
     run: Run, world: Path, load_json: LoadJson
 ) -> None:

@@ -113,6 +113,29 @@ def test_add_prints_the_new_id_and_stores_every_field(
     assert (created["kind"], created["author"], created["at"]) == ("created", "tester", NOW)
 
 
+def test_add_in_a_terminal_says_what_it_added_and_in_a_pipe_the_bare_id(
+    initialized: Path, env: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ocx", "--db", str(initialized), "customer", "add"]
+    piped = subprocess.run([*command, "Ben@Example.com"], capture_output=True, text=True,
+                           timeout=60, check=True)  # fmt: skip
+    assert piped.stdout == "1\n"
+    leader, follower = os.openpty()
+    try:
+        done = subprocess.run([*command, "Margo@Example.com"], stdout=follower,
+                              stderr=subprocess.PIPE, timeout=60, check=True)  # fmt: skip
+        said = os.read(leader, 4096).decode()
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 0
+    assert said.strip() == "added margo@example.com (id 2)"
+
+
 def test_add_gives_each_customer_its_own_id(run: Run, initialized: Path, show: Show) -> None:
     first = add(run, "a@example.com")
     second = add(run, "b@example.com")

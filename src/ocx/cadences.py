@@ -166,8 +166,10 @@ def due(store: Store, *, now: datetime, owner: str | None = None) -> list[Cadenc
 def set_cadence(
     store: Store, *, ref: str | None, tag: str | None, schedule: str, owner: str,
     author: str | None,
-) -> int:  # fmt: skip
-    """Start (or replace) a cadence for one customer or for everyone with a tag."""
+) -> tuple[int, str | None]:  # fmt: skip
+    """Start (or replace) a cadence for one customer or for everyone with a tag; returns the
+    new cadence's id and what it replaced (`daily*5,monthly (owner alex)`), so nobody
+    replaces a colleague's schedule without being told."""
     if (ref is None) == (tag is None):
         raise OcxError("give a customer REF or --tag, not both")
     steps = parse_schedule(schedule)
@@ -196,7 +198,8 @@ def set_cadence(
                 store, customer_id, "cadence", f"Cadence set: {canonical} (owner {member.handle})",
                 author=author, subject_type="cadence", subject_id=cadence_id,
             )  # fmt: skip
-    return cadence_id
+    replaced = f"{current['schedule']} (owner {current['owner']})" if current is not None else None
+    return cadence_id, replaced
 
 
 def stop(store: Store, *, ref: str | None, tag: str | None, author: str | None) -> None:

@@ -38,10 +38,12 @@ def set_(
         ref, schedule = None, ref
     if schedule is None:
         raise click.UsageError("Missing argument 'SCHEDULE'.")
-    cadence_id = cadences.set_cadence(
+    cadence_id, replaced = cadences.set_cadence(
         app.store, ref=ref, tag=tag, schedule=schedule, owner=owner or app.user, author=app.user
     )
     render.message(str(cadence_id))
+    if replaced is not None:  # on stderr: stdout stays the new id, for scripts
+        render.warn(f"replaced cadence {replaced}")
 
 
 @cadence_group.command("list")

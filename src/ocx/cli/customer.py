@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +60,10 @@ def add(app: App, email: str, tags: tuple[str, ...], **profile: str | None) -> N
     --context "Likes things explained step by step"
     """
     customer_id = customers.add(app.store, email, author=app.user, tags=tags, **profile)
-    render.message(str(customer_id))
+    if sys.stdout.isatty():  # a person: say what was done; a script keeps the bare id
+        render.message(f"added {customers.normalise_email(email)} (id {customer_id})")
+    else:
+        render.message(str(customer_id))
 
 
 @customer.command()
