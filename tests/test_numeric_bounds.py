@@ -124,6 +124,8 @@ IDS: dict[tuple[str, str], list[str]] = {
     ("customer timeline", "ref"): ["customer", "timeline", "VALUE"],
     ("customer merge", "keep"): ["customer", "merge", "VALUE", "jim@example.com"],
     ("customer merge", "other"): ["customer", "merge", "jim@example.com", "VALUE"],
+    ("customer forget", "ref"): ["customer", "forget", "VALUE", "--yes"],
+    ("customer export", "ref"): ["customer", "export", "VALUE"],
     ("cadence set", "ref"): ["cadence", "set", "VALUE", "daily*5,weekly"],
     ("cadence stop", "ref"): ["cadence", "stop", "VALUE"],
 }  # fmt: skip
