@@ -464,13 +464,25 @@ def _limited(budget: _Budget, limits: Limits, arm: Callable[[float], None] | Non
         budget.deadline = float("inf")
 
 
+def _generate(template: Any, context: Mapping[str, Any], names: Mapping[str, Any]
+              ) -> Iterator[str]:  # fmt: skip
+    """Template.generate(**context), the globals (`range`, ...) merged once for every message
+    (`names`) instead of out of a ChainMap for each one. Errors are handed to Jinja2 as
+    generate hands them, so tracebacks still name the template's lines."""
+    ctx = template.new_context({**names, **context}, shared=True)
+    try:
+        yield from template.root_render_func(ctx)
+    except Exception:
+        yield template.environment.handle_exception()
+
+
 def _render_one(template: Any, context: Mapping[str, Any], budget: _Budget, limits: Limits,
-                arm: Callable[[float], None] | None) -> str:  # fmt: skip
+                arm: Callable[[float], None] | None, names: Mapping[str, Any]) -> str:  # fmt: skip
     """One message, its output counted in UTF-8 bytes as it comes, against the deadline."""
     chunks = []
     size = 0
     with _limited(budget, limits, arm):
-        for chunk in template.generate(**context):
+        for chunk in _generate(template, context, names):
             size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
             if size > limits.max_bytes:
                 raise _Stop("bytes")
@@ -519,10 +531,11 @@ def _render_all(
         raise _limit_error(stop, name, None, limits) from None
     except TemplateError as exc:
         raise OcxError(f"template line {_line_of(exc) or '?'}: {exc.message or exc}") from None
+    names = dict(template.globals)
     out = []
     for index, context in enumerate(contexts):
         try:
-            out.append(_render_one(template, context, budget, limits, arm))
+            out.append(_render_one(template, context, budget, limits, arm, names))
         except _Stop as stop:
             who = f"customer {labels[index]}" if labels else f"message {index + 1}"
             raise _limit_error(stop, name, who, limits) from None

@@ -32,8 +32,8 @@ def enqueue_many(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
     there adds nothing)."""
     cursor = conn.executemany(
         f"INSERT OR IGNORE INTO outbox ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in _COLUMNS)})",
-        ({c: row.get(c) for c in _COLUMNS} for row in rows),
+        f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+        ([row.get(c) for c in _COLUMNS] for row in rows),
     )
     return max(cursor.rowcount, 0)
 
