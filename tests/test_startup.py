@@ -1,7 +1,8 @@
 """Start-up paths stay light and say exactly what the full command says.
 
-- `ocx due` with nothing due is answered by ocx.cli.quiet without click: same output, same
-  exit status and same errors as the click command, whatever the command line;
+- `ocx due` with nothing due and `ocx customer show REF` are answered by ocx.cli.fast
+  without click: same output, same exit status and same errors as the click command,
+  whatever the command line;
 - ocx.due.nothing_due never says "nothing" when items() would find something;
 - `ocx --help` reads the plugin-command cache where platformdirs puts it, without loading
   platformdirs; `ocx customer show` in a pipe does not load rich.
@@ -24,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from ocx import due as due_items
-from ocx.cli import cli, main, quiet
+from ocx.cli import cli, fast, main
 
 if TYPE_CHECKING:
     from conftest import Run
@@ -54,10 +55,10 @@ def team(run: Run, initialized: Path) -> Path:
 
 def through_main(argv: list[str], capsys: pytest.CaptureFixture[str],
                  monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str, bool]:  # fmt: skip
-    """(exit status, stdout, stderr, whether ocx.cli.quiet answered) of the console script."""
+    """(exit status, stdout, stderr, whether ocx.cli.fast answered) of the console script."""
     answered: list[bool] = []
-    real = quiet.nothing_due
-    monkeypatch.setattr(quiet, "nothing_due", lambda args: answered.append(real(args)) or answered[-1])
+    real = fast.answered
+    monkeypatch.setattr(fast, "answered", lambda args: answered.append(real(args)) or answered[-1])
     monkeypatch.setattr(sys, "argv", ["ocx", *argv])
     capsys.readouterr()
     try:
@@ -72,7 +73,7 @@ def through_main(argv: list[str], capsys: pytest.CaptureFixture[str],
 def same_as_click(run: Run, db: Path, argv: list[str], capsys: pytest.CaptureFixture[str],
                   monkeypatch: pytest.MonkeyPatch, now: datetime = NOW) -> bool:  # fmt: skip
     """Run `ocx --db DB *argv` through main() and through the click group; assert they
-    print and exit alike; return whether the quiet path answered."""
+    print and exit alike; return whether ocx.cli.fast answered."""
     monkeypatch.setenv("OCX_NOW", z(now))
     status, out, err, answered = through_main(["--db", str(db), *argv], capsys, monkeypatch)
     clicked = CliRunner().invoke(cli, ["--db", str(db), *argv], env={"OCX_NOW": z(now)},
@@ -85,17 +86,24 @@ def same_as_click(run: Run, db: Path, argv: list[str], capsys: pytest.CaptureFix
 # --- reading the command line ----------------------------------------------------------
 
 
+DUE, SHOW = ("due",), ("customer", "show")
+
+
 @pytest.mark.parametrize(
     ("argv", "read"),
     [
-        (["due"], {}),
-        (["--db", "x.db", "due", "--json"], {"--db": "x.db", "--json": True}),
+        (["due"], (DUE, {}, [])),
+        (["--db", "x.db", "due", "--json"], (DUE, {"--db": "x.db", "--json": True}, [])),
         (["--db=x.db", "--debug", "due", "--within", "2h", "--owner=alex"],
-         {"--db": "x.db", "--debug": True, "--within": "2h", "--owner": "alex"}),
-        (["--db", "due", "due"], {"--db": "due"}),
+         (DUE, {"--db": "x.db", "--debug": True, "--within": "2h", "--owner": "alex"}, [])),
+        (["--db", "due", "due"], (DUE, {"--db": "due"}, [])),
+        (["customer", "show", "m@x.com"], (SHOW, {}, ["m@x.com"])),
+        (["--db", "x", "customer", "show", "--json", "7"], (SHOW, {"--db": "x", "--json": True},
+                                                           ["7"])),
         (["due", "--notify"], None),
         (["due", "--help"], None),
         (["--help"], None),
+        (["-h"], None),
         (["due", "--json", "--json"], None),
         (["due", "--within"], None),
         (["due", "--within", "-1h"], None),
@@ -105,17 +113,23 @@ def same_as_click(run: Run, db: Path, argv: list[str], capsys: pytest.CaptureFix
         (["due", "extra"], None),
         (["due", "due"], None),
         (["--db", "x.db"], None),
+        (["--json", "due"], None),
+        (["customer", "show"], None),
+        (["customer", "show", "a", "b"], None),
+        (["customer", "show", "-x"], None),
+        (["customer", "show", "--", "a"], None),
+        (["customer", "--json", "show", "a"], None),
+        (["customer", "show", "a", "--db", "x"], None),
+        (["customer", "list"], None),
         (["promise", "list"], None),
         ([], None),
     ],
 )  # fmt: skip
-def test_only_a_plain_due_command_line_is_read_without_click(
-    argv: list[str], read: dict[str, Any] | None
-) -> None:
-    assert quiet.read(argv) == read
+def test_only_plain_command_lines_are_read_without_click(argv: list[str], read: Any) -> None:
+    assert fast.read(argv) == read
 
 
-# --- the quiet path says what click says -------------------------------------------------
+# --- the fast path says what click says -------------------------------------------------
 
 
 def test_due_with_nothing_due_is_answered_without_click_and_prints_the_same(
@@ -158,6 +172,33 @@ def test_due_errors_are_clicks_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     assert not same_as_click(run, team, argv, capsys, monkeypatch)
+
+
+def test_customer_show_is_answered_without_click_and_prints_the_same(
+    run: Run, team: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok(run("promise", "add", "margo@example.com", "Call back", "--due", z(NOW + timedelta(days=2)),
+           "--owner", "alex", env={"OCX_NOW": z(NOW)}))  # fmt: skip
+    ok(run("customer", "note", "margo@example.com", "Prefers mornings " * 12,
+           env={"OCX_NOW": z(NOW)}))  # fmt: skip
+    for argv in (["customer", "show", "margo@example.com"], ["customer", "show", "1", "--json"],
+                 ["--debug", "customer", "show", "jim@example.com"]):  # fmt: skip
+        assert same_as_click(run, team, argv, capsys, monkeypatch), argv
+    monkeypatch.setenv("COLUMNS", "33")
+    assert same_as_click(run, team, ["customer", "show", "margo@example.com"], capsys, monkeypatch)
+
+
+def test_customer_show_errors_and_colour_are_clicks(
+    run: Run, team: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for argv in (["customer", "show", "nobody@example.com"], ["customer", "show", "99"],
+                 ["customer", "show", "Margo"]):  # fmt: skip
+        assert not same_as_click(run, team, argv, capsys, monkeypatch), argv
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws the card: click runs the command
+    status, out, _, answered = through_main(
+        ["--db", str(team), "customer", "show", "margo@example.com"], capsys, monkeypatch
+    )
+    assert (status, answered) == (0, False) and "\x1b[1m" in out
 
 
 def test_a_bad_clock_a_bad_config_or_no_database_is_clicks_error(
@@ -254,10 +295,10 @@ def test_due_with_nothing_due_loads_neither_click_nor_rich(team: Path) -> None:
     assert not loaded & {"click", "rich", "platformdirs", "ocx.cadences"}
 
 
-def test_customer_show_in_a_pipe_does_not_load_rich(team: Path) -> None:
+def test_customer_show_in_a_pipe_loads_neither_click_nor_rich(team: Path) -> None:
     out, loaded = _loaded(["--db", str(team), "customer", "show", "margo@example.com"])
     assert "Margo Lane" in out
-    assert "rich" not in loaded
+    assert not loaded & {"click", "rich"}
 
 
 def test_help_does_not_load_platformdirs(team: Path) -> None:

@@ -18,11 +18,17 @@ if TYPE_CHECKING:
 
     from ocx.customers import Customer, TimelineEntry
     from ocx.importing import ImportSummary
+    from ocx.promises import Promise
 
 
 def emit_json(data: Any) -> None:
     """JSON on stdout; no rich, so scripts pay nothing for it."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(data))
+
+
+def json_text(data: Any) -> str:
+    """What emit_json prints."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def console(stderr: bool = False) -> Console:
@@ -297,6 +303,39 @@ def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = N
 
 
 Line = tuple[str, list[tuple[str, str | None]]] | None  # (style, [(text, style)...]); None: blank
+
+
+def customer(person: Customer, open_promises: Sequence[Promise], tz: tzinfo | None, *,
+             as_json: bool) -> None:  # fmt: skip
+    """`customer show`: a profile with its open promises, as JSON or as a card (tz: the
+    zone the card shows times in; JSON needs none)."""
+    text = customer_text(person, open_promises, tz, as_json=as_json)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        assert tz is not None
+        profile(person, tz, _open_promises(open_promises, tz))
+
+
+def customer_text(person: Customer, open_promises: Sequence[Promise], tz: tzinfo | None, *,
+                  as_json: bool) -> str | None:  # fmt: skip
+    """What customer() prints, when it is plain text: JSON, or the card where rich would
+    print it without styles (see profile); None when rich must draw the card."""
+    if as_json:
+        return json_text({**person.to_json(), "promises": [p.to_json() for p in open_promises]})
+    assert tz is not None
+    width = _plain_width()
+    if width is None:
+        return None
+    return _plain_text(_profile_lines(person, tz, _open_promises(open_promises, tz)), width)
+
+
+def _open_promises(open_promises: Sequence[Promise], tz: tzinfo) -> dict[str, list[str]] | None:
+    lines = [
+        f"#{p.id} {p.text} (due {clock.local_text(p.effective_due, tz)}, owner {p.owner})"
+        for p in open_promises
+    ]
+    return {"Open promises": lines} if lines else None
 
 
 def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None = None) -> None:

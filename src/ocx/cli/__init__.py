@@ -2,8 +2,8 @@
 
 The group, its options and its lazily loaded subcommands live in ocx.cli.root, loaded on
 first use: `from ocx.cli import cli` (or OcxGroup, BUILTIN_COMMANDS) works as it always
-did. Before loading click, `main()` lets ocx.cli.quiet answer the one command line cron
-runs every few minutes, `ocx due` with nothing due."""
+did. Before loading click, `main()` lets ocx.cli.fast answer the command lines ocx runs
+most, when they are plain: cron's `ocx due` with nothing due, `ocx customer show REF`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any
 
 def main() -> None:
     """Console-script entry point."""
-    from ocx.cli.quiet import nothing_due  # not `from ocx.cli import`: see __getattr__
+    from ocx.cli.fast import answered  # not `from ocx.cli import`: see __getattr__
 
-    if nothing_due(sys.argv[1:]):
+    if answered(sys.argv[1:]):
         return
     from ocx.cli.root import cli
 

@@ -110,14 +110,7 @@ def show(app: App, ref: str, as_json: bool) -> None:
     with app.store.read():
         person = customers.get(app.store, ref)
         open_promises = promises.open_for_customer(app.store, person.id)
-    if as_json:
-        render.emit_json({**person.to_json(), "promises": [p.to_json() for p in open_promises]})
-        return
-    lines = [
-        f"#{p.id} {p.text} (due {clock.local_text(p.effective_due, app.tz)}, owner {p.owner})"
-        for p in open_promises
-    ]
-    render.profile(person, app.tz, {"Open promises": lines} if lines else None)
+    render.customer(person, open_promises, None if as_json else app.tz, as_json=as_json)
 
 
 @customer.command("list")

@@ -1,81 +1,115 @@
-"""`ocx due` with nothing due, answered without click: what cron runs every few minutes.
+"""Command lines answered without loading click: cron's `ocx due` with nothing due, and
+`ocx customer show REF`, the two ocx runs most.
 
-Loading click is most of ocx's start-up, and most runs of `ocx due` have nothing to say.
-Only the plainest command lines are read here, `[--db PATH] [--debug] due [--within D]
-[--owner H] [--json]`, each option once; anything else (another command, --notify, --help,
-a typo) goes to click as it always did. When nothing is due, this prints what `ocx due`
-prints then (nothing, or `[]` with --json) and the run is over. When something is due, or
-anything goes wrong (no database, a bad OCX_NOW or duration, an unknown owner), nothing
-has been printed and click runs the command from the start, so the listing and every
-error message come from ocx.cli.due alone.
+Loading click, with what it brings, costs more than all the rest of either command. Only
+the plainest command lines are read here, each option once:
+
+    [--db PATH] [--debug] due [--within D] [--owner H] [--json]
+    [--db PATH] [--debug] customer show REF [--json]
+
+Anything else (another command, --notify, --help, a typo) goes to click as it always did.
+Nothing is printed here until everything the output needs has been read; when anything
+goes wrong before that (no database, a bad OCX_NOW, duration or config, an unknown owner or
+customer), nothing has been printed and click runs the command from the start, so every
+error message comes from the click command alone. `ocx due` with something due goes to
+click too: its listing is ocx.cli.due's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# option -> whether it takes a value; the root group's options, then `due`'s
-_ROOT_OPTIONS = {"--db": True, "--debug": False}
-_DUE_OPTIONS = {"--within": True, "--owner": True, "--json": False}
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-
-def read(argv: list[str]) -> dict[str, Any] | None:
-    """The options of a plain `ocx due` command line (as click would read them), or None
-    for any other command line."""
-    found: dict[str, Any] = {}
-    options, command = _ROOT_OPTIONS, False
-    args = iter(argv)
-    for arg in args:
-        if arg == "due" and not command:
-            options, command = _DUE_OPTIONS, True
-            continue
-        name, equals, value = arg.partition("=")
-        if name not in options or name in found:
-            return None
-        if not options[name]:
-            if equals:
-                return None
-            found[name] = True
-            continue
-        if not equals:
-            value = next(args, "")
-        if not value or value.startswith("-"):
-            return None  # click's own reading of such values (or its error) is wanted
-        found[name] = value
-    return found if command else None
-
-
-def nothing_due(argv: list[str]) -> bool:
-    """True when argv is a plain `ocx due` and nothing is due: its output is printed and
-    the command is done. False (nothing printed) when click must run the command."""
-    options = read(argv)
-    if options is None:
-        return False
-    try:
-        quiet = _quiet(options)
-    except Exception:  # click runs the command again and reports it as it always did
-        return False
-    if quiet and options.get("--json"):
-        from ocx import render
-
-        render.emit_json([])
-    return quiet
-
-
-def _quiet(options: dict[str, Any]) -> bool:
-    """Whether ocx.cli.due would find nothing, read as it reads its options: the root
-    group's clock check, --within, escalate_after, the store, the owner. The cheap check
-    (ocx.due.nothing_due) first; only when it cannot tell, the items themselves."""
-    from ocx import clock
-    from ocx import due as due_items
     from ocx.cli.app import App
 
-    clock.now()  # the root group's first check
-    within_text = str(options.get("--within", "1h"))
-    within = clock.parse_duration(within_text)  # as ocx.cli.options.DURATION reads it
-    clock.shift(clock.now(), within, within_text)
-    app = App(db=options.get("--db"), debug=bool(options.get("--debug")))
+# The root group's options, then each command's: option -> whether it takes a value.
+_ROOT_OPTIONS = {"--db": True, "--debug": False}
+_COMMANDS: dict[tuple[str, ...], tuple[dict[str, bool], int]] = {
+    ("due",): ({"--within": True, "--owner": True, "--json": False}, 0),
+    ("customer", "show"): ({"--json": False}, 1),
+}
+
+
+def read(argv: list[str]) -> tuple[tuple[str, ...], dict[str, Any], list[str]] | None:
+    """(command, options, arguments) of a plain command line of _COMMANDS, as click would
+    read it; None for any other command line."""
+    found: dict[str, Any] = {}
+    args = list(argv)
+    while args and args[0].startswith("-"):  # the root group's options
+        if not _option(args, _ROOT_OPTIONS, found):
+            return None
+    command = next((c for c in _COMMANDS if tuple(args[: len(c)]) == c), None)
+    if command is None:
+        return None
+    options, wanted = _COMMANDS[command]
+    del args[: len(command)]
+    arguments: list[str] = []
+    while args:
+        if args[0].startswith("-"):
+            if not _option(args, options, found):
+                return None
+        else:
+            arguments.append(args.pop(0))
+    return (command, found, arguments) if len(arguments) == wanted else None
+
+
+def _option(args: list[str], options: dict[str, bool], found: dict[str, Any]) -> bool:
+    """Take the option at the head of args into found; False when it is not one of these
+    options, is given twice, or its value is missing or looks like an option."""
+    name, equals, value = args.pop(0).partition("=")
+    if name not in options or name in found:
+        return False
+    if not options[name]:
+        found[name] = True
+        return not equals
+    if not equals:
+        value = args.pop(0) if args else ""
+    found[name] = value
+    return bool(value) and not value.startswith("-")
+
+
+def answered(argv: list[str]) -> bool:
+    """True when argv was answered here, its output printed: the command is done. False
+    (nothing printed) when click must run it."""
+    line = read(argv)
+    if line is None:
+        return False
+    command, options, arguments = line
     try:
+        output = _ANSWERS[command](options, *arguments)
+    except Exception:  # click runs the command again and reports it as it always did
+        return False
+    if output is None:
+        return False
+    output()
+    return True
+
+
+def _app(options: dict[str, Any]) -> App:
+    """The App the root group makes, after its first check (a bad OCX_NOW raises)."""
+    from ocx import clock
+    from ocx.cli.app import App
+
+    clock.now()
+    return App(db=options.get("--db"), debug=bool(options.get("--debug")))
+
+
+def _nothing_due(options: dict[str, Any]) -> Callable[[], None] | None:
+    """`ocx due`: what prints its output when nothing is due (nothing, or [] with --json);
+    None when something is due. Read as ocx.cli.due reads it: --within, escalate_after,
+    the store, the owner; the cheap check (ocx.due.nothing_due) first, and only when it
+    cannot tell, the items themselves."""
+    from ocx import clock
+    from ocx import due as due_items
+    from ocx import render
+
+    app = _app(options)
+    try:
+        within_text = str(options.get("--within", "1h"))
+        within = clock.parse_duration(within_text)  # as ocx.cli.options.DURATION reads it
+        clock.shift(clock.now(), within, within_text)
         escalate = clock.parse_duration(
             str(app.config.get("escalate_after", due_items.DEFAULT_ESCALATE_AFTER))
         )
@@ -86,9 +120,36 @@ def _quiet(options: dict[str, Any]) -> bool:
 
             owner = team.get(store, owner).handle
         with store.read():
-            if due_items.nothing_due(store, within=within, owner=owner):
-                return True
-            return not due_items.items(store, within=within, owner=owner,
-                                       escalate_after=escalate)  # fmt: skip
+            if not due_items.nothing_due(store, within=within, owner=owner) and (
+                due_items.items(store, within=within, owner=owner, escalate_after=escalate)
+            ):
+                return None
     finally:
         app.close()
+    return (lambda: render.emit_json([])) if options.get("--json") else (lambda: None)
+
+
+def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:
+    """`ocx customer show REF`: what prints the profile as ocx.cli.customer.show does, when
+    that is plain text (JSON, or the card in a pipe); None for a card rich must draw."""
+    import sys
+
+    from ocx import customers, promises, render
+
+    as_json = bool(options.get("--json"))
+    app = _app(options)
+    try:
+        with app.store.read():
+            person = customers.get(app.store, ref)
+            open_promises = promises.open_for_customer(app.store, person.id)
+        text = render.customer_text(person, open_promises, None if as_json else app.tz,
+                                    as_json=as_json)  # fmt: skip
+    finally:
+        app.close()
+    return None if text is None else lambda: sys.stdout.write(text) and None
+
+
+_ANSWERS: dict[tuple[str, ...], Callable[..., Callable[[], None] | None]] = {
+    ("due",): _nothing_due,
+    ("customer", "show"): _show,
+}

@@ -1,7 +1,7 @@
 """The root `ocx` group: global options, lazily loaded subcommands, one-line errors.
 
-Loaded by ocx.cli on first use (`from ocx.cli import cli` works), so that `ocx due` with
-nothing due can finish without click (ocx.cli.quiet)."""
+Loaded by ocx.cli on first use (`from ocx.cli import cli` works), so that the command
+lines ocx.cli.fast answers finish without click."""
 
 from __future__ import annotations
 
