@@ -301,11 +301,31 @@ def test_customer_show_in_a_pipe_loads_neither_click_nor_rich(team: Path) -> Non
     assert not loaded & {"click", "rich"}
 
 
-def test_help_does_not_load_platformdirs(team: Path) -> None:
+def test_help_loads_neither_platformdirs_nor_shutil(team: Path) -> None:
     _loaded(["--help"])  # fills the plugin-command cache
     out, loaded = _loaded(["--help"])
     assert "Commands:" in out
-    assert "platformdirs" not in loaded
+    assert not loaded & {"platformdirs", "shutil"}
+
+
+@pytest.mark.parametrize("columns", [None, "30", "60", "79", "80", "81", "200", "x", "0"])
+def test_help_is_as_wide_as_clicks_own(columns: str | None, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    import click
+
+    from ocx.cli import root
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    helps = []
+    for context in (root.OcxContext, click.Context):
+        monkeypatch.setattr(root.OcxGroup, "context_class", context)
+        with pytest.raises(SystemExit):
+            root.cli.main(["--help"], prog_name="ocx")
+        helps.append(capsys.readouterr().out)
+    assert helps[0] == helps[1]
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,34 @@ def _app(ctx: click.Context) -> App:
     return root.obj
 
 
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns (COLUMNS, else stdout's terminal, else 80),
+    without loading shutil and the compression modules it loads, for `ocx --help`."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class OcxContext(click.Context):
+    def make_formatter(self) -> click.HelpFormatter:
+        """Click's own formatter and width (click.formatting.HelpFormatter's rule)."""
+        width = self.terminal_width
+        if width is None and click.formatting.FORCED_WIDTH is None:
+            width = max(min(_terminal_columns(), self.max_content_width or 80) - 2, 50)
+        return self.formatter_class(width=width, max_width=self.max_content_width)
+
+
 class OcxGroup(click.Group):
     """Loads built-in subcommands on demand and plugin commands only when needed."""
+
+    context_class = OcxContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*BUILTIN_COMMANDS, *self.commands, *self._cached_plugin_commands(ctx)})
