@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ocx import clock, customers, outbox, promises, team, templates
+from ocx import clock, customers, promises, team, templates
 from ocx import config as cfg
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
@@ -26,7 +26,7 @@ CASE_STATES = sql.CASE_STATES
 # A case `incident next` handed out is left to that concierge this long before another may take it.
 CLAIM_LEASE = timedelta(minutes=30)
 # Customers a fanout adds per transaction (about a second of work each).
-FANOUT_BATCH = 50_000
+FANOUT_BATCH = 100_000
 _ID = re.compile(r"(?:inc-?|#)?(\d{1,18})", re.IGNORECASE)
 
 
@@ -255,58 +255,56 @@ def fanout(
             except NotFound:
                 result.unknown.append(text)
     ids = list(affected)
-    load: dict[str, int] | None = None
     added = 0
     # A million customers take seconds to add: in batches of FANOUT_BATCH, each committed
     # with its cases' timeline rows, so other commands get the lock in between and a fanout
     # killed half-way leaves whole cases behind (running it again adds the rest).
     for start in range(0, max(len(ids), 1), FANOUT_BATCH):
         chunk = ids[start : start + FANOUT_BATCH]
-        last = start + FANOUT_BATCH >= len(ids)
         with store.read() if dry_run else store.write():
             found = _find(store, incident)
             if found.status != "open":
                 raise OcxError(f"{found.ref} was resolved meanwhile; open a new incident")
             conn = store.conn
-            present = sql.case_customer_ids_among(conn, found.id, chunk)
-            new_ids = [cid for cid in chunk if cid not in present]
-            if not dry_run:  # customers erased or merged away since they were found
-                new_ids = sql.existing_customer_ids(conn, new_ids)
-            result.already_present += len(chunk) - len(new_ids)
-            if load is None:
+            if start == 0:  # who is in, who keeps whom, who carries what: read once
+                present = sql.case_customer_ids(conn, found.id)
+                keep = sql.concierges_in_open_incidents(conn, found.id)
                 load = sql.open_load(conn, helpers)
-            rows = _assign(found.id, new_ids, sql.concierges_in_open_incidents(conn, new_ids),
-                           helpers, load, result, clock.to_iso(clock.now()))  # fmt: skip
+            batch = _assign(
+                [(seq, cid) for seq, cid in enumerate(chunk, 1) if cid not in present],
+                keep, helpers, load, result,
+            )  # fmt: skip
             if dry_run:
+                result.already_present += len(chunk) - len(batch)
                 continue
-            sql.insert_cases(conn, rows)
-            added += len(rows)
-            _record_all(store, "incident", [
-                {"customer_id": row["customer_id"],
-                 "text": f"Affected by {found.ref}: {found.title}"
-                 + (f" (concierge {row['concierge']})" if row["concierge"] else "")}
-                for row in rows
-            ], author=author, subject_type="incident", subject_id=found.id)  # fmt: skip
-            if last:
+            sql.stage_fanout(conn, batch)
+            left_out = sql.fanout_leave_out(conn, found.id)
+            result.already_present += len(chunk) - len(batch) + len(left_out)
+            stamp = clock.to_iso(clock.now())
+            added += sql.add_fanout_cases(conn, found.id, stamp)
+            sql.record_fanout(conn, found.id, f"Affected by {found.ref}: {found.title}", author,
+                              stamp)  # fmt: skip
+            if start + FANOUT_BATCH >= len(ids):
                 _event(store, found.id, "fanout", f"{added} cases added", author=author,
                        data={"added": added, "already_present": result.already_present,
                              "unknown": len(result.unknown)})  # fmt: skip
-    result.added = len(ids) - result.already_present if dry_run else added
+    result.added = len(ids) - result.already_present
     return result
 
 
 def _assign(
-    incident_id: int, new_ids: list[int], keep: dict[int, str], helpers: list[str],
-    load: dict[str, int], result: Fanout, stamp: str,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """The new cases' rows: a customer keeps their concierge from another open incident,
-    else gets the least-loaded helper (the first named, on a tie); `load` is kept up to date."""
+    batch: list[tuple[int, int]], keep: dict[int, str], helpers: list[str],
+    load: dict[str, int], result: Fanout,
+) -> list[tuple[int, int, str | None]]:  # fmt: skip
+    """Concierges for a batch of new cases, (seq, customer id) each: a customer keeps their
+    concierge from another open incident, else gets the least-loaded helper (the first
+    named, on a tie); `load` is kept up to date. Returns (seq, customer id, concierge)."""
     # A heap of (load, position, handle), one entry per helper: an entry may lag behind its
     # helper's load (loads only grow), and is brought up to date when it comes to the top.
     heap = [(load[h], position, h) for position, h in enumerate(helpers)]
     heapq.heapify(heap)
-    rows = []
-    for cid in new_ids:
+    out = []
+    for seq, cid in batch:
         concierge = keep.get(cid)
         if concierge is None and heap:
             while heap[0][0] != load[heap[0][2]]:
@@ -317,9 +315,8 @@ def _assign(
             load[concierge] += 1
         if concierge:
             result.assigned[concierge] = result.assigned.get(concierge, 0) + 1
-        rows.append({"incident_id": incident_id, "customer_id": cid, "concierge": concierge,
-                     "added_at": stamp})  # fmt: skip
-    return rows
+        out.append((seq, cid, concierge))
+    return out
 
 
 def _record_all(store: Store, kind: str, entries: list[dict[str, Any]], **common: Any) -> None:
@@ -816,6 +813,8 @@ def _dispatch(
         entries.append({"customer_id": person.id, "text": item.text, "channel": item.channel})
     # Each customer's call changes come first in their timeline, as when this went one
     # customer at a time; the messages are then queued and recorded together.
+    from ocx import outbox  # here: `incident next` and the rest never load the plugin API
+
     outcome.queued += outbox.queue_many(store, messages)
     _record_all(store, kind, entries, author=author, subject_type="incident",
                 subject_id=found.id, direction="outbound")  # fmt: skip

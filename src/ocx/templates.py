@@ -478,16 +478,26 @@ def _generate(template: Any, context: Mapping[str, Any], names: Mapping[str, Any
 
 def _render_one(template: Any, context: Mapping[str, Any], budget: _Budget, limits: Limits,
                 arm: Callable[[float], None] | None, names: Mapping[str, Any]) -> str:  # fmt: skip
-    """One message, its output counted in UTF-8 bytes as it comes, against the deadline."""
+    """One message, its output counted in UTF-8 bytes as it comes, against the deadline. The
+    alarm is set again for each message and left running after it: the next message sets it
+    again at once, and `_alarm_clock` stops it after the last (no context manager here, and
+    one system call a message: this runs once per customer)."""
     chunks = []
     size = 0
-    with _limited(budget, limits, arm):
+    max_bytes = limits.max_bytes
+    budget.deadline = deadline = time.monotonic() + limits.timeout
+    if arm is not None:
+        arm(limits.timeout + _ALARM_GRACE)
+    try:
         for chunk in _generate(template, context, names):
             size += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "replace"))
-            if size > limits.max_bytes:
+            if size > max_bytes:
                 raise _Stop("bytes")
-            budget.check()
+            if time.monotonic() > deadline:
+                raise _Stop("time")
             chunks.append(chunk)
+    finally:
+        budget.deadline = float("inf")
     return "".join(chunks).strip()
 
 

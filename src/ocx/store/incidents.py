@@ -51,14 +51,9 @@ def case_counts(conn: sqlite3.Connection, incident_id: int) -> dict[str, int]:
     return counts
 
 
-def case_customer_ids(conn: sqlite3.Connection, incident_id: int) -> set[int]:
-    rows = conn.execute("SELECT customer_id FROM cases WHERE incident_id = ?", (incident_id,))
-    return {cid for (cid,) in rows}
-
-
 def _stage(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
-    """Customer ids into a temporary table the queries below join: one statement each over
-    a million customers, where `IN (...)` lists took thousands."""
+    """Customer ids into a temporary table for customers_of to join: one statement over
+    100,000 customers, where `IN (...)` lists of 500 took two hundred."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS staged_customers (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM staged_customers")
     conn.executemany(
@@ -66,38 +61,71 @@ def _stage(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
     )
 
 
-def concierges_in_open_incidents(
-    conn: sqlite3.Connection, customer_ids: Iterable[int]
-) -> dict[int, str]:
-    """A customer's concierge in any open incident (the most recent), to keep the same person."""
-    _stage(conn, customer_ids)
+# A fanout adds up to a million cases: each batch of customers is staged in a temporary
+# table, in order (`seq`), and the cases and their timeline rows are written from it with
+# INSERT ... SELECT, a statement each, not a statement (or a bound row) per case.
+
+
+def stage_fanout(conn: sqlite3.Connection, batch: Iterable[tuple[int, int, str | None]]) -> None:
+    """A fanout batch: (seq, customer id, concierge), `seq` being the order to add them in."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS fanout_batch "
+        "(seq INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, concierge TEXT)"
+    )
+    conn.execute("DELETE FROM fanout_batch")
+    conn.executemany("INSERT INTO fanout_batch (seq, customer_id, concierge) VALUES (?, ?, ?)", batch)
+
+
+def fanout_leave_out(conn: sqlite3.Connection, incident_id: int) -> set[int]:
+    """Drop from the batch the customers who have a case in the incident by now (another
+    fanout's, committed between two batches) or are no longer in the database (erased or
+    merged away since they were found); returns who was dropped."""
     rows = conn.execute(
-        "SELECT k.customer_id, k.concierge FROM staged_customers s "
-        "JOIN cases k ON k.customer_id = s.id JOIN incidents i ON i.id = k.incident_id "
-        "WHERE i.status = 'open' AND k.concierge IS NOT NULL ORDER BY k.added_at, k.id"
+        "DELETE FROM fanout_batch WHERE EXISTS (SELECT 1 FROM cases k WHERE k.incident_id = ? "
+        "AND k.customer_id = fanout_batch.customer_id) OR NOT EXISTS "
+        "(SELECT 1 FROM customers c WHERE c.id = fanout_batch.customer_id) RETURNING customer_id",
+        (incident_id,),
+    )
+    return {cid for (cid,) in rows}
+
+
+def concierges_in_open_incidents(conn: sqlite3.Connection, incident_id: int) -> dict[int, str]:
+    """Each customer's concierge in any other open incident (the most recent), to keep the
+    same person: read once for a whole fanout into `incident_id`."""
+    rows = conn.execute(
+        "SELECT k.customer_id, k.concierge FROM cases k JOIN incidents i ON i.id = k.incident_id "
+        "WHERE i.status = 'open' AND i.id <> ? AND k.concierge IS NOT NULL "
+        "ORDER BY k.added_at, k.id",
+        (incident_id,),
     )
     return {cid: concierge for cid, concierge in rows}
 
 
-def existing_customer_ids(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> list[int]:
-    """The ids (in the order given) of customers that still exist."""
-    _stage(conn, customer_ids)
-    rows = conn.execute("SELECT s.id FROM staged_customers s JOIN customers c ON c.id = s.id")
-    keep = {cid for (cid,) in rows}
-    return [cid for cid in customer_ids if cid in keep]
-
-
-def case_customer_ids_among(
-    conn: sqlite3.Connection, incident_id: int, customer_ids: Sequence[int]
-) -> set[int]:
-    """Which of these customers already have a case in the incident."""
-    _stage(conn, customer_ids)
-    rows = conn.execute(
-        "SELECT s.id FROM staged_customers s JOIN cases k "
-        "ON k.incident_id = ? AND k.customer_id = s.id",
-        (incident_id,),
-    )
+def case_customer_ids(conn: sqlite3.Connection, incident_id: int) -> set[int]:
+    rows = conn.execute("SELECT customer_id FROM cases WHERE incident_id = ?", (incident_id,))
     return {cid for (cid,) in rows}
+
+
+def add_fanout_cases(conn: sqlite3.Connection, incident_id: int, at: str) -> int:
+    """A case for each customer left in the batch, in order; how many."""
+    return conn.execute(
+        "INSERT INTO cases (incident_id, customer_id, concierge, added_at, last_activity_at) "
+        "SELECT ?, customer_id, concierge, ?, ? FROM fanout_batch ORDER BY seq",
+        (incident_id, at, at),
+    ).rowcount
+
+
+def record_fanout(
+    conn: sqlite3.Connection, incident_id: int, text: str, author: str | None, at: str
+) -> None:
+    """Each new case's line in its customer's timeline, as customers.record writes it:
+    `TEXT (concierge HANDLE)`, kind `incident`, about the incident."""
+    conn.execute(
+        "INSERT INTO timeline (customer_id, at, kind, author, text, subject_type, subject_id) "
+        "SELECT customer_id, ?, 'incident', ?, ? || coalesce(' (concierge ' || concierge || ')', "
+        "''), 'incident', ? FROM fanout_batch ORDER BY seq",
+        (at, author, text, incident_id),
+    )
 
 
 def open_load(conn: sqlite3.Connection, handles: Sequence[str]) -> dict[str, int]:
@@ -112,14 +140,6 @@ def open_load(conn: sqlite3.Connection, handles: Sequence[str]) -> dict[str, int
         if handle in load:
             load[handle] = n
     return load
-
-
-def insert_cases(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-    conn.executemany(
-        "INSERT INTO cases (incident_id, customer_id, concierge, added_at, last_activity_at) "
-        "VALUES (:incident_id, :customer_id, :concierge, :added_at, :added_at)",
-        rows,
-    )
 
 
 _CASE_SELECT = (
