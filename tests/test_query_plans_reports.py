@@ -4,12 +4,15 @@ as the store runs it, on a database made by `ocx init` (with a little of everyth
 
 SQLite without ANALYZE plans from the schema alone, so a small database plans as a big one
 does; a change that made any of these statements walk every promise, case or timeline row
-fails here instead of making the reports slow at a million."""
+fails here instead of making the reports slow at a million. And what they count is what the
+plain full scans count, on seeded random data with ties on every boundary."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,3 +178,156 @@ def test_the_at_risk_list_scans_no_big_table_end_to_end(
         assert_no_big_scan(
             "\n".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {text}", params))
         )
+
+
+# --- the indexed statements count what a full scan counts ----------------------------------
+
+STATES = ("open", "done", "cancelled")
+
+
+def stamp(minutes: int) -> str:
+    """A time `minutes` after 2026-11-01T00:00:00Z, as ocx writes it."""
+    return (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=minutes)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+@pytest.fixture
+def crowd(initialized: Path) -> Iterator[sqlite3.Connection]:
+    """Seeded random promises, cases and contacts, with ties on every boundary: done or
+    cancelled at the due minute, made at the --since minute, snoozes past and ahead."""
+    rng = random.Random(16)
+    conn = sqlite3.connect(initialized, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    with conn:
+        conn.executemany(
+            "INSERT INTO customers (id, email, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            [(i, f"c{i}@example.com", stamp(0), stamp(0)) for i in range(1, 41)],
+        )
+        rows = []
+        for _ in range(600):
+            made = rng.randint(0, 40 * 24 * 60)
+            due = made + rng.choice([1, 60, 600, 3000])
+            state = rng.choice(STATES)
+            closed = due + rng.choice([-60, -1, 0, 0, 1, 60])
+            snoozed = due + rng.choice([-30, 30, 9000]) if rng.random() < 0.2 else None
+            rows.append((
+                rng.choice([None, *range(1, 41)]), "Call back", rng.choice(["al", "bo", "cy"]),
+                stamp(due), stamp(snoozed) if snoozed is not None else None, state,
+                stamp(closed) if state == "done" else None,
+                stamp(closed) if state == "cancelled" else None, stamp(made),
+            ))  # fmt: skip
+        conn.executemany(
+            "INSERT INTO promises (customer_id, text, owner, due_at, snoozed_until, state, "
+            "done_at, cancelled_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        for incident in range(1, 6):
+            conn.execute(
+                "INSERT INTO incidents (id, title, status, started_at, detected_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (incident, f"Outage {incident}", "open" if incident % 2 else "resolved",
+                 stamp(incident * 1000), stamp(incident * 1000)),
+            )  # fmt: skip
+            for customer in rng.sample(range(1, 41), rng.randint(1, 30)):
+                added = incident * 1000 + rng.randint(0, 30)
+                contacted = added + rng.randint(0, 500) if rng.random() < 0.7 else None
+                conn.execute(
+                    "INSERT INTO cases (incident_id, customer_id, state, added_at, "
+                    "contacted_at, last_activity_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (incident, customer, "new" if contacted is None else "contacted",
+                     stamp(added), stamp(contacted) if contacted else None, stamp(added)),
+                )  # fmt: skip
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def outcomes_by_scan(conn: sqlite3.Connection, since: str | None, owner: str | None,
+                     now: str) -> list[dict[str, Any]]:  # fmt: skip
+    """The contract's outcomes, one GROUP BY over every promise (the statement before 16)."""
+    where = " AND ".join(
+        ["1 = 1"] + ["created_at >= :since"] * bool(since) + ["owner = :owner"] * bool(owner)
+    )
+    return [
+        dict(row)
+        for row in conn.execute(
+            f"""
+            SELECT owner, count(*) AS made,
+                   count(*) FILTER (WHERE state = 'done' AND done_at <= due_at) AS kept_on_time,
+                   count(*) FILTER (WHERE state = 'done' AND done_at > due_at) AS kept_late,
+                   count(*) FILTER (WHERE state = 'cancelled' AND cancelled_at >= due_at)
+                       AS broken,
+                   count(*) FILTER (WHERE state = 'open' AND due_at < :now) AS open_overdue
+              FROM promises NOT INDEXED WHERE {where} GROUP BY owner ORDER BY owner
+            """,
+            {"since": since, "owner": owner, "now": now},
+        )
+    ]
+
+
+@pytest.mark.parametrize("now_minutes", [0, 20 * 24 * 60, 60 * 24 * 60])
+def test_indexed_outcomes_count_what_a_full_scan_counts(
+    crowd: sqlite3.Connection, now_minutes: int
+) -> None:
+    now = stamp(now_minutes)
+    made = [row[0] for row in crowd.execute("SELECT created_at FROM promises ORDER BY id")]
+    for since in (None, made[0], made[300], stamp(0)):
+        for owner in (None, "al", "bo", "nobody"):
+            found = sql.promise_outcomes(crowd, since=since, owner=owner, now=now)
+            assert found == outcomes_by_scan(crowd, since, owner, now), (since, owner)
+
+
+def test_indexed_at_risk_statements_find_what_a_full_scan_finds(
+    crowd: sqlite3.Connection,
+) -> None:
+    now = stamp(20 * 24 * 60)
+    scan = crowd.execute(
+        "SELECT customer_id, count(*) AS n, min(coalesce(snoozed_until, due_at)) AS oldest "
+        "FROM promises NOT INDEXED WHERE state = 'open' AND coalesce(snoozed_until, due_at) < ? "
+        "AND customer_id IS NOT NULL GROUP BY customer_id",
+        (now,),
+    )
+    expected = {row["customer_id"]: (row["n"], row["oldest"]) for row in scan}
+    found = {row["customer_id"]: (row["n"], row["oldest"])
+             for row in sql.overdue_by_customer(crowd, now)}  # fmt: skip
+    assert found == expected and expected
+
+    cases = crowd.execute(
+        "SELECT k.customer_id, k.incident_id, k.added_at FROM cases k NOT INDEXED "
+        "JOIN incidents i ON i.id = k.incident_id WHERE i.status = 'open' AND k.state = 'new' "
+        "ORDER BY k.id"
+    ).fetchall()
+    expected_cases: dict[int, dict[str, Any]] = {}
+    for customer, incident, added in cases:
+        entry = expected_cases.setdefault(customer, {"n": 0, "oldest": added, "incidents": []})
+        entry["n"] += 1
+        entry["oldest"] = min(entry["oldest"], added)
+        entry["incidents"].append(f"INC-{incident}")
+    found_cases = {row["customer_id"]: {**row, "incidents": row["incidents"].split(", ")}
+                   for row in sql.uncontacted_cases(crowd)}  # fmt: skip
+    assert {k: {**v, "customer_id": k} for k, v in expected_cases.items()} == found_cases
+    assert found_cases
+
+
+def test_incident_figures_match_the_cases_read_one_by_one(crowd: sqlite3.Connection) -> None:
+    from ocx import clock
+
+    for since in (None, stamp(3000)):
+        counts = {row["incident_id"]: (row["cases"], row["contacted"])
+                  for row in sql.incident_cases(crowd, since)}  # fmt: skip
+        expected: dict[int, list[Any]] = {}
+        for row in crowd.execute(
+            "SELECT k.incident_id, k.added_at, k.contacted_at FROM cases k "
+            "JOIN incidents i ON i.id = k.incident_id WHERE i.detected_at >= ? ORDER BY k.id",
+            (since or "",),
+        ):
+            entry = expected.setdefault(row["incident_id"], [0, []])
+            entry[0] += 1
+            if row["contacted_at"]:
+                wait = clock.from_iso(row["contacted_at"]) - clock.from_iso(row["added_at"])
+                entry[1].append(wait.total_seconds())
+        assert counts == {k: (n, len(waits)) for k, (n, waits) in expected.items()}
+        for incident, (_, waits) in expected.items():
+            assert sql.first_contact_waits(crowd, incident) == sorted(waits)
