@@ -6,11 +6,15 @@ ocx.store.create_store (schema, partial index and all), the clock pinned at NOW:
 - sparse: 1,000,000 promises (100,000 with --quick), 2 % of them open, every open one due
   more than an hour after NOW: `ocx due` has nothing to say (the cron case, every 5 minutes).
 - busy: 100,000 open promises (10,000 with --quick), about 2 % overdue or due within the hour.
+- person: the same number of open promises, of which one owner's 4,000 make 5,000 items
+  (1,000 overdue past escalation, each listed twice; 2,500 overdue; 500 due within the hour).
 
 End to end (against `python -c pass`, OCX_NOW=NOW in the environment): `ocx due` on both,
 human and --json, and `ocx promise add REF TEXT --due "tomorrow 9am"` on a copy of a small
-database. In-process: ocx.store.promises.due_promises, the query `ocx due` runs, through a
-plain sqlite3 connection, against a primary-key lookup as baseline and a full scan for scale.
+database; then `ocx due --owner PERSON` on the person database, its table of 5,000 items
+against the same command with --json as baseline. In-process: ocx.store.promises.due_promises,
+the query `ocx due` runs, through a plain sqlite3 connection, against a primary-key lookup
+as baseline and a full scan for scale.
 """
 
 from __future__ import annotations
@@ -46,12 +50,15 @@ NOW_AT = datetime(2026, 12, 1, 9, tzinfo=UTC)
 WITHIN = timedelta(hours=1)  # `ocx due` default --within
 GENERATOR_VERSION = 1  # bump when what is generated changes: older cached files are ignored
 OPEN_SHARE = 0.02
-DUE_GOAL = Goal(8, "x")
+DUE_GOAL = Goal(5, "x")  # issue 16 (8x in issue 6)
+TABLE_GOAL = Goal(2, "x")  # the table of PERSON_ITEMS, against the same command with --json
 ADD_GOAL = Goal(10, "x")
 QUERY_GOAL = Goal(5, "ms")
 PK = "SELECT * FROM promises WHERE id = ?"
 OWNERS = [f"agent{i:02d}" for i in range(1, 25)]
 LEAD = "lead"
+PERSON = OWNERS[0]  # the owner with PERSON_ITEMS items due in the "person" database
+PERSON_ITEMS = 5_000
 PROMISES = [
     "Call back with the fix ETA", "Send the corrected {month} invoice",
     "Confirm the {feature} fix shipped", "Walk them through {feature}",
@@ -142,10 +149,12 @@ def _build(path: Path, kind: str, promises: int, seed: int) -> dict[str, Any]:
         )  # fmt: skip
         # A hundred customers on a cadence set 12 hours ago (sparse: next contact due in 12
         # hours, nothing due) or 36 hours ago (busy: due 12 hours ago).
+        # (person: none of them PERSON's, so PERSON_ITEMS is exact).
         set_at = NOW_AT - timedelta(hours=12 if kind == "sparse" else 36)
+        cadence_owners = OWNERS[1:] if kind == "person" else OWNERS
         conn.executemany(
             "INSERT INTO cadences (customer_id, schedule, owner, set_at) VALUES (?, ?, ?, ?)",
-            [(c, "daily*5,weekly*4,monthly", rng.choice(OWNERS), _stamp(set_at))
+            [(c, "daily*5,weekly*4,monthly", rng.choice(cadence_owners), _stamp(set_at))
              for c in rng.sample(range(1, customers + 1), 100)],
         )  # fmt: skip
         if kind == "sparse":
@@ -156,6 +165,20 @@ def _build(path: Path, kind: str, promises: int, seed: int) -> dict[str, Any]:
                 if i in chosen:  # due from 2 hours to 90 days after NOW: nothing within 1h
                     return _open(rng, customer, owner, timedelta(hours=2), timedelta(days=90))
                 return _closed(rng, customer, owner)
+        elif kind == "person":
+            # PERSON's first 4,000 promises make PERSON_ITEMS items: 1,000 overdue past the
+            # 4h escalation (an overdue item and an escalation each), 2,500 overdue by less,
+            # 500 due within the hour; everybody else's are due from a day ago to 49 days on.
+            spans = [(-timedelta(days=3), -timedelta(hours=5))] * 1000 + [
+                (-timedelta(hours=3, minutes=59), -timedelta(minutes=1))
+            ] * 2500 + [(timedelta(minutes=1), timedelta(minutes=59))] * 500
+
+            def make(i: int) -> tuple[Any, ...]:
+                customer = rng.randint(1, customers)
+                if i < len(spans):
+                    return _open(rng, customer, PERSON, *spans[i])
+                return _open(rng, customer, rng.choice(OWNERS[1:]), -timedelta(days=1),
+                             timedelta(days=49))  # fmt: skip
         else:
 
             def make(i: int) -> tuple[Any, ...]:  # due from a day before NOW to 49 days after
@@ -221,6 +244,7 @@ def prepare(ctx: Context) -> None:
     seed = ctx.settings.seed
     sparse, sparse_meta = ensure("sparse", sparse_n, seed)
     busy, busy_meta = ensure("busy", busy_n, seed)
+    person, person_meta = ensure("person", max(busy_n, 10_000), seed)  # PERSON's 4,000 and more
     small, _ = ensure("sparse", 10_000, seed)
     if sparse_meta["due_within_1h"] or not busy_meta["due_within_1h"]:
         raise BenchError(f"generated data is off: sparse {sparse_meta}, busy {busy_meta}")
@@ -231,9 +255,9 @@ def prepare(ctx: Context) -> None:
     finally:
         source.close()
         target.close()
-    ctx.facts["due_dbs"] = {"sparse": sparse, "busy": busy, "add": add_db}
-    ctx.facts["due_data"] = {"sparse": sparse_meta, "busy": busy_meta}
-    for meta in (sparse_meta, busy_meta):
+    ctx.facts["due_dbs"] = {"sparse": sparse, "busy": busy, "person": person, "add": add_db}
+    ctx.facts["due_data"] = {"sparse": sparse_meta, "busy": busy_meta, "person": person_meta}
+    for meta in (sparse_meta, busy_meta, person_meta):
         how = "cached; built" if meta["cached"] else "built"
         ctx.facts.setdefault("notes", []).append(
             f"due data ({meta['kind']}): {meta['promises']:,} promises, {meta['open']:,} open, "
@@ -409,5 +433,32 @@ def end_to_end(ctx: Context) -> list[Row]:
     return rows
 
 
+def _person_items(stdout: str) -> None:
+    expect_json(list)(stdout)
+    found = len(json.loads(stdout))
+    if found != PERSON_ITEMS:
+        raise BenchError(f"expected {PERSON_ITEMS:,} items for {PERSON}, got {found:,}")
+
+
+def _person_table(stdout: str) -> None:
+    if len(stdout.splitlines()) < PERSON_ITEMS + 2:
+        raise BenchError(f"expected a table of {PERSON_ITEMS:,} items, got {stdout[:200]!r}")
+
+
+def person_table(ctx: Context) -> list[Row]:
+    """The table of one owner's 5,000 items against the same items as JSON: drawing it
+    may cost at most as much again as everything else the command does."""
+    ocx, db = str(ctx.ocx), str(ctx.facts["due_dbs"]["person"])
+    due = [ocx, "--db", db, "due", "--owner", PERSON]
+    pinned = {"OCX_NOW": NOW}
+    baseline = Command(f"ocx due --owner {PERSON} --json (baseline)", [*due, "--json"],
+                       check=_person_items, note=f"{PERSON_ITEMS:,} items as JSON", env=pinned)  # fmt: skip
+    table = Command(f"ocx due --owner {PERSON}", due, TABLE_GOAL, _person_table,
+                    note="the same items as a table, to a pipe", env=pinned)  # fmt: skip
+    log(f"due: 2 commands x {ctx.settings.runs} runs, {PERSON_ITEMS:,} items for one person")
+    return time_commands(f"{NAME}: {PERSON_ITEMS:,} items for one person (OCX_NOW={NOW})",
+                         baseline, [table], ctx)  # fmt: skip
+
+
 def run(ctx: Context) -> list[Row]:
-    return in_process(ctx) + end_to_end(ctx)
+    return in_process(ctx) + end_to_end(ctx) + person_table(ctx)

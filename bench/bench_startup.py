@@ -21,8 +21,9 @@ from harness import (
 
 NAME = "start-up"
 REF = "margo@example.com"
-HELP_GOAL = Goal(8, "x")
-SHOW_GOAL = Goal(10, "x")
+HELP_GOAL = Goal(5, "x")  # issue 16 (8x in issue 4)
+SHOW_GOAL = Goal(6, "x")  # issue 16, the human output (10x in issue 4)
+SHOW_JSON_GOAL = Goal(10, "x")  # issue 4
 
 
 def prepare(ctx: Context) -> None:
@@ -49,7 +50,7 @@ def run(ctx: Context) -> list[Row]:
         Command(f"ocx customer show {REF}", [ocx, "customer", "show", REF], SHOW_GOAL, _has_ref,
                 note="human output to a pipe"),
         Command(f"ocx customer show {REF} --json", [ocx, "customer", "show", REF, "--json"],
-                SHOW_GOAL, expect_json(dict)),
+                SHOW_JSON_GOAL, expect_json(dict)),
     ]  # fmt: skip
     log(f"start-up: {len(commands) + 1} commands x {ctx.settings.runs} runs")
     return time_commands(NAME, python_baseline(), commands, ctx)
