@@ -93,9 +93,9 @@ def concierges_in_open_incidents(conn: sqlite3.Connection, incident_id: int) -> 
     """Each customer's concierge in any other open incident (the most recent), to keep the
     same person: read once for a whole fanout into `incident_id`."""
     rows = conn.execute(
-        "SELECT k.customer_id, k.concierge FROM cases k JOIN incidents i ON i.id = k.incident_id "
-        "WHERE i.status = 'open' AND i.id <> ? AND k.concierge IS NOT NULL "
-        "ORDER BY k.added_at, k.id",
+        "SELECT customer_id, concierge FROM cases WHERE incident_id IN "
+        "(SELECT id FROM incidents WHERE status = 'open' AND id <> ?) "
+        "AND concierge IS NOT NULL ORDER BY added_at, id",
         (incident_id,),
     )
     return {cid: concierge for cid, concierge in rows}
