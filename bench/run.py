@@ -26,6 +26,7 @@ from typing import Any
 import bench_due
 import bench_import
 import bench_import_contention
+import bench_incidents
 import bench_reports
 import bench_search
 import bench_startup
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "due": bench_due,
     "contention": bench_import_contention,
     "reports": bench_reports,
+    "incidents": bench_incidents,
 }
 
 
