@@ -177,13 +177,13 @@ def test_a_profile_prints_what_rich_draws(columns: str | None,
                 stdout = _Utf8()
                 patch.setattr("sys.stdout", stdout)
                 if not fast:
-                    patch.setattr(render, "_plain_width", lambda: None)
+                    patch.setattr(render, "plain_width", lambda: None)
                 render.profile(*card)
             outputs.append(stdout.getvalue())
         assert outputs[0] == outputs[1], seed
         with monkeypatch.context() as patch:
             patch.setattr("sys.stdout", _Utf8())
-            width = render._plain_width()
+            width = render.plain_width()
             plain += width is not None and render._plain_text(
                 render._profile_lines(*card), width) is not None  # fmt: skip
     assert plain > 10  # the plain path is really taken, not always handed to rich
@@ -193,9 +193,9 @@ def test_a_profile_in_a_terminal_or_forced_colour_is_left_to_rich(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("sys.stdout", _Utf8())
-    assert render._plain_width() is not None
+    assert render.plain_width() is not None
     monkeypatch.setenv("FORCE_COLOR", "1")
-    assert render._plain_width() is None
+    assert render.plain_width() is None
     monkeypatch.delenv("FORCE_COLOR")
     monkeypatch.setattr("sys.stdout", _Ascii())
-    assert render._plain_width() is None
+    assert render.plain_width() is None

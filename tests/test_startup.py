@@ -192,7 +192,7 @@ def test_customer_show_errors_and_colour_are_clicks(
     run: Run, team: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for argv in (["customer", "show", "nobody@example.com"], ["customer", "show", "99"],
-                 ["customer", "show", "Margo"]):  # fmt: skip
+                 ["customer", "show", "Zed Nobody"]):  # fmt: skip
         assert not same_as_click(run, team, argv, capsys, monkeypatch), argv
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws the card: click runs the command
     status, out, _, answered = through_main(

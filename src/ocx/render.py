@@ -324,7 +324,7 @@ def customer_text(person: Customer, open_promises: Sequence[Promise], tz: tzinfo
     if as_json:
         return json_text({**person.to_json(), "promises": [p.to_json() for p in open_promises]})
     assert tz is not None
-    width = _plain_width()
+    width = plain_width()
     if width is None:
         return None
     return _plain_text(_profile_lines(person, tz, _open_promises(open_promises, tz)), width)
@@ -345,7 +345,7 @@ def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | No
     rich would print the card without styles (stdout not a terminal), as plain text that
     needs no folding, it is written here, line for line as rich writes it."""
     lines = _profile_lines(customer, tz, extra)
-    width = _plain_width()
+    width = plain_width()
     text = None if width is None else _plain_text(lines, width)
     if text is not None:
         sys.stdout.write(text)
@@ -400,7 +400,7 @@ def _profile_lines(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any
     return lines
 
 
-def _plain_width() -> int | None:
+def plain_width() -> int | None:
     """The width rich's console would wrap stdout at, when it would write no styles there
     (stdout not a terminal, nothing forcing one, not Jupyter, not Windows, UTF-8); None
     otherwise. As rich.console.Console reads it: COLUMNS, else the size of the first of

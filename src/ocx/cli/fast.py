@@ -137,6 +137,8 @@ def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:
     from ocx import customers, promises, render
 
     as_json = bool(options.get("--json"))
+    if not as_json and render.plain_width() is None:
+        return None  # a terminal: rich draws the card, through click
     app = _app(options)
     try:
         with app.store.read():
