@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ocx.customers import Customer, TimelineEntry
+    from ocx.due import Item
     from ocx.importing import ImportSummary
     from ocx.promises import Promise
 
@@ -251,6 +252,18 @@ class _RowLayout:
         if any(segment.style or segment.control for line in rendered for segment in line):
             return None
         return ["".join(segment.text for segment in line) for line in rendered]
+
+
+def due_table(found: Sequence[Item], tz: tzinfo) -> None:
+    """`ocx due`: the items to act on, soonest first."""
+    from ocx.due import late_text
+
+    table(
+        ["What", "Customer", "Owner", "Due", "Late", "Text"],
+        [(f"{i.kind} {i.promise_id or i.cadence_id} {i.stage}", i.customer_name or i.customer,
+          i.owner, clock.local_text(i.due_at, tz), late_text(i.late_seconds), i.text)
+         for i in found],
+    )  # fmt: skip
 
 
 def _entry_line(entry: TimelineEntry) -> str:

@@ -17,17 +17,26 @@ def main() -> None:
     """Console-script entry point."""
     from ocx.cli.fast import answered  # not `from ocx.cli import`: see __getattr__
 
-    if answered(sys.argv[1:]):
-        return
+    try:
+        if answered(sys.argv[1:]):
+            return
+    except BrokenPipeError:  # `ocx due | head`: as click ends it, quietly with status 1
+        _quiet_stdout()
+        sys.exit(1)
     from ocx.cli.root import cli
 
     try:
         cli.main(prog_name="ocx")
     except BrokenPipeError:
         # `ocx customer list | head`: the reader left; that is not an error worth a trace.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         sys.exit(0)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered for a reader that left goes there."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def __getattr__(name: str) -> Any:

@@ -52,12 +52,7 @@ def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: b
         if as_json:
             render.emit_json([i.to_json() for i in found])
         elif found:
-            render.table(
-                ["What", "Customer", "Owner", "Due", "Late", "Text"],
-                [(f"{i.kind} {i.promise_id or i.cadence_id} {i.stage}", i.customer_name or i.customer,
-                  i.owner, clock.local_text(i.due_at, app.tz), due_items.late_text(i.late_seconds),
-                  i.text) for i in found],
-            )  # fmt: skip
+            render.due_table(found, app.tz)
         return
     # With --json, stdout is for the JSON alone: a console channel prints to stderr instead.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

@@ -1,5 +1,5 @@
-"""Command lines answered without loading click: cron's `ocx due` with nothing due, and
-`ocx customer show REF`, the two ocx runs most.
+"""Command lines answered without loading click: `ocx due` (cron runs it every few
+minutes) and `ocx customer show REF`, the two ocx runs most.
 
 Loading click, with what it brings, costs more than all the rest of either command. Only
 the plainest command lines are read here, each option once:
@@ -8,15 +8,17 @@ the plainest command lines are read here, each option once:
     [--db PATH] [--debug] customer show REF [--json]
 
 Anything else (another command, --notify, --help, a typo) goes to click as it always did.
-Nothing is printed here until everything the output needs has been read; when anything
-goes wrong before that (no database, a bad OCX_NOW, duration or config, an unknown owner or
-customer), nothing has been printed and click runs the command from the start, so every
-error message comes from the click command alone. `ocx due` with something due goes to
-click too: its listing is ocx.cli.due's.
+Everything the output needs is read before anything is printed, and printed by the same
+ocx.render functions the click commands use; when anything goes wrong before that (no
+database, a bad OCX_NOW, duration or config, an unknown owner or customer), nothing has
+been printed and click runs the command from the start, so every error message comes
+from the click command alone. A profile card rich must draw (in a terminal) goes to
+click too.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -83,7 +85,12 @@ def answered(argv: list[str]) -> bool:
         return False
     if output is None:
         return False
-    output()
+    try:
+        output()  # ocx.render lays out everything before it writes
+    except BrokenPipeError:
+        raise  # `ocx due | head`: main() ends quietly, as for click
+    except Exception:  # nothing written: click runs it again and reports it as it always did
+        return False
     return True
 
 
@@ -96,15 +103,15 @@ def _app(options: dict[str, Any]) -> App:
     return App(db=options.get("--db"), debug=bool(options.get("--debug")))
 
 
-def _nothing_due(options: dict[str, Any]) -> Callable[[], None] | None:
-    """`ocx due`: what prints its output when nothing is due (nothing, or [] with --json);
-    None when something is due. Read as ocx.cli.due reads it: --within, escalate_after,
-    the store, the owner; the cheap check (ocx.due.nothing_due) first, and only when it
-    cannot tell, the items themselves."""
+def _due(options: dict[str, Any]) -> Callable[[], None]:
+    """`ocx due`: what prints its output, read as ocx.cli.due reads it (--within,
+    escalate_after, the store, the owner) and printed as it prints it. The cheap check
+    (ocx.due.nothing_due) first: cron's usual run, nothing due, reads two small queries."""
     from ocx import clock
     from ocx import due as due_items
     from ocx import render
 
+    as_json = bool(options.get("--json"))
     app = _app(options)
     try:
         within_text = str(options.get("--within", "1h"))
@@ -120,20 +127,23 @@ def _nothing_due(options: dict[str, Any]) -> Callable[[], None] | None:
 
             owner = team.get(store, owner).handle
         with store.read():
-            if not due_items.nothing_due(store, within=within, owner=owner) and (
+            found = [] if due_items.nothing_due(store, within=within, owner=owner) else (
                 due_items.items(store, within=within, owner=owner, escalate_after=escalate)
-            ):
-                return None
+            )  # fmt: skip
+        if as_json:
+            text = render.json_text([i.to_json() for i in found])
+            return lambda: sys.stdout.write(text) and None
+        if not found:
+            return lambda: None
+        tz = app.tz
     finally:
         app.close()
-    return (lambda: render.emit_json([])) if options.get("--json") else (lambda: None)
+    return lambda: render.due_table(found, tz)
 
 
 def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:
     """`ocx customer show REF`: what prints the profile as ocx.cli.customer.show does, when
     that is plain text (JSON, or the card in a pipe); None for a card rich must draw."""
-    import sys
-
     from ocx import customers, promises, render
 
     as_json = bool(options.get("--json"))
@@ -152,6 +162,6 @@ def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:
 
 
 _ANSWERS: dict[tuple[str, ...], Callable[..., Callable[[], None] | None]] = {
-    ("due",): _nothing_due,
+    ("due",): _due,
     ("customer", "show"): _show,
 }
