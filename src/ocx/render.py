@@ -95,6 +95,19 @@ def _breaks(text: str, width: int) -> list[int] | None:
     width (rich._wrap.divide_line when no word is too long); None when a word (with the
     spaces before it, for the first) is longer than the width, and must be folded."""
     offsets, offset = [], 0
+    if text[:1] != " " and text[-1:] != " " and "  " not in text:  # words one space apart
+        start = 0
+        for word in text.split(" "):
+            size = len(word)
+            if size > width:
+                return None
+            if size <= width - offset:
+                offset += size + 1
+            elif offset and start:
+                offsets.append(start)
+                offset = size + 1
+            start += size + 1
+        return offsets
     for match in _WORD.finditer(text):
         start, word = match.start(), match.group()
         size = len(word.rstrip())
@@ -120,17 +133,17 @@ def _lines(text: str, offsets: list[int], width: int) -> list[str]:
     return lines
 
 
-def _fold(text: str, width: int) -> list[str]:
+def _fold(text: str, width: int, left: str = "", right: str = "") -> list[str]:
     """Text _measure reads wrapped as rich wraps a table cell with overflow="fold", each
-    line padded to the width."""
+    line padded to the width, then given the cell's padding (left, right)."""
     if len(text) <= width:
-        return [text.ljust(width)]
+        return [f"{left}{text.ljust(width)}{right}"]
     offsets = _breaks(text, width)
     if offsets is None:  # a word to fold: rich's own breaker
         from rich._wrap import divide_line
 
         offsets = divide_line(text, width, fold=True)
-    return [line.ljust(width) for line in _lines(text, offsets, width)]
+    return [f"{left}{line.ljust(width)}{right}" for line in _lines(text, offsets, width)]
 
 
 def _print_long_table(
@@ -237,10 +250,7 @@ class _RowLayout:
     def _lines(self, text: str, column: int) -> list[str] | None:
         left, right = self.pads[column]
         if _measure(text) is not None:
-            lines = _fold(text, self.widths[column] - left - right)
-            if left or right:
-                lines = [f"{' ' * left}{line}{' ' * right}" for line in lines]
-            return lines
+            return _fold(text, self.widths[column] - left - right, " " * left, " " * right)
         from rich.padding import Padding
         from rich.text import Text
 
