@@ -169,9 +169,11 @@ def _build(path: Path, kind: str, promises: int, seed: int) -> dict[str, Any]:
             # PERSON's first 4,000 promises make PERSON_ITEMS items: 1,000 overdue past the
             # 4h escalation (an overdue item and an escalation each), 2,500 overdue by less,
             # 500 due within the hour; everybody else's are due from a day ago to 49 days on.
-            spans = [(-timedelta(days=3), -timedelta(hours=5))] * 1000 + [
-                (-timedelta(hours=3, minutes=59), -timedelta(minutes=1))
-            ] * 2500 + [(timedelta(minutes=1), timedelta(minutes=59))] * 500
+            spans = (
+                [(-timedelta(days=3), -timedelta(hours=5))] * 1000
+                + [(-timedelta(hours=3, minutes=59), -timedelta(minutes=1))] * 2500
+                + [(timedelta(minutes=1), timedelta(minutes=59))] * 500
+            )
 
             def make(i: int) -> tuple[Any, ...]:
                 customer = rng.randint(1, customers)

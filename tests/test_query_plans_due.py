@@ -123,7 +123,9 @@ def test_a_customer_is_found_by_email_through_the_unique_indexes(conn: sqlite3.C
     found = plans(conn, lambda c: customer_sql.id_by_email(c, email))  # type: ignore[arg-type]
     assert "SEARCH customers USING COVERING INDEX sqlite_autoindex_customers" in found[0], found
     for plan in found[1:]:  # the address of a customer merged into another
-        assert "SEARCH customer_sources USING INDEX sqlite_autoindex_customer_sources" in plan, found
+        assert "SEARCH customer_sources USING INDEX sqlite_autoindex_customer_sources" in plan, (
+            found
+        )
 
 
 def test_a_search_for_an_email_reads_the_full_text_index(conn: sqlite3.Connection) -> None:

@@ -75,9 +75,7 @@ ENVIRONMENTS = {
 
 
 @pytest.mark.parametrize("where", ENVIRONMENTS)
-def test_a_long_table_prints_what_rich_draws(
-    where: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_long_table_prints_what_rich_draws(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     variables, stream = ENVIRONMENTS[where]
     for name, value in variables.items():
         if value is None:

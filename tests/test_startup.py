@@ -248,7 +248,7 @@ def test_nothing_due_is_never_said_when_something_is_due(
     for scenario in range(16):
         db = tmp_path / f"{scenario}.db"
 
-        def ocx(*args: str, at: datetime) -> None:
+        def ocx(*args: str, at: datetime, db: Path = db) -> None:
             ok(CliRunner().invoke(cli, ["--db", str(db), *args], env={"OCX_NOW": z(at)}))
 
         ocx("init", at=NOW - timedelta(days=60))
@@ -367,4 +367,3 @@ def test_the_plugin_command_cache_is_where_platformdirs_puts_it(
             monkeypatch.setenv(name, value)
     expected = Path(platformdirs.user_cache_dir("ocx", appauthor=False)) / "plugin-commands.json"
     assert Path(root._plugin_cache_path()) == expected
-

@@ -107,9 +107,8 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
     """`ocx due`: what prints its output, read as ocx.cli.due reads it (--within,
     escalate_after, the store, the owner) and printed as it prints it. The cheap check
     (ocx.due.nothing_due) first: cron's usual run, nothing due, reads two small queries."""
-    from ocx import clock
+    from ocx import clock, render
     from ocx import due as due_items
-    from ocx import render
 
     as_json = bool(options.get("--json"))
     app = _app(options)

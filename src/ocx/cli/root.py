@@ -245,4 +245,3 @@ def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
 
     clock.now()  # a bad OCX_NOW stops here, before anything is created
     _app(ctx)
-
