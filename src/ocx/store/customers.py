@@ -256,6 +256,46 @@ def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3
     ).fetchall()
 
 
+# --- naming a customer by name -------------------------------------------------------------
+
+
+def customers_named(
+    conn: sqlite3.Connection, key: str, limit: int
+) -> tuple[int, list[sqlite3.Row]]:
+    """How many customers' whole name folds (sort_key) to key, and the first few by email."""
+    count = conn.execute("SELECT count(*) FROM customers WHERE sort_name = ?", (key,)).fetchone()
+    rows = conn.execute(
+        "SELECT id, name, email FROM customers WHERE sort_name = ? ORDER BY email LIMIT ?",
+        (key, limit),
+    ).fetchall()
+    return int(count[0]), rows
+
+
+def ids_by_name_query(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[int]:
+    """Customers whose name an FTS5 query (a `name : ...` filter) matches, in no order."""
+    rows = conn.execute(
+        "SELECT rowid FROM customer_search WHERE customer_search MATCH ? LIMIT ?",
+        (fts_query, limit),
+    )
+    return [cid for (cid,) in rows]
+
+
+def name_query_candidates(
+    conn: sqlite3.Connection, fts_query: str, limit: int
+) -> tuple[int, list[sqlite3.Row]]:
+    """How many customers a `name : ...` query matches, and the first few by name."""
+    count = conn.execute(
+        "SELECT count(*) FROM customer_search WHERE customer_search MATCH ?", (fts_query,)
+    ).fetchone()[0]
+    rows = conn.execute(
+        "SELECT id, name, email FROM customers WHERE id IN"
+        " (SELECT rowid FROM customer_search WHERE customer_search MATCH ?)"
+        " ORDER BY sort_name, email LIMIT ?",
+        (fts_query, limit),
+    ).fetchall()
+    return int(count), rows
+
+
 def _referencing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Every (table, column) with a foreign key to customers: merge moves them all,
     so tables added by later migrations (promises, cases...) follow without edits here."""
