@@ -193,13 +193,29 @@ def timeline(app: App, ref: str, limit: int | None, since: datetime | None, as_j
 @json_option
 @click.pass_obj
 def search(app: App, query: str, limit: int, as_json: bool) -> None:
-    """Full-text search over names, emails, companies, tags, context, notes and contacts.
+    """Full-text search over names, emails, companies, tags, context, notes, contacts,
+    ticket subjects and messages; each hit says where it matched.
 
     Every word must match; end a word with * for a prefix.
 
     Example: ocx customer search 'marg*'
     """
-    _print_people(customers.search(app.store, query, limit=limit), as_json)
+    hits = customers.search(app.store, query, limit=limit)
+    if as_json:
+        render.emit_json([hit.to_json() for hit in hits])
+    elif hits:
+        render.table(_SEARCH_COLUMNS, _search_rows(hits))
+
+
+# A listing's row, then where the query matched: the field and a snippet, `[match]` marked.
+_SEARCH_COLUMNS = [*_SUMMARY_COLUMNS, "Match", "Snippet"]
+
+
+def _search_rows(hits: list[customers.Hit]) -> list[tuple[Any, ...]]:
+    return [
+        (*row, *((hit.match.field, hit.match.snippet) if hit.match else ("", "")))
+        for hit, row in zip(hits, _summary_rows([hit.customer for hit in hits]), strict=True)
+    ]
 
 
 @customer.command()

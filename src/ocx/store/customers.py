@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -254,6 +255,87 @@ def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3
         ") s JOIN customers c ON c.id = s.rowid ORDER BY s.rank",
         (fts_query, limit),
     ).fetchall()
+
+
+# --- why a search hit matched ---------------------------------------------------------------
+# The index holds one row per customer (its `notes` column runs notes, contacts, subjects,
+# ticket details and messages together), which is what keeps search fast; which text a hit
+# matched is found afterwards, for the hits only: their texts, one row each under the field
+# a person knows it by, go into a small temporary index with customer_search's tokenizer,
+# where the same query terms match exactly as they did in the big one.
+MATCH_FIELDS = (
+    "name", "email", "company", "tags", "context", "note", "contact", "subject", "message",
+)  # fmt: skip
+# The profile first; what was said and written (notes, contacts, tickets, messages) only
+# for hits the profile does not explain fully (most hits stop after the profile).
+MATCH_STAGES = ("profile", "history")
+_MATCH_TEXTS = {
+    "profile": """
+SELECT c.id, 'name', c.name FROM customers c JOIN json_each(:ids) h ON h.value = c.id
+ WHERE c.name IS NOT NULL
+UNION ALL
+SELECT c.id, 'email', c.email FROM customers c JOIN json_each(:ids) h ON h.value = c.id
+UNION ALL
+SELECT c.id, 'company', c.company FROM customers c JOIN json_each(:ids) h ON h.value = c.id
+ WHERE c.company IS NOT NULL
+UNION ALL
+SELECT h.value, 'tags', (SELECT group_concat(tag, ' ') FROM
+                           (SELECT tag FROM tags WHERE customer_id = h.value ORDER BY tag))
+  FROM json_each(:ids) h
+UNION ALL
+SELECT c.id, 'context', c.context FROM customers c JOIN json_each(:ids) h ON h.value = c.id
+ WHERE c.context IS NOT NULL
+""",
+    # A ticket's details (priority, type, its tags, custom fields) describe the ticket, as
+    # its subject line does: they count as `subject`.
+    "history": """
+SELECT t.customer_id, t.kind, t.text FROM timeline t JOIN json_each(:ids) h
+    ON t.customer_id = h.value
+ WHERE t.kind IN (SELECT value FROM json_each(:kinds))
+UNION ALL
+SELECT v.customer_id, 'subject', v.subject FROM conversations v JOIN json_each(:ids) h
+    ON v.customer_id = h.value
+ WHERE v.subject IS NOT NULL
+UNION ALL
+SELECT v.customer_id, 'subject', j.atom FROM conversations v JOIN json_each(:ids) h
+    ON v.customer_id = h.value, json_tree(v.data) j
+ WHERE v.data IS NOT NULL AND j.atom IS NOT NULL AND j.type = 'text'
+UNION ALL
+SELECT v.customer_id, 'message', m.body FROM conversations v JOIN json_each(:ids) h
+    ON v.customer_id = h.value JOIN messages m ON m.conversation_id = v.id
+""",
+}
+
+
+def collect_match_texts(conn: sqlite3.Connection, stage: str, customer_ids: Sequence[int]) -> None:
+    """Put one stage's texts of these customers into the temporary match index."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_match USING fts5 ("
+        " customer_id UNINDEXED, field UNINDEXED, body,"
+        " tokenize = 'unicode61 remove_diacritics 2')"  # as customer_search's
+    )
+    conn.execute(
+        f"INSERT INTO temp.search_match (customer_id, field, body) {_MATCH_TEXTS[stage]}",
+        {"ids": json.dumps(list(customer_ids)), "kinds": json.dumps(SEARCHABLE_KINDS)},
+    )
+
+
+def texts_matching(
+    conn: sqlite3.Connection, fts_query: str, marks: tuple[str, str] | None = None, tokens: int = 8
+) -> list[sqlite3.Row]:
+    """(rowid, customer_id, field, snippet) of each collected text an FTS5 query matches;
+    with marks, the snippet is a few words around what matched, each match between the
+    marks (else it is NULL)."""
+    snippet = "snippet(search_match, 2, ?, ?, '…', ?)" if marks else "NULL"
+    return conn.execute(
+        f"SELECT rowid, customer_id, field, {snippet} AS snippet FROM temp.search_match"
+        " WHERE search_match MATCH ?",
+        (*marks, tokens, fts_query) if marks else (fts_query,),
+    ).fetchall()
+
+
+def clear_match_texts(conn: sqlite3.Connection) -> None:
+    conn.execute("DROP TABLE IF EXISTS temp.search_match")
 
 
 # --- naming a customer by name -------------------------------------------------------------
