@@ -17,7 +17,8 @@ from ocx.cli.options import WHEN, json_option, limit_option, profile_options
 def customer() -> None:
     """Customer profiles: preferences, context, notes, a full timeline, search.
 
-    A REF is a numeric id, an email, or SOURCE:EXTERNAL_ID (after an import).
+    A REF is a numeric id, an email, SOURCE:EXTERNAL_ID (after an import), or a name
+    (any word of it, or its beginning) that only one customer has.
 
     Example: ocx customer show margo@example.com
     """
