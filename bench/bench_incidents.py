@@ -60,6 +60,7 @@ from harness import (
     Settings,
     log,
     ocx_executable,
+    percentile,
     run_once,
 )
 
@@ -196,7 +197,9 @@ def _build_cases(path: Path, count: int, seed: int) -> dict[str, Any]:
             "next_update_at) VALUES (1, 1, ?, ?, 'Hi {{ customer.first_name }}', ?, ?)",
             (_stamp(sent_at), LEAD, count, _stamp(NOW_AT + timedelta(minutes=30))),
         )
-        phones = {cid for (cid,) in conn.execute("SELECT id FROM customers WHERE channel = 'phone'")}
+        phones = {
+            cid for (cid,) in conn.execute("SELECT id FROM customers WHERE channel = 'phone'")
+        }
         outbox, calls, held = [], [], 0
         for case_id, _, cid, concierge, *_ in cases:
             if cid in phones:
@@ -347,17 +350,27 @@ def _expect(words: str) -> Callable[[str, str], None]:
     return check
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall time in ms and stdout+stderr of one run (ocx reports an update on stderr)."""
+def _timed(argv: list[str], env: dict[str, str], cpu: list[float]) -> tuple[float, str]:
+    """Wall time in ms and stdout+stderr of one run (ocx reports an update on stderr); the
+    CPU seconds it used (user + system) are added to `cpu`: on a busy machine the wall time
+    grows with the load, the CPU time much less."""
+    import resource
     import subprocess
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter_ns()
     done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, check=False)  # fmt: skip
     elapsed = (time.perf_counter_ns() - start) / 1e6
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise BenchError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-500:]}")
     return elapsed, done.stdout + done.stderr
+
+
+def _cpu(seconds: list[float]) -> str:
+    return f"CPU (user+sys) p50 {percentile(seconds, 50):.2f} s"
 
 
 def _rounds(ctx: Context, heavy: int, light: int) -> int:
@@ -371,6 +384,7 @@ def update_rows(ctx: Context) -> list[Row]:
     env, ocx = _env(ctx), str(ctx.ocx)
     runs = _rounds(ctx, 3, 3)
     samples: dict[str, list[float]] = {"small": [], "large": []}
+    cpu: dict[str, list[float]] = {"small": [], "large": []}
     notes: dict[str, str] = {}
     log(f"incidents: update x {runs} on {data['small']['cases']:,} and "
         f"{data['large']['cases']:,} cases")  # fmt: skip
@@ -379,7 +393,7 @@ def update_rows(ctx: Context) -> list[Row]:
             copy = _copy(dbs[name], ctx.tmp / f"update-{name}.db")
             argv = [ocx, "--db", str(copy), "incident", "update", "1", "--template",
                     str(TEMPLATE), "--next-update", "2h"]  # fmt: skip
-            ms, output = _timed(argv, env)
+            ms, output = _timed(argv, env, cpu[name])
             queued = data[name]["cases"] - data[name]["calls"]
             _expect(f"{queued} updates queued")(f"update {name}", output)
             notes[name] = output.strip().splitlines()[-1]
@@ -387,13 +401,13 @@ def update_rows(ctx: Context) -> list[Row]:
     small, large = data["small"]["cases"], data["large"]["cases"]
     group = f"{NAME}: incident update (OCX_NOW={NOW})"
     base = Row(group, f"update, {small:,} open cases (baseline)", samples["small"],
-               note=notes["small"])  # fmt: skip
+               note=f"{_cpu(cpu['small'])}; {notes['small']}")  # fmt: skip
     return [
         base,
         Row(group, f"update, {large:,} open cases: {large // small}x the cases", samples["large"],
             base, UPDATE_SCALE_GOAL, note="linear is the ratio of sizes"),
         Row(group, f"update, {large:,} open cases: wall time", samples["large"], base,
-            UPDATE_TIME_GOAL, note=notes["large"]),
+            UPDATE_TIME_GOAL, note=f"{_cpu(cpu['large'])}; {notes['large']}"),
     ]  # fmt: skip
 
 
@@ -402,7 +416,7 @@ def fanout_rows(ctx: Context) -> list[Row]:
     env, ocx = _env(ctx), str(ctx.ocx)
     runs = _rounds(ctx, 3, 3)
     count = data["fanout"]["customers"]
-    base_samples, samples, note = [], [], ""
+    base_samples, samples, cpu, note = [], [], [], ""
     log(f"incidents: fanout --all x {runs} over {count:,} customers")
     for _ in range(runs):
         copy = _copy(dbs["fanout"], ctx.tmp / "fanout.db")
@@ -410,7 +424,7 @@ def fanout_rows(ctx: Context) -> list[Row]:
         argv = [ocx, "--db", str(copy), "incident", "fanout", "1", "--all"]
         for handle in FANOUT_CONCIERGES:
             argv += ["--concierge", handle]
-        ms, output = _timed(argv, env)
+        ms, output = _timed(argv, env, cpu)
         _expect(f"{count} cases added")("fanout", output)
         note = output.strip().splitlines()[0]
         samples.append(ms)
@@ -419,7 +433,7 @@ def fanout_rows(ctx: Context) -> list[Row]:
     return [
         base,
         Row(group, f"fanout --all, {count:,} customers, {len(FANOUT_CONCIERGES)} concierges",
-            samples, base, FANOUT_GOAL, note=note),
+            samples, base, FANOUT_GOAL, note=f"{_cpu(cpu)}; {note}"),
     ]  # fmt: skip
 
 
@@ -483,7 +497,9 @@ def run(ctx: Context) -> list[Row]:
 def main(argv: list[str] | None = None) -> int:
     import run as runner  # the runner's table and environment header
 
-    parser = argparse.ArgumentParser(prog="bench/bench_incidents.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="bench/bench_incidents.py", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--quick", action="store_true", help="1k/10k cases, 100k customers")
     parser.add_argument("--runs", type=int, metavar="N", help="timed runs of next (default 30)")
     parser.add_argument("--only", action="append", choices=sorted(PARTS), help="repeatable")

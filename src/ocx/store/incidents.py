@@ -73,7 +73,9 @@ def stage_fanout(conn: sqlite3.Connection, batch: Iterable[tuple[int, int, str |
         "(seq INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, concierge TEXT)"
     )
     conn.execute("DELETE FROM fanout_batch")
-    conn.executemany("INSERT INTO fanout_batch (seq, customer_id, concierge) VALUES (?, ?, ?)", batch)
+    conn.executemany(
+        "INSERT INTO fanout_batch (seq, customer_id, concierge) VALUES (?, ?, ?)", batch
+    )
 
 
 def fanout_leave_out(conn: sqlite3.Connection, incident_id: int) -> set[int]:
@@ -223,7 +225,9 @@ def next_case(
         # As SQL sorted them: `claimed_by = me AND claimed_at >= stale` is 1, 0 or NULL (an
         # unclaimed case) in SQL's three-valued logic, and DESC puts NULL after 0.
         by, at = case["claimed_by"], case["claimed_at"]
-        held = _and(None if by is None else by == concierge, None if at is None else at >= stale_before)
+        held = _and(
+            None if by is None else by == concierge, None if at is None else at >= stale_before
+        )
         mine = case["concierge"] in (concierge, None)
         return ({True: 0, False: 1, None: 2}[held], not mine, case["state"] != "new",
                 case["last_activity_at"], case["id"])  # fmt: skip
