@@ -15,6 +15,9 @@ from typing import Any
 
 def main() -> None:
     """Console-script entry point."""
+    if os.environ.get("_OCX_COMPLETE"):
+        _complete()
+        return
     from ocx.cli.fast import answered  # not `from ocx.cli import`: see __getattr__
 
     try:
@@ -31,6 +34,18 @@ def main() -> None:
         # `ocx customer list | head`: the reader left; that is not an error worth a trace.
         _quiet_stdout()
         sys.exit(0)
+
+
+def _complete() -> None:
+    """Shell completion (`_OCX_COMPLETE=bash_complete ocx`, and the zsh and fish variants)
+    is click's, never ocx.cli.fast's; whatever goes wrong, the shell gets nothing and 0."""
+    try:
+        from ocx.cli.root import cli
+
+        cli.main(prog_name="ocx")
+    except BaseException:  # click ends with SystemExit; a trace on TAB helps nobody
+        pass
+    sys.exit(0)
 
 
 def _quiet_stdout() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import cadences, clock, render
 from ocx.cli.app import App
 from ocx.cli.options import json_option
@@ -19,10 +20,15 @@ def cadence_group() -> None:
 
 
 @cadence_group.command("set")
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=complete.customers)
 @click.argument("schedule", required=False)
 @click.option("--tag", metavar="T", help="For everyone with this tag (and those tagged later).")
-@click.option("--owner", metavar="H", help="Who makes the contacts (default: config user).")
+@click.option(
+    "--owner",
+    metavar="H",
+    shell_complete=complete.handles,
+    help="Who makes the contacts (default: config user).",
+)
 @click.pass_obj
 def set_(
     app: App, ref: str | None, schedule: str | None, tag: str | None, owner: str | None
@@ -69,7 +75,7 @@ def list_(app: App, as_json: bool) -> None:
 
 
 @cadence_group.command("stop")
-@click.argument("ref", required=False)
+@click.argument("ref", required=False, shell_complete=complete.customers)
 @click.option("--tag", metavar="T", help="Stop the cadence set for this tag.")
 @click.pass_obj
 def stop(app: App, ref: str | None, tag: str | None) -> None:

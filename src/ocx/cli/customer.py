@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, customers, render
 from ocx.cli.app import App
 from ocx.cli.options import WHEN, json_option, limit_option, profile_options
@@ -68,7 +69,7 @@ def add(app: App, email: str, tags: tuple[str, ...], **profile: str | None) -> N
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @profile_options
 @click.option("--email", help="New email address.")
 @click.option("--untag", "untags", multiple=True, metavar="T", help="Remove a tag (repeatable).")
@@ -85,7 +86,7 @@ def edit(
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.argument("tags", nargs=-1, required=True)
 @click.pass_obj
 def tag(app: App, ref: str, tags: tuple[str, ...]) -> None:
@@ -98,7 +99,7 @@ def tag(app: App, ref: str, tags: tuple[str, ...]) -> None:
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @json_option
 @click.pass_obj
 def show(app: App, ref: str, as_json: bool) -> None:
@@ -129,7 +130,7 @@ def list_(app: App, tag: str | None, company: str | None, limit: int | None, as_
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.argument("text")
 @click.pass_obj
 def note(app: App, ref: str, text: str) -> None:
@@ -142,7 +143,7 @@ def note(app: App, ref: str, text: str) -> None:
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.argument("text")
 @click.option("--inbound", "direction", flag_value="inbound", help="They contacted us.")
 @click.option(
@@ -166,7 +167,7 @@ def contact(app: App, ref: str, text: str, direction: str, channel: str | None) 
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @limit_option()
 @click.option(
     "--since",
@@ -220,8 +221,8 @@ def _search_rows(hits: list[customers.Hit]) -> list[tuple[Any, ...]]:
 
 
 @customer.command()
-@click.argument("keep")
-@click.argument("other")
+@click.argument("keep", shell_complete=complete.customers)
+@click.argument("other", shell_complete=complete.customers)
 @click.pass_obj
 def merge(app: App, keep: str, other: str) -> None:
     """Merge OTHER into KEEP: timeline, sources, tags and all else move; OTHER is deleted.
@@ -233,7 +234,7 @@ def merge(app: App, keep: str, other: str) -> None:
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.option("--yes", is_flag=True, help="Do not ask; needed when stdin is not a terminal.")
 @click.pass_obj
 def forget(app: App, ref: str, yes: bool) -> None:
@@ -296,7 +297,7 @@ def forgotten(app: App, as_json: bool) -> None:
 
 
 @customer.command()
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.pass_obj
 def export(app: App, ref: str) -> None:
     """Print everything held about a customer as one JSON document (the right of access).

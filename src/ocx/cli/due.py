@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
 from ocx.cli.options import DURATION, json_option
@@ -27,7 +28,9 @@ EXIT_DELIVERY_FAILED = 3
 @click.option(
     "--notify", is_flag=True, help="Message each item's owner (once) and deliver the outbox."
 )
-@click.option("--owner", metavar="H", help="Only this owner's items.")
+@click.option(
+    "--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's items."
+)
 @json_option
 @click.pass_obj
 def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import render
 from ocx.cli.app import App
 from ocx.cli.options import json_option
@@ -24,7 +25,7 @@ def _list_importers(app: App, as_json: bool) -> None:
 
 
 @click.command("import")
-@click.argument("source", required=False)
+@click.argument("source", required=False, shell_complete=complete.importers)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--list", "list_only", is_flag=True, help="List installed importers and exit.")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")

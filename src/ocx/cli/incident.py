@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
 from ocx.cli.options import DURATION, SEVERITY, WHEN, json_option
@@ -38,7 +39,12 @@ def _incidents():  # type: ignore[no-untyped-def]
     show_default=True,
     help="1 is the worst; severity 1 updates ignore quiet hours.",
 )
-@click.option("--lead", metavar="HANDLE", help="Incident lead (owns the next-update promises).")
+@click.option(
+    "--lead",
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Incident lead (owns the next-update promises).",
+)
 @click.option("--started", type=WHEN, metavar="WHEN", help="When it started (default: now).")
 @click.option("--summary", help="What happened, in a sentence.")
 @click.pass_obj
@@ -105,7 +111,7 @@ def list_(app: App, which: str, as_json: bool) -> None:
 
 
 @incident_group.command("show")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @json_option
 @click.pass_obj
 def show(app: App, incident: str, as_json: bool) -> None:
@@ -122,7 +128,7 @@ def show(app: App, incident: str, as_json: bool) -> None:
 
 
 @incident_group.command("cases")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @click.option(
     "--state",
     type=click.Choice(["new", "contacted", "acknowledged", "agreed", "resolved"]),
@@ -152,7 +158,7 @@ def cases(app: App, incident: str, state: str | None, as_json: bool) -> None:
 
 
 @incident_group.command("fanout")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @click.option("--tag", "tags", multiple=True, metavar="T", help="Everyone with this tag.")
 @click.option(
     "--company", "companies", multiple=True, metavar="C", help="Everyone at this company."
@@ -172,6 +178,7 @@ def cases(app: App, incident: str, state: str | None, as_json: bool) -> None:
     "concierges",
     multiple=True,
     metavar="HANDLE",
+    shell_complete=complete.handles,
     help="Team members to give cases to, least-loaded first (repeatable).",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would be added; add nothing.")
@@ -201,7 +208,7 @@ def fanout(app: App, incident: str, tags: tuple[str, ...], companies: tuple[str,
 
 
 @incident_group.command("plan")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @click.option("--rescue", required=True, help="How it will be fixed.")
 @click.option("--rollback", required=True, help="How the fix is undone if it goes wrong.")
 @click.pass_obj
@@ -218,8 +225,8 @@ def plan(app: App, incident: str, rescue: str, rollback: str) -> None:
 
 def _step_command(name: str, step: str, summary: str, example: str) -> None:
     @incident_group.command(name, help=f"{summary}\n\nExample: {example}")
-    @click.argument("incident")
-    @click.argument("ref")
+    @click.argument("incident", shell_complete=complete.incidents)
+    @click.argument("ref", shell_complete=complete.customers)
     @click.option("--note", help="What was said or done.")
     @click.pass_obj
     def command(app: App, incident: str, ref: str, note: str | None) -> None:
@@ -286,9 +293,13 @@ def _outcome_text(outcome, noun: str) -> str:  # type: ignore[no-untyped-def]
 
 
 @incident_group.command("resolve")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @click.option(
-    "--customer", "customer_ref", metavar="REF", help="Resolve only this customer's case."
+    "--customer",
+    "customer_ref",
+    metavar="REF",
+    shell_complete=complete.customers,
+    help="Resolve only this customer's case.",
 )
 @click.option("--note", help="How it was resolved.")
 @click.option("--message", help="A closing message for each customer (a Jinja2 template).")
@@ -320,8 +331,13 @@ def resolve(app: App, incident: str, customer_ref: str | None, note: str | None,
 
 
 @incident_group.command("next")
-@click.argument("incident")
-@click.option("--concierge", metavar="HANDLE", help="Who is asking (default: config user).")
+@click.argument("incident", shell_complete=complete.incidents)
+@click.option(
+    "--concierge",
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Who is asking (default: config user).",
+)
 @json_option
 @click.pass_obj
 def next_(app: App, incident: str, concierge: str | None, as_json: bool) -> None:
@@ -347,7 +363,7 @@ def next_(app: App, incident: str, concierge: str | None, as_json: bool) -> None
 
 
 @incident_group.command("update")
-@click.argument("incident")
+@click.argument("incident", shell_complete=complete.incidents)
 @click.option("--message", help="The update (a Jinja2 template: {{ customer.name }}, ...).")
 @_message_options
 @click.option(

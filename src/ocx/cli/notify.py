@@ -6,6 +6,7 @@ import uuid
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
 
@@ -19,7 +20,7 @@ def notify_group() -> None:
 
 
 @notify_group.command("test")
-@click.argument("channel")
+@click.argument("channel", shell_complete=complete.channels)
 @click.option("--to", "address", metavar="ADDRESS", help="Recipient (an email for email channels).")
 @click.pass_obj
 def test(app: App, channel: str, address: str | None) -> None:

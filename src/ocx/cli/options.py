@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock
 from ocx.cli.app import App
 
@@ -112,6 +113,7 @@ def profile_options(func: F) -> F:
         click.option(
             "--channel",
             metavar="NAME",
+            shell_complete=complete.channels,
             help="Preferred channel: a configured channel, a notifier type or a word like phone.",
         ),
         click.option(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
 from ocx.cli.options import WHEN, json_option
@@ -29,9 +30,19 @@ def postmortem_group() -> None:
 
 
 @postmortem_group.command("new")
-@click.argument("incident")
-@click.option("--author", metavar="HANDLE", help="Who writes it (default: config user).")
-@click.option("--reviewer", metavar="HANDLE", help="Independent reviewer (not the incident lead).")
+@click.argument("incident", shell_complete=complete.incidents)
+@click.option(
+    "--author",
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Who writes it (default: config user).",
+)
+@click.option(
+    "--reviewer",
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Independent reviewer (not the incident lead).",
+)
 @click.pass_obj
 def new(app: App, incident: str, author: str | None, reviewer: str | None) -> None:
     """Create a postmortem prefilled from the incident's record; prints its id.
@@ -108,7 +119,7 @@ def edit(app: App, postmortem_id: str) -> None:
 
 @postmortem_group.command("review")
 @click.argument("postmortem_id", metavar="ID")
-@click.argument("reviewer", metavar="HANDLE")
+@click.argument("reviewer", metavar="HANDLE", shell_complete=complete.handles)
 @click.pass_obj
 def review(app: App, postmortem_id: str, reviewer: str) -> None:
     """Set the independent reviewer (not the incident lead).
@@ -139,7 +150,13 @@ def export(app: App, postmortem_id: str, fmt: str) -> None:
 @postmortem_group.command("action")
 @click.argument("postmortem_id", metavar="ID")
 @click.argument("text")
-@click.option("--owner", required=True, metavar="HANDLE", help="Who carries it out.")
+@click.option(
+    "--owner",
+    required=True,
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Who carries it out.",
+)
 @click.option(
     "--due", "when", type=WHEN, required=True, metavar="WHEN", help="By when, e.g. 'in 2 weeks'."
 )

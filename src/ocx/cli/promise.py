@@ -7,6 +7,7 @@ from datetime import datetime
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, promises, render
 from ocx.cli.app import App
 from ocx.cli.options import WHEN, json_option
@@ -25,7 +26,7 @@ def _show(app: App, p: promises.Promise) -> None:
 
 
 @promise_group.command("add")
-@click.argument("ref")
+@click.argument("ref", shell_complete=complete.customers)
 @click.argument("text")
 @click.option(
     "--due",
@@ -35,7 +36,12 @@ def _show(app: App, p: promises.Promise) -> None:
     metavar="WHEN",
     help="ISO 8601, a date, or 'in 2 hours', '+3d', 'tomorrow 9am', 'friday 15:00'.",
 )
-@click.option("--owner", metavar="HANDLE", help="Team member who owns it (default: config user).")
+@click.option(
+    "--owner",
+    metavar="HANDLE",
+    shell_complete=complete.handles,
+    help="Team member who owns it (default: config user).",
+)
 @click.pass_obj
 def add(app: App, ref: str, text: str, when: datetime, owner: str | None) -> None:
     """Record a promise; prints its id and due time in your time zone.
@@ -54,8 +60,10 @@ def add(app: App, ref: str, text: str, when: datetime, owner: str | None) -> Non
     "--broken", "which", flag_value="broken", help="Cancelled at or after the original due time."
 )
 @click.option("--all", "which", flag_value="all", help="Every promise.")
-@click.option("--owner", metavar="H", help="Only this owner's.")
-@click.option("--customer", metavar="REF", help="Only this customer's.")
+@click.option("--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's.")
+@click.option(
+    "--customer", metavar="REF", shell_complete=complete.customers, help="Only this customer's."
+)
 @json_option
 @click.pass_obj
 def list_(app: App, which: str, owner: str | None, customer: str | None, as_json: bool) -> None:
@@ -77,7 +85,7 @@ def list_(app: App, which: str, owner: str | None, customer: str | None, as_json
 
 
 @promise_group.command("show")
-@click.argument("promise_id", metavar="ID")
+@click.argument("promise_id", metavar="ID", shell_complete=complete.promises)
 @json_option
 @click.pass_obj
 def show(app: App, promise_id: str, as_json: bool) -> None:
@@ -95,7 +103,7 @@ def show(app: App, promise_id: str, as_json: bool) -> None:
 
 
 @promise_group.command("done")
-@click.argument("promise_id", metavar="ID")
+@click.argument("promise_id", metavar="ID", shell_complete=complete.open_promises)
 @click.option("--note", help="What was done.")
 @click.pass_obj
 def done(app: App, promise_id: str, note: str | None) -> None:
@@ -108,7 +116,7 @@ def done(app: App, promise_id: str, note: str | None) -> None:
 
 
 @promise_group.command("cancel")
-@click.argument("promise_id", metavar="ID")
+@click.argument("promise_id", metavar="ID", shell_complete=complete.open_promises)
 @click.option("--reason", required=True, help="Why it will not be kept.")
 @click.pass_obj
 def cancel(app: App, promise_id: str, reason: str) -> None:
@@ -121,7 +129,7 @@ def cancel(app: App, promise_id: str, reason: str) -> None:
 
 
 @promise_group.command("snooze")
-@click.argument("promise_id", metavar="ID")
+@click.argument("promise_id", metavar="ID", shell_complete=complete.open_promises)
 @click.option(
     "--until", "when", type=WHEN, required=True, metavar="WHEN", help="New time it is due."
 )
@@ -138,7 +146,7 @@ def snooze(app: App, promise_id: str, when: datetime, reason: str | None) -> Non
 
 @promise_group.command("export")
 @click.option("--ics", is_flag=True, required=True, help="iCalendar (VTODO per open promise).")
-@click.option("--owner", metavar="H", help="Only this owner's.")
+@click.option("--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's.")
 @click.pass_obj
 def export(app: App, ics: bool, owner: str | None) -> None:
     """Export open promises for a calendar app.

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
 from ocx.cli.options import WHEN, json_option
@@ -19,7 +20,9 @@ def _rate(value: float | None) -> str:
 @click.option(
     "--since", type=WHEN, metavar="WHEN", help="Only promises made (and incidents opened) since."
 )
-@click.option("--owner", metavar="H", help="Only this owner's promises.")
+@click.option(
+    "--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's promises."
+)
 @json_option
 @click.pass_context
 def report_group(

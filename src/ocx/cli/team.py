@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import ocx.cli.complete as complete
 from ocx import render, team
 from ocx.cli.app import App
 from ocx.cli.options import json_option
@@ -43,7 +44,12 @@ def _warn_unknown_channel(app: App, channel: str | None) -> None:
 @click.argument("handle")
 @click.option("--name", help="Full name.")
 @click.option("--email", help="Email address (an email channel sends here).")
-@click.option("--channel", metavar="NAME", help="Channel in ocx.toml that reaches them.")
+@click.option(
+    "--channel",
+    metavar="NAME",
+    shell_complete=complete.channels,
+    help="Channel in ocx.toml that reaches them.",
+)
 @click.option("--lead", is_flag=True, help="The team lead: escalations go to them.")
 @click.option("--digest", is_flag=True, help="One message per run listing all their items.")
 @click.pass_obj
@@ -60,10 +66,15 @@ def add(app: App, handle: str, name: str | None, email: str | None, channel: str
 
 
 @team_group.command("edit")
-@click.argument("handle")
+@click.argument("handle", shell_complete=complete.handles)
 @click.option("--name", help="Full name ('' clears).")
 @click.option("--email", help="Email address ('' clears).")
-@click.option("--channel", metavar="NAME", help="Channel in ocx.toml ('' clears).")
+@click.option(
+    "--channel",
+    metavar="NAME",
+    shell_complete=complete.channels,
+    help="Channel in ocx.toml ('' clears).",
+)
 @click.option("--lead/--no-lead", default=None, help="Mark or unmark as team lead.")
 @click.option("--digest/--no-digest", default=None, help="One message per run, or one per item.")
 @click.pass_obj

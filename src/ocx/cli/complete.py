@@ -1,0 +1,158 @@
+"""Shell completion from the data: the `shell_complete=` callbacks of ocx's arguments and
+options (customers, incidents, promises, team handles, channels, importers).
+
+Click calls them on TAB (`_OCX_COMPLETE=bash_complete ocx`, see docs/configuration.md).
+Each opens the database read-only, asks one indexed query with a LIMIT, and offers
+nothing when anything goes wrong: a completion never prints an error or writes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import click
+    from click.shell_completion import CompletionItem
+
+    from ocx.store import Store
+
+Choices = list[tuple[str, str]]
+Callback = Callable[["click.Context", "click.Parameter", str], list["CompletionItem"]]
+
+IMPORTERS_CACHE = "plugin-importers.json"  # beside root's plugin-commands.json
+
+
+def _items(choices: Choices) -> list[CompletionItem]:
+    """Click's items: the value, described (zsh and fish show it) when there is something
+    to say."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(value, help=help or None) for value, help in choices]
+
+
+def _db_path(ctx: click.Context) -> Path:
+    """The database a command typed so far would use: --db if typed, else OCX_DB, OCX_HOME,
+    the user data dir (the root group's callback does not run while completing)."""
+    from ocx import config as cfg
+
+    return cfg.resolve_db_path(ctx.find_root().params.get("db"))
+
+
+def _from_store(ask: Callable[[Store, str], Choices]) -> Callback:
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str
+                 ) -> list[CompletionItem]:  # fmt: skip
+        try:
+            from ocx.store.complete import open_read_only
+
+            path = _db_path(ctx)
+            if not path.is_file():
+                return []
+            store = open_read_only(path)
+            try:
+                return _items(ask(store, incomplete))
+            finally:
+                store.close()
+        except Exception:  # a broken database, an old schema: the shell offers nothing
+            return []
+
+    return complete
+
+
+def _customers(store: Store, typed: str) -> Choices:
+    from ocx import completion
+
+    return completion.customers(store, typed)
+
+
+def _incidents(store: Store, typed: str) -> Choices:
+    from ocx import completion
+
+    return completion.incidents(store, typed)
+
+
+def _open_promises(store: Store, typed: str) -> Choices:
+    from ocx import completion
+
+    return completion.promises(store, typed, open_only=True)
+
+
+def _promises(store: Store, typed: str) -> Choices:
+    from ocx import completion
+
+    return completion.promises(store, typed, open_only=False)
+
+
+def _handles(store: Store, typed: str) -> Choices:
+    from ocx import completion
+
+    return completion.handles(store, typed)
+
+
+customers = _from_store(_customers)
+"""Customer REFs: emails, found by email or by a word of the name, described by the name."""
+incidents = _from_store(_incidents)
+"""Incident ids as INC-N, described by the title."""
+open_promises = _from_store(_open_promises)
+"""Ids of open promises (done, cancel, snooze)."""
+promises = _from_store(_promises)
+"""Ids of any promise (show)."""
+handles = _from_store(_handles)
+"""Team handles, described by the member's name."""
+
+
+def channels(ctx: click.Context, param: click.Parameter, incomplete: str
+             ) -> list[CompletionItem]:  # fmt: skip
+    """Channel names from ocx.toml's `[channels.NAME]` tables, described by their type."""
+    try:
+        from ocx import completion
+        from ocx import config as cfg
+
+        config = cfg.load(cfg.resolve_config_path(_db_path(ctx)))
+        return _items(completion.channels(config, incomplete))
+    except Exception:
+        return []
+
+
+def importers(ctx: click.Context, param: click.Parameter, incomplete: str
+              ) -> list[CompletionItem]:  # fmt: skip
+    """Importer names (built-in and plugins'), described by what they read."""
+    try:
+        found = _importer_names()
+        return _items(sorted((n, d) for n, d in found.items() if n.startswith(incomplete)))
+    except Exception:
+        return []
+
+
+def _importer_names() -> dict[str, str]:
+    """Importer names and descriptions, from a cache kept fresh by the same environment
+    fingerprint as the plugin-commands cache: loading every plugin takes far longer than
+    a TAB may (the first completion after an install pays it once)."""
+    import json
+
+    from ocx.cli.root import _environment_fingerprint, _plugin_cache_path
+
+    fingerprint = _environment_fingerprint()
+    path = os.path.join(os.path.dirname(_plugin_cache_path()), IMPORTERS_CACHE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if cached.get("fingerprint") == fingerprint:
+            return {str(k): str(v) for k, v in cached["importers"].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    from ocx.pluginhost import Plugins
+
+    found = {name: imp.description for name, imp in Plugins().importers().items()}
+    try:
+        from pathlib import Path
+
+        from ocx import private
+
+        data = json.dumps({"fingerprint": fingerprint, "importers": found})
+        private.write_file(Path(path), data.encode("utf-8"))  # folder 0700, file 0600
+    except OSError:
+        pass  # a read-only home only costs speed
+    return found
