@@ -462,7 +462,7 @@ def _resolve_now(
     if closing:
         outgoing = [prepared[row["id"]] for row in rows]
         _dispatch(store, found, outgoing, outcome, kind="incident-resolved",
-                  key=lambda o: f"incident:{found.id}:resolved:customer:{o.customer_id}",
+                  key=lambda cid: f"incident:{found.id}:resolved:customer:{cid}",
                   now=now, author=author)  # fmt: skip
     whole = customer_ref is None
     if whole:
@@ -783,15 +783,56 @@ def _member(store: Store, handle: str | None) -> str | None:
         return None
 
 
+@dataclass
+class _Letters:
+    """What an update or a closing message writes for the customers a channel reaches: their
+    outbox rows (keys still to fill in) and timeline entries, one each, in the same order.
+    Made from the rendered messages before the write lock is taken."""
+
+    rows: list[dict[str, Any]]
+    entries: list[dict[str, Any]]
+
+    def only(self, case_ids: set[int]) -> _Letters:
+        keep = [i for i, row in enumerate(self.rows) if row["case_id"] in case_ids]
+        return _Letters([self.rows[i] for i in keep], [self.entries[i] for i in keep])
+
+
+def _letters(found: Incident, outgoing: list[_Outgoing], kind: str) -> _Letters:
+    from ocx import outbox  # here: `incident next` and the rest never load the plugin API
+
+    subject = f"[{found.ref}] {found.title}"
+    sent = [item for item in outgoing if item.channel is not None]
+    rows = outbox.rows_for([
+        {
+            "key": None, "kind": kind, "channel": item.channel, "recipient": item.recipient,
+            "subject": subject, "body": item.text,
+            "payload": {"incident": found.ref, "case_id": item.case_id,
+                        "customer": item.person.email,
+                        "addresses": {"email": item.person.email, "phone": item.person.phone}},
+            "customer_id": item.customer_id, "not_before": item.until, "case_id": item.case_id,
+        }
+        for item in sent
+    ])  # fmt: skip
+    entries = [
+        {"customer_id": item.customer_id, "text": item.text, "channel": item.channel}
+        for item in sent
+    ]
+    return _Letters(rows, entries)
+
+
 def _dispatch(
     store: Store, found: Incident, outgoing: list[_Outgoing], outcome: Outcome, *, kind: str,
-    key: Any, now: datetime, author: str | None,
+    key: Callable[[int], str], now: datetime, author: str | None,
+    letters: _Letters | None = None,
 ) -> None:  # fmt: skip
     """Queue each message on its channel, or make it a call promise owned by the case's
-    concierge; record it in the customer's timeline. The caller holds the write lock."""
-    subject = f"[{found.ref}] {found.title}"
+    concierge; record it in the customer's timeline. `key` names a customer's message (by
+    customer id); `letters`, when given, were made from `outgoing` before the write lock.
+    The caller holds the write lock."""
+    from ocx import outbox
+
+    letters = letters or _letters(found, outgoing, kind)
     calls = sql.open_calls(store.conn, [item.case_id for item in outgoing])
-    messages, entries = [], []
     for item in outgoing:
         person = item.person
         for earlier in calls.get(item.case_id, ()):  # the latest news replaces a call
@@ -804,22 +845,14 @@ def _dispatch(
                 subject_type="case", subject_id=item.case_id, ahead=False,
             )  # fmt: skip
             outcome.calls += 1
-            continue
-        outcome.held += item.until is not None
-        messages.append({
-            "key": key(item), "kind": kind, "channel": item.channel, "recipient": item.recipient,
-            "subject": subject, "body": item.text,
-            "payload": {"incident": found.ref, "case_id": item.case_id, "customer": person.email,
-                        "addresses": {"email": person.email, "phone": person.phone}},
-            "customer_id": person.id, "not_before": item.until, "case_id": item.case_id,
-        })  # fmt: skip
-        entries.append({"customer_id": person.id, "text": item.text, "channel": item.channel})
+        else:
+            outcome.held += item.until is not None
     # Each customer's call changes come first in their timeline, as when this went one
     # customer at a time; the messages are then queued and recorded together.
-    from ocx import outbox  # here: `incident next` and the rest never load the plugin API
-
-    outcome.queued += outbox.queue_many(store, messages)
-    _record_all(store, kind, entries, author=author, subject_type="incident",
+    for row in letters.rows:
+        row["key"] = key(row["customer_id"])
+    outcome.queued += outbox.queue_rows(store, letters.rows)
+    _record_all(store, kind, letters.entries, author=author, subject_type="incident",
                 subject_id=found.id, direction="outbound")  # fmt: skip
 
 
@@ -851,12 +884,14 @@ def update(
                        next_update_due=clock.to_iso(due_next) if due_next else None)  # fmt: skip
     if due_next is not None and not (found.lead or author):
         raise OcxError(f"{found.ref} has no lead to own the next-update promise; set --lead")
+    letters = _letters(found, outgoing, "incident-update")
     with store.write():
         found = _find(store, incident)
         if found.status != "open":
             raise OcxError(f"{found.ref} was resolved meanwhile; no more updates to send")
         still_open = sql.open_case_ids(store.conn, found.id)
         outgoing = [o for o in outgoing if o.case_id in still_open]
+        letters = letters.only(still_open)
         stamp = clock.to_iso(now)
         update_id = sql.add_update(store.conn, {
             "incident_id": found.id, "at": stamp, "author": author, "template": template,
@@ -875,8 +910,8 @@ def update(
         sql.mark_updated(store.conn, [o.case_id for o in outgoing], stamp)
         outcome = Outcome(next_update_due=clock.to_iso(due_next) if due_next else None)
         _dispatch(store, found, outgoing, outcome, kind="incident-update",
-                  key=lambda o: f"{update_key_prefix(found.id)}{update_id}:customer:{o.customer_id}",
-                  now=now, author=author)  # fmt: skip
+                  key=lambda cid: f"{update_key_prefix(found.id)}{update_id}:customer:{cid}",
+                  now=now, author=author, letters=letters)  # fmt: skip
         if found.next_update_promise_id:
             previous = promises.get(store, found.next_update_promise_id)
             if previous.state == "open":

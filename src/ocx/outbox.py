@@ -91,10 +91,17 @@ def queue(
 def queue_many(store: Store, messages: list[dict[str, Any]]) -> int:
     """`queue` for many messages at once (an incident update to every customer): each dict
     holds queue's keyword arguments. Returns how many were added."""
+    return queue_rows(store, rows_for(messages))
+
+
+def rows_for(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """queue_many's first half, the outbox rows (payload as JSON, times), which need no
+    database: made before the write lock is taken, the lock is held only to write them. A
+    row's `key` may be filled in after (an incident update's names the update)."""
     now = clock.now()
     stamp = clock.to_iso(now)
     payload = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode  # json.dumps's own
-    rows = [
+    return [
         {
             **message,
             "payload": payload(message.get("payload") or {}),
@@ -104,6 +111,11 @@ def queue_many(store: Store, messages: list[dict[str, Any]]) -> int:
         }
         for message in messages
     ]  # fmt: skip
+
+
+def queue_rows(store: Store, rows: list[dict[str, Any]]) -> int:
+    """queue_many's second half: the rows written, those whose key is there already left
+    out; how many were added."""
     with store.write():
         return sql.enqueue_many(store.conn, rows)
 
