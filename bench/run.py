@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import bench_completion
 import bench_due
 import bench_import
 import bench_import_contention
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "contention": bench_import_contention,
     "reports": bench_reports,
     "incidents": bench_incidents,
+    "completion": bench_completion,
 }
 
 
