@@ -3,7 +3,7 @@
 - `ocx due` with nothing due and `ocx customer show REF` are answered by ocx.cli.fast
   without click: same output, same exit status and same errors as the click command,
   whatever the command line;
-- ocx.due.nothing_due never says "nothing" when items() would find something;
+- ocx.duecheck.nothing_due never says "nothing" when ocx.due.items would find something;
 - `ocx --help` reads the plugin-command cache where platformdirs puts it, without loading
   platformdirs; `ocx customer show` in a pipe does not load rich.
 
@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from ocx import due as due_items
+from ocx import duecheck
 from ocx.cli import cli, fast, main
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ def test_every_named_cadence_step_waits_at_least_its_shortest_step() -> None:
 
     starts = [datetime(2026, month, day, 9, tzinfo=UTC) for month in (1, 2, 12) for day in (1, 28, 31)
               if (month, day) != (2, 31)]  # fmt: skip
-    for name, shortest in due_items._SHORTEST_STEP.items():
+    for name, shortest in duecheck.SHORTEST_STEP.items():
         step = cadences.parse_schedule(name)[0]
         assert all(step.after(start) - start >= shortest for start in starts), name
 
@@ -268,7 +269,7 @@ def test_nothing_due_is_never_said_when_something_is_due(
         try:
             for within in (timedelta(hours=1), timedelta(days=1)):
                 for owner in (None, "alex"):
-                    nothing = due_items.nothing_due(store, within=within, owner=owner)
+                    nothing = duecheck.nothing_due(store, within=within, owner=owner)
                     found = due_items.items(store, within=within, owner=owner)
                     assert not (nothing and found), (scenario, within, owner, found)
                     said[nothing] += 1
@@ -298,7 +299,7 @@ def _loaded(argv: list[str], extra_env: dict[str, str] | None = None) -> tuple[s
 def test_due_with_nothing_due_loads_neither_click_nor_rich(team: Path) -> None:
     out, loaded = _loaded(["--db", str(team), "due"], {"OCX_NOW": z(NOW)})
     assert out == ""
-    assert not loaded & {"click", "rich", "platformdirs", "ocx.cadences"}
+    assert not loaded & {"click", "rich", "platformdirs", "ocx.due", "dataclasses"}
 
 
 def test_due_listing_does_not_load_click(run: Run, team: Path) -> None:

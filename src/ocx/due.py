@@ -7,22 +7,13 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ocx import clock
+from ocx.duecheck import DEFAULT_ESCALATE_AFTER as DEFAULT_ESCALATE_AFTER
 from ocx.errors import NotFound, OcxError
 
-if TYPE_CHECKING:  # loaded when used: `ocx due` with nothing due reads two small queries
+if TYPE_CHECKING:  # loaded when used: only --notify sends
     from ocx import outbox, team
     from ocx.pluginhost import Plugins
     from ocx.store import Store
-
-DEFAULT_ESCALATE_AFTER = "4h"
-# The least time a named cadence step waits (a month: 28 days at least): no contact of a
-# cadence can be due sooner after the cadence was set. Steps given as a duration (3d) are
-# not read here; a cadence with one is always looked at in full.
-_SHORTEST_STEP = {
-    "daily": timedelta(days=1), "weekly": timedelta(weeks=1),
-    "fortnightly": timedelta(weeks=2), "biweekly": timedelta(weeks=2),
-    "monthly": timedelta(days=28),
-}  # fmt: skip
 
 
 @dataclass
@@ -55,26 +46,6 @@ class Item:
             "late_seconds": self.late_seconds, "promise_id": self.promise_id,
             "cadence_id": self.cadence_id,
         }  # fmt: skip
-
-
-def nothing_due(store: Store, *, within: timedelta, owner: str | None = None) -> bool:
-    """True when items() would surely find nothing: no open promise is due within `within`
-    (the due query on its index, first row only) and every cadence in force was set more
-    recently than its shortest step, so none of its contacts can be due yet. False: there
-    may be something; items() says. The owner is a handle as team.get returns it."""
-    from ocx.store import promises as sql
-
-    now = clock.now()
-    if sql.any_due_promise(store.conn, clock.to_iso(now + within), owner):
-        return False
-    for row in sql.cadences_in_force(store.conn):
-        steps = [part.split("*")[0].strip() for part in row["schedule"].lower().split(",")]
-        if not steps or any(step not in _SHORTEST_STEP for step in steps):
-            return False
-        shortest = min(_SHORTEST_STEP[step] for step in steps)
-        if clock.from_iso(row["set_at"]) + shortest <= now:
-            return False
-    return True
 
 
 def _late(now: datetime, due_at: str) -> int:

@@ -4,7 +4,7 @@ minutes) and `ocx customer show REF`, the two ocx runs most.
 Loading click, with what it brings, costs more than all the rest of either command. Only
 the plainest command lines are read here, each option once:
 
-    [--db PATH] [--debug] due [--within D] [--owner H] [--json]
+    [--db PATH] [--debug] due [--within D] [--owner H] [--json] [--no-header]
     [--db PATH] [--debug] customer show REF [--json]
 
 Anything else (another command, --notify, --help, a typo) goes to click as it always did.
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # The root group's options, then each command's: option -> whether it takes a value.
 _ROOT_OPTIONS = {"--db": True, "--debug": False}
 _COMMANDS: dict[tuple[str, ...], tuple[dict[str, bool], int]] = {
-    ("due",): ({"--within": True, "--owner": True, "--json": False}, 0),
+    ("due",): ({"--within": True, "--owner": True, "--json": False, "--no-header": False}, 0),
     ("customer", "show"): ({"--json": False}, 1),
 }
 
@@ -106,9 +106,8 @@ def _app(options: dict[str, Any]) -> App:
 def _due(options: dict[str, Any]) -> Callable[[], None]:
     """`ocx due`: what prints its output, read as ocx.cli.due reads it (--within,
     escalate_after, the store, the owner) and printed as it prints it. The cheap check
-    (ocx.due.nothing_due) first: cron's usual run, nothing due, reads two small queries."""
-    from ocx import clock, render
-    from ocx import due as due_items
+    first (ocx.duecheck): cron's usual run, nothing due, reads two small queries."""
+    from ocx import clock, duecheck, render
 
     as_json = bool(options.get("--json"))
     app = _app(options)
@@ -117,7 +116,7 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
         within = clock.parse_duration(within_text)  # as ocx.cli.options.DURATION reads it
         clock.shift(clock.now(), within, within_text)
         escalate = clock.parse_duration(
-            str(app.config.get("escalate_after", due_items.DEFAULT_ESCALATE_AFTER))
+            str(app.config.get("escalate_after", duecheck.DEFAULT_ESCALATE_AFTER))
         )
         store = app.store
         owner = options.get("--owner")
@@ -126,9 +125,12 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
 
             owner = team.get(store, owner).handle
         with store.read():
-            found = [] if due_items.nothing_due(store, within=within, owner=owner) else (
-                due_items.items(store, within=within, owner=owner, escalate_after=escalate)
-            )  # fmt: skip
+            if duecheck.nothing_due(store, within=within, owner=owner):
+                found = []
+            else:
+                from ocx import due as due_items
+
+                found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
         if as_json:
             text = render.json_text([i.to_json() for i in found])
             return lambda: sys.stdout.write(text) and None
