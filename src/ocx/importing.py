@@ -17,14 +17,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocx import clock, customers, privacy, zones
+from ocx import clock, customers, importkit, privacy, zones
 from ocx.errors import OcxError
 from ocx.plugin_api import (
     BadRecord,
@@ -618,3 +620,53 @@ def _records(importer: Importer, where: str, read: Callable[[], Iterable[Any]]) 
         raise OcxError(
             f"{where}: the {importer.name} importer failed: {type(exc).__name__}: {exc}"
         ) from exc
+
+
+# --- how much of the export has been read, for a progress display ---------------------------
+
+
+class ExportRead:
+    """Bytes of an export an import has read so far, and in all, for a display of its progress
+    (`ocx import` on a terminal). The readers count (see `ocx.importkit.BytesRead`), so no
+    importer needs to know; see `reading`."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = paths
+        self.count = importkit.BytesRead(paths)
+        self._size: int | None = None
+
+    def read(self) -> int:
+        """Bytes read so far, never more than `total` (a file read whole twice counts twice)."""
+        return min(self.count.read(), self.total())
+
+    def total(self) -> int:
+        """The size of every regular file under each PATH (a file PATH: that file), measured
+        when first asked, so an import that shows nothing walks no folder; plus every file read
+        that lies under none of them (a tickets.json given alone brings in its comments/)."""
+        if self._size is None:
+            self._size = _size_under(self.paths)
+        return self._size + self.count.outside
+
+
+@contextmanager
+def reading(paths: Sequence[Path]) -> Iterator[ExportRead]:
+    """Count the bytes an import of PATHs reads while the block runs (wrap `run` in it)."""
+    export = ExportRead(paths)
+    with importkit.counting(export.count):
+        yield export
+
+
+def _size_under(paths: Sequence[Path]) -> int:
+    """Bytes of the regular files under PATHs, a file under two of them counted once."""
+    roots = sorted({os.path.realpath(path) for path in paths})
+    total = 0
+    for n, root in enumerate(roots):
+        if any(root.startswith(other + os.sep) for other in roots[:n]):
+            continue  # inside a folder already counted
+        for folder, _, names in os.walk(root) if os.path.isdir(root) else [("", [], [root])]:
+            for name in names:
+                with suppress(OSError):
+                    info = os.stat(os.path.join(folder, name))
+                    if stat.S_ISREG(info.st_mode):
+                        total += info.st_size
+    return total

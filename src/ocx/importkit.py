@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager, suppress
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any
 
@@ -129,6 +131,9 @@ def load_json(path: Path) -> Any:
     allowed; bad JSON raises `ImportFileError` with the line and column, and so does JSON
     nested more than MAX_DEPTH levels (checked first: json would recurse on it)."""
     raw = path.read_bytes()
+    count = _COUNTING.get()
+    if count is not None:
+        count.file(path, len(raw))
     deep = _too_deep(path, raw)
     if deep is not None:
         raise deep
@@ -225,7 +230,8 @@ def json_items(path: Path, prefix: str) -> JsonItems:
     """The values at ijson `prefix` ('item' for a top-level array, 'tickets.item' for the
     array under "tickets"), streamed one at a time so a big file keeps memory flat; its
     `line()` says where the value last handed out starts, for an error about it."""
-    return JsonItems(path, prefix)
+    count = _COUNTING.get()
+    return JsonItems(path, prefix) if count is None else _CountedItems(path, prefix, count)
 
 
 def json_events(path: Path) -> Iterator[tuple[str, str, Any]]:
@@ -636,3 +642,156 @@ def _not_utf8(path: Path, line: int, column: int, byte: int, reason: str) -> Imp
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --- bytes read, for the progress of an import ----------------------------------------------
+
+_COUNTING: ContextVar[BytesRead | None] = ContextVar("ocx_import_bytes_read", default=None)
+
+
+@contextmanager
+def counting(count: BytesRead) -> Iterator[BytesRead]:
+    """Count into `count` what the readers here read while the block runs (ocx.importing
+    does this for an import that shows its progress); outside such a block nothing counts,
+    and reading costs nothing more."""
+    token = _COUNTING.set(count)
+    try:
+        yield count
+    finally:
+        _COUNTING.reset(token)
+
+
+def counted(path: Path, lines: Iterable[bytes]) -> Iterable[bytes]:
+    """The lines (or blocks) of `path` as an importer reads them from its start, counted
+    towards the bytes read of the import that is showing its progress; `lines` itself when
+    none is (the csv importer reads its files through this)."""
+    count = _COUNTING.get()
+    return lines if count is None else count.lines(path, lines)
+
+
+class _Span:
+    """Where one pass over a file handed out its first and, so far, its last record."""
+
+    __slots__ = ("began", "live", "reached")
+
+    def __init__(self, began: int) -> None:
+        self.began = began
+        self.reached = began
+        self.live = True
+
+
+class BytesRead:
+    """How many bytes of an export an import has read, for its progress display.
+
+    A streamed file counts by the parts its records were handed out from (from the start of
+    the chunk that ended the first record of a pass to the end of the one that ended its
+    latest), merged over its passes. So a file read twice is not counted twice (a Zendesk page
+    with its users sideloaded is read for the users, then for the tickets), a peek at a
+    file's head counts once, and bytes only passed over (the tickets, while the users after
+    them are looked for) count when their records come, not before. A file read whole counts
+    whole each time. `outside` is the size of the files read that lie under none of `roots`
+    (a Zendesk tickets.json given alone brings its comments/ in), for the total."""
+
+    def __init__(self, roots: Iterable[Path]) -> None:
+        self.outside = 0
+        self._whole = 0  # bytes of files read whole
+        self._roots = [(os.path.abspath(root), root.is_dir()) for root in roots]
+        self._spans: dict[str, list[_Span]] = {}  # per streamed file, every pass over it
+        self._settled: dict[str, int] = {}  # bytes of a file none of whose passes is live
+        self._settled_bytes = 0
+
+    def read(self) -> int:
+        """Bytes read so far: summed when asked (a display asks a few times a second)."""
+        total = self._whole + self._settled_bytes
+        for key, spans in self._spans.items():
+            if key not in self._settled:
+                total += _merged(spans)
+        return total
+
+    def file(self, path: Path, size: int) -> None:
+        """A file read whole."""
+        self._whole += size
+        if self._outside(path):
+            self.outside += size
+
+    def lines(self, path: Path, lines: Iterable[bytes]) -> Iterator[bytes]:
+        """`lines` of `path`, each counted as it is handed out."""
+        span = self._start(path, 0)
+        try:
+            for line in lines:
+                span.reached += len(line)
+                yield line
+        finally:
+            self._end(path, span)
+
+    def _start(self, path: Path, began: int) -> _Span:
+        key = str(path)
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = self._spans[key] = []
+            if self._outside(path):
+                with suppress(OSError):
+                    self.outside += path.stat().st_size
+        if key in self._settled:  # read again: its bytes are summed live until this pass ends
+            self._settled_bytes -= self._settled.pop(key)
+        span = _Span(began)
+        spans.append(span)
+        return span
+
+    def _end(self, path: Path, span: _Span) -> None:
+        span.live = False
+        key = str(path)
+        spans = self._spans.get(key, [])
+        if key not in self._settled and not any(s.live for s in spans):
+            self._settled[key] = _merged(spans)
+            self._settled_bytes += self._settled[key]
+
+    def _outside(self, path: Path) -> bool:
+        if not self._roots:
+            return False
+        where = os.path.abspath(path)
+        return not any(
+            where == root or (folder and where.startswith(root + os.sep))
+            for root, folder in self._roots
+        )
+
+
+def _merged(spans: list[_Span]) -> int:
+    """Bytes covered by `spans`, overlaps counted once."""
+    covered, end = 0, -1
+    for span in sorted(spans, key=lambda s: s.began):
+        if span.reached > end:
+            covered += span.reached - max(span.began, end)
+            end = span.reached
+    return covered
+
+
+class _CountedItems(JsonItems):
+    """`JsonItems` that tell an import's `BytesRead` where their records come from."""
+
+    def __init__(self, path: Path, prefix: str, count: BytesRead) -> None:
+        super().__init__(path, prefix)
+        self._count = count
+        self._span: _Span | None = None
+
+    def __next__(self) -> Any:
+        try:
+            value = super().__next__()
+        except BaseException:
+            self._stop()
+            raise
+        reader = self._reader
+        if reader is not None:
+            if self._span is None:  # the chunk this first record ended in began here
+                chunk = reader.states.get(reader.reads) if reader.states is not None else None
+                self._span = self._count._start(self.path, chunk[0] if chunk else 0)
+            self._span.reached = reader.start + reader.nesting.offset
+        return value
+
+    def close(self) -> None:
+        super().close()
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._span is not None and self._span.live:
+            self._count._end(self.path, self._span)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,20 @@ from ocx import render
 from ocx.cli.app import App
 from ocx.cli.options import json_option
 from ocx.errors import OcxError
+
+# An import shows its progress (on a terminal) once it has run this long. The environment
+# variable OCX_IMPORT_PROGRESS_SECONDS overrides it, for tests only
+# (tests/test_import_progress.py); it is not a user setting.
+PROGRESS_AFTER = 1.0
+
+
+def _progress_after() -> float:
+    text = os.environ.get("OCX_IMPORT_PROGRESS_SECONDS", "").strip()
+    try:
+        value = float(text) if text else PROGRESS_AFTER
+    except ValueError:
+        return PROGRESS_AFTER
+    return value if value >= 0 else PROGRESS_AFTER
 
 
 def _list_importers(app: App, as_json: bool) -> None:
@@ -74,7 +89,11 @@ def import_(
     importing.check_paths(importer, paths)
     store = app.store
     if sys.stderr.isatty() and not as_json:
-        with render.counter(f"Importing from {source}") as progress:
+        label = f"Importing from {source}"
+        with (
+            importing.reading(paths) as export,
+            render.import_progress(label, export, after=_progress_after()) as progress,
+        ):
             summary = importing.run(
                 store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,
                 atomic=atomic, strict=strict, progress=progress,

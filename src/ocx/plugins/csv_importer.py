@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ocx.hookspecs import hookimpl
+from ocx.importkit import counted
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
@@ -30,9 +31,10 @@ _HTML_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*)(?:\s[^>
 
 def _lines(path: Path) -> Iterator[str]:
     """Decoded lines, checked as they stream: NUL bytes and non-UTF-8 bytes name their line
-    (the csv module catches neither); a UTF-8 byte-order mark is accepted."""
+    (the csv module catches neither); a UTF-8 byte-order mark is accepted. Counted towards
+    the progress an import shows, if it shows one."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(counted(path, handle), start=1):
             if number == 1:
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if b"\x00" in raw:
