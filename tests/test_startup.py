@@ -299,7 +299,7 @@ def _loaded(argv: list[str], extra_env: dict[str, str] | None = None) -> tuple[s
 def test_due_with_nothing_due_loads_neither_click_nor_rich(team: Path) -> None:
     out, loaded = _loaded(["--db", str(team), "due"], {"OCX_NOW": z(NOW)})
     assert out == ""
-    assert not loaded & {"click", "rich", "platformdirs", "ocx.due", "dataclasses"}
+    assert not loaded & {"click", "rich", "platformdirs", "ocx.due", "dataclasses", "json"}
 
 
 def test_due_listing_does_not_load_click(run: Run, team: Path) -> None:

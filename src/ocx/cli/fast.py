@@ -107,7 +107,7 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
     """`ocx due`: what prints its output, read as ocx.cli.due reads it (--within,
     escalate_after, the store, the owner) and printed as it prints it. The cheap check
     first (ocx.duecheck): cron's usual run, nothing due, reads two small queries."""
-    from ocx import clock, duecheck, render
+    from ocx import clock, duecheck
 
     as_json = bool(options.get("--json"))
     app = _app(options)
@@ -131,11 +131,13 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
                 from ocx import due as due_items
 
                 found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
+        if not found and not as_json:
+            return lambda: None  # cron's usual run: render (and json) stay unloaded
+        from ocx import render
+
         if as_json:
             text = render.json_text([i.to_json() for i in found])
             return lambda: sys.stdout.write(text) and None
-        if not found:
-            return lambda: None
         tz = app.tz
     finally:
         app.close()
