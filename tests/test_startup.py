@@ -12,7 +12,7 @@ long anything takes is for bench/, never for tests."""
 
 from __future__ import annotations
 
-import json
+import ast
 import os
 import random
 import subprocess
@@ -285,15 +285,15 @@ def _loaded(argv: list[str], extra_env: dict[str, str] | None = None) -> tuple[s
     """stdout of the console script's main() with argv, in a child process, and the
     modules (and packages) it had loaded by the end."""
     code = (
-        "import sys, json\n"
+        "import sys\n"
         "from ocx.cli import main\n"
         f"sys.argv = ['ocx', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "sys.stderr.write(json.dumps(sorted({*sys.modules, *(m.split('.')[0] for m in sys.modules)})))\n"
+        "sys.stderr.write(repr(sorted({*sys.modules, *(m.split('.')[0] for m in sys.modules)})))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, **(extra_env or {})}, check=True)  # fmt: skip
-    return done.stdout, set(json.loads(done.stderr.strip().splitlines()[-1]))
+    return done.stdout, set(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
 
 
 def test_due_with_nothing_due_loads_neither_click_nor_rich(team: Path) -> None:
