@@ -443,8 +443,10 @@ def _person_items(stdout: str) -> None:
 
 
 def _person_table(stdout: str) -> None:
-    if len(stdout.splitlines()) < PERSON_ITEMS + 2:
-        raise BenchError(f"expected a table of {PERSON_ITEMS:,} items, got {stdout[:200]!r}")
+    """In a pipe: a header line, then one tab-separated line an item."""
+    lines = stdout.splitlines()
+    if len(lines) != PERSON_ITEMS + 1 or not lines[0].startswith("What\t"):
+        raise BenchError(f"expected {PERSON_ITEMS:,} items in rows, got {stdout[:200]!r}")
 
 
 def person_table(ctx: Context) -> list[Row]:

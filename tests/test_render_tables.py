@@ -1,6 +1,7 @@
-"""render.table: a long table is laid out by ocx, not rich, and prints exactly what rich
-would have drawn (widths, folding, padding, box, header styles), in a pipe, in a colour
-terminal, without colour and with an ASCII-only encoding; the fast layout is really used.
+"""render.table: in a terminal, a long table is laid out by ocx, not rich, and prints
+exactly what rich would have drawn (widths, "…" shortening, padding, box, header styles),
+narrow or wide, in colour, without colour and with an ASCII-only encoding; the fast layout
+is really used. In a pipe, plain tab-separated rows.
 
 Each case draws the same random table twice: through the fast path, and through rich
 alone (render._DIGEST_ROWS_MAX raised past the row count)."""
@@ -35,6 +36,18 @@ class _Ascii(io.StringIO):
         return "ascii"
 
 
+class _Terminal(io.StringIO):
+    """A stdout that says it is a terminal: render.table draws a table there."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+class _AsciiTerminal(_Ascii):
+    def isatty(self) -> bool:
+        return True
+
+
 def _cell(rng: random.Random) -> Any:
     roll = rng.random()
     if roll < 0.05:
@@ -64,13 +77,13 @@ def _drawn(monkeypatch: pytest.MonkeyPatch, stdout: io.StringIO, *args: Any,
 
 
 ENVIRONMENTS = {
-    "pipe, 80 columns": ({}, io.StringIO),
-    "pipe, 36 columns": ({"COLUMNS": "36"}, io.StringIO),
-    "pipe, 200 columns": ({"COLUMNS": "200"}, io.StringIO),
+    "terminal, 80 columns": ({}, _Terminal),
+    "terminal, 36 columns": ({"COLUMNS": "36"}, _Terminal),
+    "terminal, 200 columns": ({"COLUMNS": "200"}, _Terminal),
     "colour terminal": ({"FORCE_COLOR": "1", "NO_COLOR": None, "TERM": "xterm-256color"},
-                        io.StringIO),
-    "terminal, NO_COLOR": ({"FORCE_COLOR": "1", "TERM": "xterm-256color"}, io.StringIO),
-    "ascii only": ({}, _Ascii),
+                        _Terminal),
+    "terminal, NO_COLOR": ({"FORCE_COLOR": "1", "TERM": "xterm-256color"}, _Terminal),
+    "ascii only": ({}, _AsciiTerminal),
 }  # fmt: skip
 
 
@@ -106,16 +119,41 @@ def test_a_long_table_of_due_items_is_laid_out_without_rich_table(
     fast_path = render._print_long_table
     monkeypatch.setattr(render, "_print_long_table",
                         lambda *args: taken.append(fast_path(*args)) or taken[-1])  # fmt: skip
-    fast = _drawn(monkeypatch, io.StringIO(), columns, rows, fast=True)
+    fast = _drawn(monkeypatch, _Terminal(), columns, rows, fast=True)
     assert taken == [True]
-    assert fast == _drawn(monkeypatch, io.StringIO(), columns, rows, fast=False)
-    assert fast.count("\n") > 300
+    assert fast == _drawn(monkeypatch, _Terminal(), columns, rows, fast=False)
+    assert fast.count("\n") == 302  # header, rule, one line a row
+    monkeypatch.setenv("COLUMNS", "60")
+    taken.clear()
+    narrow = _drawn(monkeypatch, _Terminal(), columns, rows, fast=True)
+    assert taken == [True] and "…" in narrow
+    assert narrow == _drawn(monkeypatch, _Terminal(), columns, rows, fast=False)
+    assert narrow.count("\n") == 302 and max(map(len, narrow.splitlines()[1:])) <= 60
+    assert "What" in narrow and "Customer" in narrow  # headers whole while they fit
+
+
+def test_in_a_pipe_a_table_is_plain_tab_separated_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "20")
+    rows = [(1, "Margo Hollis", "margo.hollis@a-long-company-name.example.com", None),
+            (2, "tab\there", "line\nbreak", "back\\slash")]  # fmt: skip
+    drawn = _drawn(monkeypatch, io.StringIO(), ["Id", "Name", "Email", "Note"], rows, fast=True)
+    assert drawn == (
+        "Id\tName\tEmail\tNote\n"
+        "1\tMargo Hollis\tmargo.hollis@a-long-company-name.example.com\t\n"
+        "2\ttab\\there\tline\\nbreak\tback\\\\slash\n"
+    )
+    with monkeypatch.context() as patch:
+        stdout = io.StringIO()
+        patch.setattr("sys.stdout", stdout)
+        render.table(["Id"], [(1,)], title="Promises", header=False)
+        render.table(["Id"], [], title="Incidents")
+    assert stdout.getvalue() == "# Promises\n1\n"
 
 
 def test_a_short_table_is_drawn_by_rich(monkeypatch: pytest.MonkeyPatch) -> None:
     called: list[Any] = []
     monkeypatch.setattr(render, "_print_long_table", lambda *args: called.append(args))
-    _drawn(monkeypatch, io.StringIO(), ["Id", "Name"],
+    _drawn(monkeypatch, _Terminal(), ["Id", "Name"],
            [(i, f"name {i}") for i in range(render._DIGEST_ROWS_MAX)], fast=True)  # fmt: skip
     assert called == []
 

@@ -49,33 +49,162 @@ def warn(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
-    """A table drawn by rich; a long one gets the same output line for line, faster."""
+def empty(text: str) -> None:
+    """Say a listing, search or report found nothing (`no customers match 'xyz'`): one line on
+    stderr when stderr is a terminal; nothing in a pipe or under cron."""
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            sys.stderr.write(text + "\n")
+    except (AttributeError, ValueError):
+        pass
+
+
+def _isatty() -> bool:
+    """Whether stdout is a terminal: tables for people there, plain rows anywhere else."""
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None, *,
+          header: bool = True) -> None:  # fmt: skip
+    """A listing: in a terminal, a table drawn by rich that fits the width by shortening long
+    values with "…" (never breaking a word); anywhere else (a pipe, a file), plain rows (see
+    plain_rows). A cell is text, a number, None (blank) or a search match (`parts`: marked
+    pieces bold in a terminal, `[…]` in plain rows). No rows: nothing at all."""
+    if not _isatty():
+        plain_rows(columns, rows, title, header=header)
+        return
+    cells = [["" if cell is None else cell if hasattr(cell, "parts") else _shown(str(cell))
+              for cell in row] for row in rows]  # fmt: skip
+    if not cells:
+        return
     from rich.table import Table
     from rich.text import Text
 
-    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    out = console()
+    caps = _caps(out.width, columns, cells)
 
-    def grid(body: Sequence[Sequence[str]]) -> Table:
-        drawn = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-        for column in columns:
-            drawn.add_column(column, overflow="fold")  # never hide part of an email behind "…"
+    def grid(body: Sequence[Sequence[Any]]) -> Table:
+        drawn = Table(title=title, show_edge=False, header_style="bold", pad_edge=False,
+                      show_header=header)  # fmt: skip
+        for column, cap in zip(columns, caps, strict=True):
+            drawn.add_column(column, overflow="ellipsis", no_wrap=True, max_width=cap)
         for row in body:
-            drawn.add_row(*(Text(cell) for cell in row))
+            drawn.add_row(*(Text(cell) if isinstance(cell, str) else _marked(cell) for cell in row))
         return drawn
 
-    out = console()
     if len(cells) > _DIGEST_ROWS_MAX and _print_long_table(out, grid, len(columns), cells):
         return
     out.print(grid(cells))
 
 
+def _shown(text: str) -> str:
+    """A value as a terminal table shows it: a tab or carriage return as a space (a newline
+    starts a line of the cell)."""
+    return text.replace("\t", " ").replace("\r", " ") if "\t" in text or "\r" in text else text
+
+
+def _marked(match: Any) -> Any:
+    """A search match's pieces as rich Text, each marked piece bold."""
+    from rich.text import Text
+
+    return Text.assemble(*((text, "bold" if marked else "") for text, marked in match.parts))
+
+
+def _cell_width(cell: Any) -> int:
+    """The cells a value takes on one line (its longest line)."""
+    if not isinstance(cell, str):
+        cell = "".join(text for text, _ in cell.parts)
+    if cell.isascii() and cell.isprintable():
+        return len(cell)
+    from rich.cells import cell_len
+
+    return max(cell_len(line) for line in cell.split("\n"))
+
+
+def _caps(width: int, columns: Sequence[str], cells: list[list[Any]]) -> list[int | None]:
+    """Each column's widest value (None: as wide as it is) so the table fits the width: the
+    widest columns give up cells first, down to a common cap but never shorter than their
+    header (when the headers fit), and the cells left over go back to them one each. The
+    columns' dividers and padding take 3 cells between two."""
+    natural = [max(1, _cell_width(column)) for column in columns]
+    floors = list(natural)
+    for row in cells:
+        for index, cell in enumerate(row[: len(natural)]):
+            size = _cell_width(cell) if cell else 0
+            if size > natural[index]:
+                natural[index] = size
+    room = width - 3 * (len(natural) - 1)
+    if sum(natural) <= room:
+        return [None] * len(natural)
+    if sum(floors) > room:
+        floors = [1] * len(natural)
+
+    def capped(cap: int) -> list[int]:
+        return [max(floor, min(size, cap)) for floor, size in zip(floors, natural, strict=True)]
+
+    low, high = 1, max(natural)  # the largest cap that fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(capped(middle)) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    caps = capped(low)
+    spare = room - sum(caps)
+    for index in sorted(range(len(caps)), key=lambda i: -natural[i]):
+        if spare <= 0:
+            break
+        if natural[index] > caps[index]:
+            caps[index] += 1
+            spare -= 1
+    return list(caps)
+
+
+# Plain rows: a value's tab, newline and carriage return written as \t, \n, \r, and a
+# backslash doubled, as `mysql --batch` writes them, so each row stays one line of fields.
+_PLAIN_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_PLAIN_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _plain(cell: Any) -> str:
+    if cell is None:
+        return ""
+    text = cell.snippet if hasattr(cell, "parts") else str(cell)
+    return text.translate(_PLAIN_ESCAPES) if _PLAIN_SPECIAL.search(text) else text
+
+
+def plain_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
+               *, header: bool = True) -> None:  # fmt: skip
+    """A table as plain lines (stdout not a terminal): `# title` when it has one, the header
+    (unless header=False), then one line a row, fields tab-separated, full values, no
+    styles; nothing at all when there are no rows."""
+    stream = sys.stdout
+    lines: list[str] = []
+    started = False
+    for row in rows:
+        if not started:
+            started = True
+            lines += [f"# {title}"] if title else []
+            lines += ["\t".join(map(_plain, columns))] if header else []
+        lines.append("\t".join(map(_plain, row)))
+        if len(lines) >= 1000:  # in pieces: a pipe reader sees rows early
+            stream.write("\n".join(lines) + "\n")
+            lines = []
+    if lines:
+        stream.write("\n".join(lines) + "\n")
+    stream.flush()
+
+
 # Rich measures and lays out every cell of a table through several layers of objects:
-# about a millisecond a row, 2 s for `ocx due` listing 4,000 items. Its column widths depend
-# only on each column's widest cell and widest word, so rich lays out a digest of the table
-# (the rows holding those cells) and draws its header; the rows are then laid out here,
-# plain text padded and word-wrapped by rich's own line breaker, and the digest's rows must
-# come out exactly as rich drew them, or rich draws the whole table after all.
+# about a millisecond a row, 2 s for `ocx due` listing 4,000 items in a terminal. Its column
+# widths depend only on each column's widest cell (and the caps _caps sets), so rich lays
+# out a digest of the table (the rows holding those cells) and draws its header; the rows
+# are then laid out here, plain text padded and shortened with "…" as rich shortens it, and
+# the digest's rows must come out exactly as rich drew them, or rich draws the whole table
+# after all. (Not in a pipe: plain rows need no rich at all.)
 _DIGEST_ROWS_MAX = 8  # a table this short is simply drawn by rich
 _WORD = re.compile(r"\s*\S+\s*")  # a word and the spaces around it, as rich._wrap reads them
 
@@ -133,17 +262,13 @@ def _lines(text: str, offsets: list[int], width: int) -> list[str]:
     return lines
 
 
-def _fold(text: str, width: int, left: str = "", right: str = "") -> list[str]:
-    """Text _measure reads wrapped as rich wraps a table cell with overflow="fold", each
-    line padded to the width, then given the cell's padding (left, right)."""
-    if len(text) <= width:
-        return [f"{left}{text.ljust(width)}{right}"]
-    offsets = _breaks(text, width)
-    if offsets is None:  # a word to fold: rich's own breaker
-        from rich._wrap import divide_line
-
-        offsets = divide_line(text, width, fold=True)
-    return [f"{left}{line.ljust(width)}{right}" for line in _lines(text, offsets, width)]
+def _shorten(text: str, width: int, left: str = "", right: str = "") -> list[str]:
+    """Text _measure reads on one line as rich lays out a table cell with no_wrap and
+    overflow="ellipsis": cut to width - 1 and "…" when longer, padded to the width, then
+    given the cell's padding (left, right)."""
+    if len(text) > width:
+        text = text[: width - 1] + "…" if width > 0 else ""
+    return [f"{left}{text.ljust(width)}{right}"]
 
 
 def _print_long_table(
@@ -152,8 +277,10 @@ def _print_long_table(
 ) -> bool:  # fmt: skip
     """Print the table grid(cells) would draw, laying out the rows here; False (nothing
     printed) when this cannot promise rich's output, and rich must draw it."""
-    if out.legacy_windows or any(len(row) != width for row in cells):
-        return False
+    if out.legacy_windows or any(
+        len(row) != width or not all(isinstance(cell, str) for cell in row) for row in cells
+    ):
+        return False  # a search match (bold in places) is rich's to draw
     picked = sorted(_widest_rows(out, width, cells))
     digest = grid([cells[index] for index in picked])
     try:
@@ -162,7 +289,7 @@ def _print_long_table(
         )
     except (AttributeError, TypeError):  # another rich: let it draw everything
         return False
-    if len(widths) != width or min(widths) < 3 or sum(widths) + width - 1 > out.width:
+    if len(widths) != width or min(widths) < 2 or sum(widths) + width - 1 > out.width:
         return False  # columns too narrow to pad, or a table wider than the console
     with out.capture() as capture:
         out.print(digest)
@@ -253,13 +380,15 @@ class _RowLayout:
 
     def _lines(self, text: str, column: int) -> list[str] | None:
         left, right = self.pads[column]
+        if not isinstance(text, str):  # a search match, bold in places: rich draws it
+            return None
         if _measure(text) is not None:
-            return _fold(text, self.widths[column] - left - right, " " * left, " " * right)
+            return _shorten(text, self.widths[column] - left - right, " " * left, " " * right)
         from rich.padding import Padding
         from rich.text import Text
 
         options = self.out.options.update(
-            width=self.widths[column], justify="left", no_wrap=False, overflow="fold",
+            width=self.widths[column], justify="left", no_wrap=True, overflow="ellipsis",
             height=None, highlight=False,
         )  # fmt: skip
         rendered = self.out.render_lines(Padding(Text(text), (0, right, 0, left)), options)
@@ -268,7 +397,7 @@ class _RowLayout:
         return ["".join(segment.text for segment in line) for line in rendered]
 
 
-def due_table(found: Sequence[Item], tz: tzinfo) -> None:
+def due_table(found: Sequence[Item], tz: tzinfo, *, header: bool = True) -> None:
     """`ocx due`: the items to act on, soonest first."""
     from ocx.due import late_text
 
@@ -277,6 +406,7 @@ def due_table(found: Sequence[Item], tz: tzinfo) -> None:
         [(f"{i.kind} {i.promise_id or i.cadence_id} {i.stage}", i.customer_name or i.customer,
           i.owner, clock.local_text(i.due_at, tz), late_text(i.late_seconds), i.text)
          for i in found],
+        header=header,
     )  # fmt: skip
 
 
@@ -320,12 +450,14 @@ def _entry_text(entry: TimelineEntry) -> str:
     return entry.text
 
 
-def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = None) -> None:
+def timeline(entries: Sequence[TimelineEntry], tz: tzinfo, title: str | None = None, *,
+             header: bool = True) -> None:  # fmt: skip
     table(
         ["When", "What", "Who", "Text"],
         [(clock.local_text(e.at, tz), _entry_line(e), e.author or "", _entry_text(e))
          for e in entries],
         title=title,
+        header=header,
     )  # fmt: skip
 
 

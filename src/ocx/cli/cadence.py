@@ -7,7 +7,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import cadences, clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import json_option, no_header_option
 from ocx.due import late_text
 
 
@@ -54,8 +54,9 @@ def set_(
 
 @cadence_group.command("list")
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, as_json: bool) -> None:
+def list_(app: App, as_json: bool, no_header: bool) -> None:
     """Every customer with a cadence: next contact due, step, how far behind.
 
     Example: ocx cadence list --json
@@ -71,7 +72,10 @@ def list_(app: App, as_json: bool) -> None:
               s.step or "done", s.owner, clock.local_text(s.next_due_at, app.tz),
               late_text(s.behind_seconds(now)) if s.behind_seconds(now) else "")
              for s in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty("no customers on a cadence")
 
 
 @cadence_group.command("stop")

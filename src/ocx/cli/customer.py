@@ -11,7 +11,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, customers, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option, limit_option, profile_options
+from ocx.cli.options import WHEN, json_option, limit_option, no_header_option, profile_options
 
 
 @click.group()
@@ -43,12 +43,16 @@ def _summary_rows(people: list[customers.Customer]) -> list[tuple[Any, ...]]:
 _SUMMARY_COLUMNS = ["Id", "Name", "Email", "Company", "Pace", "Channel", "Tags"]
 
 
-def _print_people(people: list[customers.Customer], as_json: bool) -> None:
-    """A JSON array for scripts, a table for people; nothing at all when nobody matched."""
+def _print_people(people: list[customers.Customer], as_json: bool, *, header: bool = True,
+                  empty: str = "no customers") -> None:  # fmt: skip
+    """A JSON array for scripts, a table for people; when nobody matched, the empty text on
+    a terminal's stderr (render.empty), nothing on stdout."""
     if as_json:
         render.emit_json([c.to_json(full=False) for c in people])
     elif people:
-        render.table(_SUMMARY_COLUMNS, _summary_rows(people))
+        render.table(_SUMMARY_COLUMNS, _summary_rows(people), header=header)
+    else:
+        render.empty(empty)
 
 
 @customer.command()
@@ -120,13 +124,21 @@ def show(app: App, ref: str, as_json: bool) -> None:
 @click.option("--company", help="Only customers of this company (any letter case).")
 @limit_option()
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, tag: str | None, company: str | None, limit: int | None, as_json: bool) -> None:
+def list_(app: App, tag: str | None, company: str | None, limit: int | None, as_json: bool,
+          no_header: bool) -> None:  # fmt: skip
     """List customers ordered by name.
 
     Example: ocx customer list --tag founding --limit 20
     """
-    _print_people(customers.listing(app.store, tag=tag, company=company, limit=limit), as_json)
+    empty = (
+        "no customers"
+        + (f" tagged {tag!r}" if tag else "")
+        + (f" at company {company!r}" if company else "")
+    )
+    _print_people(customers.listing(app.store, tag=tag, company=company, limit=limit), as_json,
+                  header=not no_header, empty=empty)  # fmt: skip
 
 
 @customer.command()
@@ -176,8 +188,10 @@ def contact(app: App, ref: str, text: str, direction: str, channel: str | None) 
     help="Only entries at or after WHEN (e.g. 2026-11-01, '7 days ago').",
 )
 @json_option
+@no_header_option
 @click.pass_obj
-def timeline(app: App, ref: str, limit: int | None, since: datetime | None, as_json: bool) -> None:
+def timeline(app: App, ref: str, limit: int | None, since: datetime | None, as_json: bool,
+             no_header: bool) -> None:  # fmt: skip
     """Show everything that happened with a customer, newest first.
 
     Example: ocx customer timeline jim@example.com --since '7 days ago'
@@ -186,15 +200,18 @@ def timeline(app: App, ref: str, limit: int | None, since: datetime | None, as_j
     if as_json:
         render.emit_json([e.to_json() for e in entries])
     elif entries:
-        render.timeline(entries, app.tz)
+        render.timeline(entries, app.tz, header=not no_header)
+    else:
+        render.empty(f"no timeline entries for {ref}" + (" in that time" if since else ""))
 
 
 @customer.command()
 @click.argument("query")
 @limit_option(50)
 @json_option
+@no_header_option
 @click.pass_obj
-def search(app: App, query: str, limit: int, as_json: bool) -> None:
+def search(app: App, query: str, limit: int, as_json: bool, no_header: bool) -> None:
     """Full-text search over names, emails, companies, tags, context, notes, contacts,
     ticket subjects and messages; each hit says where it matched.
 
@@ -206,16 +223,19 @@ def search(app: App, query: str, limit: int, as_json: bool) -> None:
     if as_json:
         render.emit_json([hit.to_json() for hit in hits])
     elif hits:
-        render.table(_SEARCH_COLUMNS, _search_rows(hits))
+        render.table(_SEARCH_COLUMNS, _search_rows(hits), header=not no_header)
+    else:
+        render.empty(f"no customers match {query!r}")
 
 
-# A listing's row, then where the query matched: the field and a snippet, `[match]` marked.
+# A listing's row, then where the query matched: the field and a snippet (the Match itself:
+# its marked pieces bold in a terminal, `[match]` in a pipe).
 _SEARCH_COLUMNS = [*_SUMMARY_COLUMNS, "Match", "Snippet"]
 
 
 def _search_rows(hits: list[customers.Hit]) -> list[tuple[Any, ...]]:
     return [
-        (*row, *((hit.match.field, hit.match.snippet) if hit.match else ("", "")))
+        (*row, *((hit.match.field, hit.match) if hit.match else ("", "")))
         for hit, row in zip(hits, _summary_rows([hit.customer for hit in hits]), strict=True)
     ]
 
@@ -278,8 +298,9 @@ def forget(app: App, ref: str, yes: bool) -> None:
 
 @customer.command()
 @json_option
+@no_header_option
 @click.pass_obj
-def forgotten(app: App, as_json: bool) -> None:
+def forgotten(app: App, as_json: bool, no_header: bool) -> None:
     """List the tombstones of erased customers: who erased each, and when.
 
     Example: ocx customer forgotten --json
@@ -293,7 +314,10 @@ def forgotten(app: App, as_json: bool) -> None:
         render.table(
             ["Tombstone", "Erased by", "Erased at"],
             [(t.id, t.erased_by or "", clock.local_text(t.erased_at, app.tz)) for t in stones],
+            header=not no_header,
         )
+    else:
+        render.empty("no customers forgotten")
 
 
 @customer.command()

@@ -11,7 +11,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import DURATION, json_option
+from ocx.cli.options import DURATION, json_option, no_header_option
 
 EXIT_DELIVERY_FAILED = 3
 
@@ -32,8 +32,10 @@ EXIT_DELIVERY_FAILED = 3
     "--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's items."
 )
 @json_option
+@no_header_option
 @click.pass_obj
-def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: bool) -> None:
+def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: bool,
+        no_header: bool) -> None:  # fmt: skip
     """List overdue promises, promises due soon and cadence contacts due. Silent when
     nothing is due; exit 3 when a delivery failed or a message has nobody to go to.
 
@@ -55,7 +57,9 @@ def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: b
         if as_json:
             render.emit_json([i.to_json() for i in found])
         elif found:
-            render.due_table(found, app.tz)
+            render.due_table(found, app.tz, header=not no_header)
+        else:
+            render.empty("nothing due" + (f" for {owner}" if owner else ""))  # as ocx.cli.fast
         return
     # With --json, stdout is for the JSON alone: a console channel prints to stderr instead.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

@@ -131,8 +131,8 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
                 from ocx import due as due_items
 
                 found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
-        if not found and not as_json:
-            return lambda: None  # cron's usual run: render (and json) stay unloaded
+        if not found and not as_json:  # cron's usual run: render (and json) stay unloaded
+            return lambda: _nothing_due(owner)
         from ocx import render
 
         if as_json:
@@ -141,7 +141,14 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
         tz = app.tz
     finally:
         app.close()
-    return lambda: render.due_table(found, tz)
+    return lambda: render.due_table(found, tz, header=not options.get("--no-header"))
+
+
+def _nothing_due(owner: str | None) -> None:
+    """What ocx.cli.due says when nothing is due (render.empty): a line on stderr when
+    stderr is a terminal, nothing in a pipe or under cron."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        sys.stderr.write("nothing due" + (f" for {owner}" if owner else "") + "\n")
 
 
 def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:

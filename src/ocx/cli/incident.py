@@ -10,7 +10,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import DURATION, SEVERITY, WHEN, json_option
+from ocx.cli.options import DURATION, SEVERITY, WHEN, json_option, no_header_option
 from ocx.errors import OcxError
 
 
@@ -91,8 +91,9 @@ def _print_incident(app: App, found) -> None:  # type: ignore[no-untyped-def]
 @click.option("--open", "which", flag_value="open", default=True, help="Open incidents (default).")
 @click.option("--all", "which", flag_value="all", help="Every incident.")
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, which: str, as_json: bool) -> None:
+def list_(app: App, which: str, as_json: bool, no_header: bool) -> None:
     """List incidents, newest first.
 
     Example: ocx incident list --all --json
@@ -107,7 +108,10 @@ def list_(app: App, which: str, as_json: bool) -> None:
               clock.local_text(i.started_at, app.tz),
               sum(n for state, n in i.cases.items() if state != "resolved"),
               clock.local_text(i.next_update_due, app.tz)) for i in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty("no open incidents" if which == "open" else "no incidents")
 
 
 @incident_group.command("show")
@@ -135,8 +139,9 @@ def show(app: App, incident: str, as_json: bool) -> None:
     help="Only cases in this state.",
 )
 @json_option
+@no_header_option
 @click.pass_obj
-def cases(app: App, incident: str, state: str | None, as_json: bool) -> None:
+def cases(app: App, incident: str, state: str | None, as_json: bool, no_header: bool) -> None:
     """List an incident's cases: customer, concierge, state, and when each step happened.
 
     Example: ocx incident cases INC-7 --state new
@@ -154,7 +159,10 @@ def cases(app: App, incident: str, state: str | None, as_json: bool) -> None:
               c["state"], clock.local_text(c["added_at"], app.tz),
               clock.local_text(c["contacted_at"], app.tz),
               clock.local_text(c["last_activity_at"], app.tz)) for c in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty(f"no {state + ' ' if state else ''}cases in {incident}")
 
 
 @incident_group.command("fanout")

@@ -43,6 +43,13 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
+def no_header_option(func: F) -> F:
+    return click.option(
+        "--no-header", "no_header", is_flag=True,
+        help="In a pipe, leave out the header line of the tab-separated rows.",
+    )(func)  # fmt: skip
+
+
 def limit_option(default: int | None = None) -> Callable[[F], F]:
     return click.option(
         "--limit", "-n", type=LIMIT, default=default, show_default=default is not None,

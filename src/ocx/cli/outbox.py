@@ -6,7 +6,7 @@ import click
 
 from ocx import clock, outbox, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option, limit_option
+from ocx.cli.options import json_option, limit_option, no_header_option
 
 
 @click.group("outbox")
@@ -21,8 +21,9 @@ def outbox_group() -> None:
 @click.option("--failed", is_flag=True, help="Only messages whose last attempt failed.")
 @limit_option(50)
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, failed: bool, limit: int, as_json: bool) -> None:
+def list_(app: App, failed: bool, limit: int, as_json: bool, no_header: bool) -> None:
     """List outbox messages, newest first.
 
     Example: ocx outbox list --failed --json
@@ -36,7 +37,10 @@ def list_(app: App, failed: bool, limit: int, as_json: bool) -> None:
             [(m.id, m.kind, m.recipient, m.channel, m.state, m.attempts,
               clock.local_text(m.sent_at or m.next_attempt_at, app.tz), m.last_error or "")
              for m in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty("no failed messages in the outbox" if failed else "the outbox is empty")
 
 
 @outbox_group.command("retry")

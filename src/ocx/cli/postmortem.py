@@ -11,7 +11,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option
+from ocx.cli.options import WHEN, json_option, no_header_option
 from ocx.errors import OcxError
 
 
@@ -74,8 +74,9 @@ def show(app: App, postmortem_id: str, as_json: bool) -> None:
 
 @postmortem_group.command("list")
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, as_json: bool) -> None:
+def list_(app: App, as_json: bool, no_header: bool) -> None:
     """List postmortems, newest first.
 
     Example: ocx postmortem list --json
@@ -92,7 +93,10 @@ def list_(app: App, as_json: bool) -> None:
             [(p.id, p.incident, p.status, p.author, p.reviewer or "",
               sum(1 for a in p.actions if a.state == "open"),
               clock.local_text(p.updated_at, app.tz)) for p in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty("no postmortems")
 
 
 @postmortem_group.command("edit")

@@ -10,7 +10,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, promises, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option
+from ocx.cli.options import WHEN, json_option, no_header_option
 
 
 @click.group("promise")
@@ -65,8 +65,10 @@ def add(app: App, ref: str, text: str, when: datetime, owner: str | None) -> Non
     "--customer", metavar="REF", shell_complete=complete.customers, help="Only this customer's."
 )
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, which: str, owner: str | None, customer: str | None, as_json: bool) -> None:
+def list_(app: App, which: str, owner: str | None, customer: str | None, as_json: bool,
+          no_header: bool) -> None:  # fmt: skip
     """List promises, soonest first.
 
     Example: ocx promise list --overdue --owner alex
@@ -81,7 +83,12 @@ def list_(app: App, which: str, owner: str | None, customer: str | None, as_json
               clock.local_text(p.effective_due, app.tz)
               + (f" (was {clock.local_text(p.due_at, app.tz)})" if p.snoozed_until else ""),
               p.outcome.replace("_", " ")) for p in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty(f"no {'' if which == 'all' else which + ' '}promises"
+                     + (f" owned by {owner}" if owner else "")
+                     + (f" to {customer}" if customer else ""))  # fmt: skip
 
 
 @promise_group.command("show")

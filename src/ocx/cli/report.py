@@ -9,7 +9,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option
+from ocx.cli.options import WHEN, json_option, no_header_option
 
 
 def _rate(value: float | None) -> str:
@@ -24,10 +24,12 @@ def _rate(value: float | None) -> str:
     "--owner", metavar="H", shell_complete=complete.handles, help="Only this owner's promises."
 )
 @json_option
+@no_header_option
 @click.pass_context
 def report_group(
-    ctx: click.Context, since: datetime | None, owner: str | None, as_json: bool
-) -> None:
+    ctx: click.Context, since: datetime | None, owner: str | None, as_json: bool,
+    no_header: bool,
+) -> None:  # fmt: skip
     """Promises made, kept on time, kept late, broken, open overdue and the kept-on-time
     rate, overall and by owner; incident first-contact times; cadences on schedule.
 
@@ -50,13 +52,13 @@ def report_group(
 
     rows = [row(o, f) for o, f in data["by_owner"].items()] + [row("all", data)]
     shown = f" since {clock.local_text(clock.to_iso(since), app.tz)}" if since else ""
-    render.table(columns, rows, title="Promises" + shown)
+    render.table(columns, rows, title="Promises" + shown, header=not no_header)
     if data["incidents"]:
         render.table(
             ["Incident", "Cases", "Contacted", "First contact p50", "p90"],
             [(i["incident"], i["cases"], i["contacted"], _span(i["first_contact_p50_s"]),
               _span(i["first_contact_p90_s"])) for i in data["incidents"]],
-            title="Incidents",
+            title="Incidents", header=not no_header,
         )  # fmt: skip
     c = data["cadences"]
     render.message(f"Cadences: {c['on_schedule']} on schedule, {c['behind']} behind")
@@ -71,8 +73,9 @@ def _span(seconds: float | None) -> str:
 @report_group.command("customers")
 @click.option("--at-risk", is_flag=True, required=True, help="Customers who need attention now.")
 @json_option
+@no_header_option
 @click.pass_obj
-def customers(app: App, at_risk: bool, as_json: bool) -> None:
+def customers(app: App, at_risk: bool, as_json: bool, no_header: bool) -> None:
     """Customers at risk of being forgotten, ranked, each with the reason: overdue promises,
     incident cases not contacted, squeaky wheels without a cadence.
 
@@ -88,4 +91,7 @@ def customers(app: App, at_risk: bool, as_json: bool) -> None:
             ["Customer", "Why", "Suggestion"],
             [(f.name or f.customer, "; ".join(r["text"] for r in f.reasons), f.suggestion or "")
              for f in found],
+            header=not no_header,
         )  # fmt: skip
+    else:
+        render.empty("no customers at risk")

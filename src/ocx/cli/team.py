@@ -7,7 +7,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import render, team
 from ocx.cli.app import App
-from ocx.cli.options import json_option
+from ocx.cli.options import json_option, no_header_option
 
 
 @click.group("team")
@@ -18,7 +18,7 @@ def team_group() -> None:
     """
 
 
-def _print(members: list[team.Member], as_json: bool) -> None:
+def _print(members: list[team.Member], as_json: bool, *, header: bool = True) -> None:
     if as_json:
         render.emit_json([m.to_json() for m in members])
     elif members:
@@ -26,7 +26,10 @@ def _print(members: list[team.Member], as_json: bool) -> None:
             ["Handle", "Name", "Email", "Channel", "Lead", "Digest"],
             [(m.handle, m.name, m.email, m.channel, "yes" if m.lead else "",
               "yes" if m.digest else "") for m in members],
+            header=header,
         )  # fmt: skip
+    else:
+        render.empty("no team members")
 
 
 def _warn_unknown_channel(app: App, channel: str | None) -> None:
@@ -92,10 +95,11 @@ def edit(app: App, handle: str, name: str | None, email: str | None, channel: st
 
 @team_group.command("list")
 @json_option
+@no_header_option
 @click.pass_obj
-def list_(app: App, as_json: bool) -> None:
+def list_(app: App, as_json: bool, no_header: bool) -> None:
     """List the team, the lead first.
 
     Example: ocx team list --json
     """
-    _print(team.listing(app.store), as_json)
+    _print(team.listing(app.store), as_json, header=not no_header)
