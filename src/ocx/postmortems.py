@@ -12,25 +12,13 @@ from typing import Any
 
 from ocx import clock, incidents, promises, team
 from ocx.errors import NotFound, OcxError
+from ocx.figures import percentile, span_text
 from ocx.store import Store
 from ocx.store import incidents as incident_sql
 from ocx.store import outbox as outbox_sql
 from ocx.store import postmortems as sql
 
 SECTIONS = ("Root cause", "What went well", "What went wrong", "Where we got lucky")
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default; statistics' 'inclusive')."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:
@@ -97,19 +85,6 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
         "rescue_plan": incident.rescue_plan,
         "rollback_plan": incident.rollback_plan,
     }
-
-
-def span_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = (
-        [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"] * bool(minutes)
-    )
-    return " ".join(parts) or f"{secs}s"
 
 
 def markdown(data: dict[str, Any], *, author: str, reviewer: str | None, tz: tzinfo) -> str:

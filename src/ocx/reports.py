@@ -12,7 +12,7 @@ from ocx.errors import OcxError
 from ocx.store import Store
 from ocx.store import reports as sql
 
-# cadences, team, statistics and postmortems (for percentile) are imported where they are
+# cadences, team, statistics and ocx.figures (for percentile) are imported where they are
 # used: the at-risk list needs none of them, and they are about 40 ms of its start-up.
 
 OUTCOMES = ("made", "kept_on_time", "kept_late", "broken", "open_overdue")
@@ -45,7 +45,7 @@ def promise_report(store: Store, *, since: datetime | None, owner: str | None) -
 def incident_report(store: Store, *, since: datetime | None) -> list[dict[str, Any]]:
     import statistics
 
-    from ocx.postmortems import percentile
+    from ocx.figures import percentile
 
     out = []
     for row in sql.incident_cases(store.conn, clock.to_iso(since) if since else None):
