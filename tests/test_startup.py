@@ -13,6 +13,7 @@ long anything takes is for bench/, never for tests."""
 from __future__ import annotations
 
 import ast
+import io
 import os
 import random
 import subprocess
@@ -206,6 +207,29 @@ def test_customer_show_errors_and_colour_are_clicks(
         ["--db", str(team), "customer", "show", "margo@example.com"], capsys, monkeypatch
     )
     assert (status, answered) == (0, False) and "\x1b[1m" in out
+
+
+class _TerminalStderr(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("owner", [[], ["--owner", "ALEX"]])
+def test_nothing_due_is_said_on_a_terminal_as_click_says_it(
+    owner: list[str], team: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocx.cli import root
+
+    monkeypatch.setenv("OCX_NOW", z(NOW))
+    said = []
+    for answer in (fast.answered, lambda argv: root.cli.main(argv, prog_name="ocx",
+                                                             standalone_mode=False)):  # fmt: skip
+        stderr, stdout = _TerminalStderr(), io.StringIO()
+        monkeypatch.setattr(sys, "stderr", stderr)
+        monkeypatch.setattr(sys, "stdout", stdout)
+        answer(["--db", str(team), "due", *owner])
+        said.append((stdout.getvalue(), stderr.getvalue()))
+    assert said[0] == said[1] == ("", "nothing due" + (" for alex" if owner else "") + "\n")
 
 
 def test_a_bad_clock_a_bad_config_or_no_database_is_clicks_error(
