@@ -411,7 +411,7 @@ def end_to_end(ctx: Context) -> list[Row]:
         Command("ocx due --json, nothing due", due("sparse", "--json"), check=expect_json(list),
                 note="prints []", env=pinned),
         Command(f"ocx due ({busy_n:,} open)", due("busy"), check=_items,
-                note="a rich table of every item, to a pipe", env=pinned),
+                note="every item as tab-separated rows, to a pipe", env=pinned),
         Command(f"ocx due --json ({busy_n:,} open)", due("busy", "--json"),
                 check=_count_items(counts), env=pinned),
         Command('ocx promise add REF TEXT --due "tomorrow 9am"',
