@@ -23,6 +23,7 @@ import json
 import os
 import random
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -449,19 +450,38 @@ def _person_table(stdout: str) -> None:
         raise BenchError(f"expected {PERSON_ITEMS:,} items in rows, got {stdout[:200]!r}")
 
 
+def _person_drawn(stdout: str) -> None:
+    """In a terminal: the table's header and rule, then a line an item."""
+    if len(stdout.splitlines()) < PERSON_ITEMS + 2 or "What" not in stdout[:200]:
+        raise BenchError(f"expected a table of {PERSON_ITEMS:,} items, got {stdout[:200]!r}")
+
+
 def person_table(ctx: Context) -> list[Row]:
-    """The table of one owner's 5,000 items against the same items as JSON: drawing it
-    may cost at most as much again as everything else the command does."""
+    """One owner's 5,000 items printed for people against the same items as JSON, in a pipe
+    (plain rows) and in a terminal (the table, 80 columns): printing them may cost at most
+    as much again as everything else the command does."""
     ocx, db = str(ctx.ocx), str(ctx.facts["due_dbs"]["person"])
     due = [ocx, "--db", db, "due", "--owner", PERSON]
+    terminal = [sys.executable, str(Path(__file__).with_name("in_terminal.py")), "--"]
     pinned = {"OCX_NOW": NOW}
-    baseline = Command(f"ocx due --owner {PERSON} --json (baseline)", [*due, "--json"],
-                       check=_person_items, note=f"{PERSON_ITEMS:,} items as JSON", env=pinned)  # fmt: skip
-    table = Command(f"ocx due --owner {PERSON}", due, TABLE_GOAL, _person_table,
-                    note="the same items as a table, to a pipe", env=pinned)  # fmt: skip
-    log(f"due: 2 commands x {ctx.settings.runs} runs, {PERSON_ITEMS:,} items for one person")
-    return time_commands(f"{NAME}: {PERSON_ITEMS:,} items for one person (OCX_NOW={NOW})",
-                         baseline, [table], ctx)  # fmt: skip
+    piped = [
+        Command(f"ocx due --owner {PERSON} --json (baseline)", [*due, "--json"],
+                check=_person_items, note=f"{PERSON_ITEMS:,} items as JSON", env=pinned),
+        Command(f"ocx due --owner {PERSON}", due, TABLE_GOAL, _person_table,
+                note="the same items, to a pipe: tab-separated rows", env=pinned),
+    ]  # fmt: skip
+    drawn = [
+        Command(f"ocx due --owner {PERSON} --json, in a terminal (baseline)",
+                [*terminal, *due, "--json"], check=_person_items, env=pinned,
+                note="through bench/in_terminal.py, on both sides"),
+        Command(f"ocx due --owner {PERSON}, in a terminal", [*terminal, *due], TABLE_GOAL,
+                _person_drawn, note="the table (80 columns), laid out by ocx.render", env=pinned),
+    ]  # fmt: skip
+    log(f"due: 4 commands x {ctx.settings.runs} runs, {PERSON_ITEMS:,} items for one person")
+    group = f"{NAME}: {PERSON_ITEMS:,} items for one person (OCX_NOW={NOW})"
+    return time_commands(group, piped[0], piped[1:], ctx) + time_commands(
+        f"{group}, in a terminal", drawn[0], drawn[1:], ctx
+    )
 
 
 def run(ctx: Context) -> list[Row]:
