@@ -65,7 +65,7 @@ def report_group(
 
 
 def _span(seconds: float | None) -> str:
-    from ocx.postmortems import span_text
+    from ocx.figures import span_text
 
     return span_text(seconds)
 
