@@ -75,7 +75,12 @@ def run(ctx: Context) -> list[Row]:
     log(f"import: floor (json.load + executemany) over {tickets:,} tickets")
     floor_db = _fresh_db(ctx, "floor")
     floor_s, floor_rss = _timed(
-        [sys.executable, str(Path(__file__).with_name("import_floor.py")), str(export), str(floor_db)],
+        [
+            sys.executable,
+            str(Path(__file__).with_name("import_floor.py")),
+            str(export),
+            str(floor_db),
+        ],
         env,
     )
     db = _fresh_db(ctx, "import")

@@ -116,7 +116,9 @@ class Expected:
 
 @pytest.fixture(scope="module")
 def expected() -> Expected:
-    assert FIXTURES.is_dir(), f"the sample exports are missing: {FIXTURES} (run tests/fixtures/build.py)"
+    assert FIXTURES.is_dir(), (
+        f"the sample exports are missing: {FIXTURES} (run tests/fixtures/build.py)"
+    )
     return Expected(FIXTURES)
 
 

@@ -1326,7 +1326,8 @@ def test_a_phone_customer_becomes_a_call_for_their_concierge_kept_by_contact(
     assert [m["recipient"] for m in _outbox_json(world)] == ["judy@example.com"]
     calls = _promises(world, "--customer", "jim@example.com")
     assert [(c["text"], c["owner"]) for c in calls] == [
-        ("Call Jim Hollis (phone): Hi Jim, still on it.", "alex")]
+        ("Call Jim Hollis (phone): Hi Jim, still on it.", "alex")
+    ]
     # jim is in quiet hours until 07:00 New York (12:00 UTC): the call is due then
     assert calls[0]["due_at"] == "2026-11-25T12:00:00Z"
     margo = _promises(world, "--customer", "margo@example.com")
@@ -1353,10 +1354,13 @@ def test_a_call_without_a_concierge_goes_to_the_lead_and_resolve_closes_it(
     world.ocx("incident", "update", "1", "--message", "Second news", when=NOW + MINUTE)
     calls = _promises(world, "--customer", "judy@example.com", when=NOW + MINUTE)
     assert [(c["text"], c["owner"]) for c in calls] == [
-        ("Call Judy Park (phone): Second news", "sam")]  # one call, with the latest news
+        ("Call Judy Park (phone): Second news", "sam")
+    ]  # one call, with the latest news
     world.ocx("incident", "resolve", "1", "--message", "It is fixed", when=NOW + 2 * MINUTE)
     calls = _promises(world, "--customer", "judy@example.com", when=NOW + 2 * MINUTE)
-    assert [c["text"] for c in calls] == ["Call Judy Park (phone): It is fixed"]  # the old one closed
+    assert [c["text"] for c in calls] == [
+        "Call Judy Park (phone): It is fixed"
+    ]  # the old one closed
     world.ocx("incident", "contact", "1", "judy@example.com", when=NOW + 3 * MINUTE)
     assert _promises(world, "--customer", "judy@example.com", when=NOW + 3 * MINUTE) == []
     again = world.run("incident", "contact", "1", "judy@example.com", env=at(NOW + 4 * MINUTE))
@@ -1396,7 +1400,8 @@ def test_fallback_sends_through_the_channel_when_the_customer_has_its_address(
     by_customer = {m["recipient"]: m["channel"] for m in _outbox_json(world)}
     assert by_customer == {"margo@example.com": "email", "+1 555 0100": "sms"}
     assert [c["text"] for c in _promises(world, "--customer", "judy@example.com")] == [
-        "Call Judy Park (phone): Hi Judy"]  # no phone number: a call instead
+        "Call Judy Park (phone): Hi Judy"
+    ]  # no phone number: a call instead
     notify(world, NOW)
     assert json.loads(sms_log.read_text().splitlines()[0])["body"] == "Hi Jim"
     unknown = world.run("incident", "update", "1", "--fallback", "pager", "--message", "x")

@@ -219,9 +219,16 @@ def test_new_prefills_the_figures_from_the_record(
     assert data["rescue_plan"] == RESCUE and data["rollback_plan"] == ROLLBACK
     assert data["updates"] == [
         # queued for n open cases; this incident never ran `ocx due --notify`, so none delivered
-        {"at": z(when), "messages": n, "author": "dana", "delivered": 0, "replaced": 0,
-         "stopped": n,
-         "first_delivered_at": None, "last_delivered_at": None}
+        {
+            "at": z(when),
+            "messages": n,
+            "author": "dana",
+            "delivered": 0,
+            "replaced": 0,
+            "stopped": n,
+            "first_delivered_at": None,
+            "last_delivered_at": None,
+        }
         for when, n in UPDATES
     ]
     assert [(e["at"], e["kind"]) for e in data["events"]] == [(z(w), k) for w, k in incident]

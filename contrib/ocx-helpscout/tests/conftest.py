@@ -17,5 +17,7 @@ SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "fixtures"
 @pytest.fixture
 def samples() -> Path:
     folder = SAMPLES / "helpscout"
-    assert folder.is_dir(), f"the sample exports are missing: {folder} (run tests/fixtures/build.py)"
+    assert folder.is_dir(), (
+        f"the sample exports are missing: {folder} (run tests/fixtures/build.py)"
+    )
     return folder
