@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ocx import testing
 from ocx.store import promises as promise_sql
 from ocx.store import reports as sql
 
@@ -84,17 +85,11 @@ def plans(conn: sqlite3.Connection, call: Callable[[Any], Any]) -> list[str]:
 
 
 def assert_no_big_scan(plan: str) -> None:
-    """No table (by name or alias) is read from end to end, but the small ones."""
-    for line in plan.splitlines():
-        words = line.split()
-        if words[:1] == ["SCAN"] and words[1] not in SMALL and not words[1].startswith("("):
-            pytest.fail(f"a scan of {words[1]}:\n{plan}")
+    testing.assert_no_big_scan(plan, SMALL)
 
 
 def assert_uses(plan: str, *indexes: str) -> None:
-    assert_no_big_scan(plan)
-    for index in indexes:
-        assert f"INDEX {index}" in plan, f"{index} is not used:\n{plan}"
+    testing.assert_uses(plan, *indexes, small=SMALL)
 
 
 @pytest.mark.parametrize("since", [None, WEEK_AGO])

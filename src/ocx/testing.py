@@ -233,3 +233,19 @@ def import_or_refuse(
         assert "--debug" not in line and "importer failed" not in line, line
         assert settled(db) == before, "a refused import changed the database file"
         return None
+
+
+def assert_no_big_scan(plan: str, small: tuple[str, ...] = ()) -> None:
+    """An EXPLAIN QUERY PLAN (detail lines) reads no table from end to end (by name or
+    alias), but the `small` ones: a later change cannot fall back to a scan unseen."""
+    for line in plan.splitlines():
+        words = line.split()
+        if words[:1] == ["SCAN"] and words[1] not in small and not words[1].startswith("("):
+            pytest.fail(f"a scan of {words[1]}:\n{plan}")
+
+
+def assert_uses(plan: str, *indexes: str, small: tuple[str, ...] = ()) -> None:
+    """The plan scans no big table and searches through every one of `indexes`."""
+    assert_no_big_scan(plan, small)
+    for index in indexes:
+        assert f"INDEX {index}" in plan, f"{index} is not used:\n{plan}"
