@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from rich.filesize import decimal
 
-from ocx import importing
+from ocx import importing, testing
 from ocx.importkit import BytesRead, counting, json_items, load_json
 
 # Importing from csv ━━━━╺━━━ 41% 1,000 records, 62.3 kB of 152.6 kB, 0:00:01 left
@@ -74,23 +72,7 @@ def import_on_terminal(
             stdin=subprocess.DEVNULL, stdout=stdout, stderr=follower, env=env,
         )  # fmt: skip
     os.close(follower)
-    received, deadline = bytearray(), time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 1)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not data:
-                break
-            received += data
-    finally:
-        os.close(leader)
+    received = testing.read_terminal(leader, process)
     code = process.wait(timeout=60)
     return received.decode("utf-8", "replace"), stdout_file.read_text(), code
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from ocx import testing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "csv"
 LONG_EMAIL = "priya.raman@a-very-long-company-name-for-a-long-email.example.com"
@@ -52,23 +52,7 @@ def on_terminal(db: Path, *args: str, columns: int = 60, stdout_too: bool = True
                               **(env or {})},
     )  # fmt: skip
     os.close(follower)
-    received, deadline = bytearray(), time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 1)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its side
-                break
-            if not data:
-                break
-            received += data
-    finally:
-        os.close(leader)
+    received = testing.read_terminal(leader, process)
     piped = "" if stdout_too else process.stdout.read().decode()  # type: ignore[union-attr]
     code = process.wait(timeout=60)
     return received.decode("utf-8", "replace").replace("\r\n", "\n"), piped, code

@@ -249,3 +249,30 @@ def assert_uses(plan: str, *indexes: str, small: tuple[str, ...] = ()) -> None:
     assert_no_big_scan(plan, small)
     for index in indexes:
         assert f"INDEX {index}" in plan, f"{index} is not used:\n{plan}"
+
+
+def read_terminal(leader: int, process: Any, seconds: float = 120) -> bytes:
+    """Everything a child wrote to a pseudo-terminal (`pty.openpty()`, the follower side
+    already closed here), read until the child closes it or `seconds` pass; closes `leader`."""
+    import os
+    import select
+    import time
+
+    received, deadline = bytearray(), time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed its side
+                break
+            if not data:
+                break
+            received += data
+    finally:
+        os.close(leader)
+    return bytes(received)
