@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ocx import clock, customers, team
+from ocx import clock
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import promises as sql
@@ -134,17 +134,24 @@ class CadenceState:
         }  # fmt: skip
 
 
+def _next(schedule: str, contacts: int, since: str) -> tuple[datetime, int] | None:
+    """When the next contact is due after the latest one (or the start), and the position
+    of the step that sets it; None when a finite schedule is complete."""
+    found = interval_index(_steps(schedule), contacts)
+    if found is None:
+        return None
+    return found[0].after(clock.from_iso(since)), found[1]
+
+
 def _state(row: Any) -> CadenceState:
-    steps = _steps(row["schedule"])
-    found = interval_index(steps, row["contacts"])
-    start = clock.from_iso(row["last_contact_at"] or row["start_at"])
+    found = _next(row["schedule"], row["contacts"], row["last_contact_at"] or row["start_at"])
     return CadenceState(
         cadence_id=row["id"], customer_id=row["target_id"], customer=row["customer_email"],
         customer_name=row["customer_name"], schedule=row["schedule"], owner=row["owner"],
         set_at=row["start_at"], via_tag=row["tag"], contacts=row["contacts"],
         last_contact_at=row["last_contact_at"],
         step=found[1] if found else None,
-        next_due_at=clock.to_iso(found[0].after(start)) if found else None,
+        next_due_at=clock.to_iso(found[0]) if found else None,
     )  # fmt: skip
 
 
@@ -152,6 +159,19 @@ def states(store: Store) -> list[CadenceState]:
     """Every customer with a cadence in force, with when the next contact is due."""
     with store.read():
         return [_state(row) for row in sql.cadence_targets(store.conn)]
+
+
+def counts(store: Store, now: datetime) -> tuple[int, int]:
+    """(in force, behind) without a state per customer: `ocx report` counts thousands of
+    cadences on its start-up path."""
+    with store.read():
+        rows = sql.cadence_progress(store.conn)
+    behind = 0
+    for _, schedule, start_at, contacts, last_contact_at in rows:
+        found = _next(schedule, contacts, last_contact_at or start_at)
+        # behind_seconds counts whole seconds: a fraction of one is on schedule
+        behind += found is not None and (now - found[0]).total_seconds() >= 1
+    return len(rows), behind
 
 
 def due(store: Store, *, now: datetime, owner: str | None = None) -> list[CadenceState]:
@@ -175,6 +195,8 @@ def set_cadence(
     steps = parse_schedule(schedule)
     canonical = ",".join(str(step) for step in steps)
     stamp = clock.to_iso(clock.now())
+    from ocx import customers, team  # the report's cadence counts need neither
+
     with store.write():
         member = team.get(store, owner)
         customer_id = customers.resolve(store, ref) if ref is not None else None
@@ -205,6 +227,8 @@ def set_cadence(
 def stop(store: Store, *, ref: str | None, tag: str | None, author: str | None) -> None:
     if (ref is None) == (tag is None):
         raise OcxError("give a customer REF or --tag, not both")
+    from ocx import customers
+
     stamp = clock.to_iso(clock.now())
     with store.write():
         if ref is not None:
