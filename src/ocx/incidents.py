@@ -319,23 +319,6 @@ def _assign(
     return out
 
 
-def _record_all(store: Store, kind: str, entries: list[dict[str, Any]], **common: Any) -> None:
-    """customers.record for many customers at once: each entry holds `customer_id`, `text`
-    and any field of its own (`data`, `channel`); `common` the fields they share (`author`,
-    `subject_type`...). The same timeline rows, without a transaction and a clock reading
-    per row."""
-    stamp = clock.to_iso(clock.now())
-    with store.write():
-        for entry in entries:
-            row = {"at": stamp, "kind": kind, **common, **entry}
-            data = row.get("data")
-            row["data"] = json.dumps(data, sort_keys=True) if data else None
-            customer_sql.add_timeline(store.conn, row)
-        if kind in customer_sql.SEARCHABLE_KINDS:
-            for customer_id in dict.fromkeys(entry["customer_id"] for entry in entries):
-                customer_sql.reindex(store.conn, customer_id)
-
-
 # --- plan, agreement, case steps -------------------------------------------------------------
 
 
@@ -497,9 +480,8 @@ def _close_cases(store: Store, case_ids: list[int], *, reason: str, author: str 
     obsolete, and calls still to make are closed."""
     outbox_sql.obsolete_for_cases(store.conn, case_ids)
     calls = sql.open_calls(store.conn, case_ids)
-    for case_id in case_ids:
-        for call_id in calls.get(case_id, ()):
-            promises.cancel(store, call_id, reason=reason, author=author)
+    promises.cancel_many(store, [call for case_id in case_ids for call in calls.get(case_id, ())],
+                         reason=reason, author=author)  # fmt: skip
 
 
 def _open_calls(store: Store, case_id: int) -> list[int]:
@@ -833,27 +815,26 @@ def _dispatch(
 
     letters = letters or _letters(found, outgoing, kind)
     calls = sql.open_calls(store.conn, [item.case_id for item in outgoing])
-    for item in outgoing:
-        person = item.person
-        for earlier in calls.get(item.case_id, ()):  # the latest news replaces a call
-            promises.cancel(store, earlier, reason="replaced by a newer message", author=author)
-        if item.channel is None:
-            promises.add(
-                store, str(person.id),
-                f"Call {person.name or person.email} ({person.channel}): {item.text}",
-                due=item.until or now, owner=item.owner or "", author=author,
-                subject_type="case", subject_id=item.case_id, ahead=False,
-            )  # fmt: skip
-            outcome.calls += 1
-        else:
-            outcome.held += item.until is not None
-    # Each customer's call changes come first in their timeline, as when this went one
-    # customer at a time; the messages are then queued and recorded together.
+    # The latest news replaces a call; each customer's call changes come first in their
+    # timeline, then the messages are queued and recorded together.
+    promises.cancel_many(
+        store, [earlier for item in outgoing for earlier in calls.get(item.case_id, ())],
+        reason="replaced by a newer message", author=author,
+    )  # fmt: skip
+    new_calls = [
+        promises.NewPromise(item.customer_id, f"Call {item.person.name or item.person.email} "
+                            f"({item.person.channel}): {item.text}", item.until or now,
+                            item.owner or "", "case", item.case_id)
+        for item in outgoing if item.channel is None
+    ]  # fmt: skip
+    promises.add_many(store, new_calls, author=author)
+    outcome.calls += len(new_calls)
+    outcome.held += sum(item.until is not None for item in outgoing if item.channel is not None)
     for row in letters.rows:
         row["key"] = key(row["customer_id"])
     outcome.queued += outbox.queue_rows(store, letters.rows)
-    _record_all(store, kind, letters.entries, author=author, subject_type="incident",
-                subject_id=found.id, direction="outbound")  # fmt: skip
+    customers.record_many(store, kind, letters.entries, author=author,
+                          subject_type="incident", subject_id=found.id, direction="outbound")  # fmt: skip
 
 
 @_unswept
@@ -901,7 +882,7 @@ def update(
         replaced = outbox_sql.supersede(
             store.conn, update_key_prefix(found.id), [o.customer_id for o in outgoing], stamp
         )
-        _record_all(store, "incident-update", [
+        customers.record_many(store, "incident-update", [
             {"customer_id": cid, "data": {"replaced": True},
              "text": f"An earlier update on {found.ref} was not sent: this one replaced it "
                      "while it waited for their quiet hours to end"}

@@ -97,6 +97,19 @@ def _future(when: datetime, what: str) -> str:
     return clock.to_iso(when)
 
 
+@dataclass(frozen=True)
+class NewPromise:
+    """One promise for add_many: to a customer (by id) or, with None, to many at once (an
+    incident's next update, named by its subject)."""
+
+    customer_id: int | None
+    text: str
+    due: datetime
+    owner: str
+    subject_type: str | None = None
+    subject_id: int | None = None
+
+
 def add(
     store: Store, ref: str | None, text: str, *, due: datetime, owner: str, author: str | None,
     subject_type: str | None = None, subject_id: int | None = None, ahead: bool = True,
@@ -106,22 +119,46 @@ def add(
     `ref` None is a promise to many at once (an incident's next update), named by subject."""
     if not text.strip():
         raise OcxError("the promise is empty; say what was promised")
-    due_at = _future(due, "due time") if ahead else clock.to_iso(max(due, clock.now()))
+    if ahead:
+        _future(due, "due time")
     with store.write():
         customer_id = customers.resolve(store, ref) if ref is not None else None
-        member = team.get(store, owner)
-        promise_id = sql.insert_promise(
-            store.conn,
-            {
-                "customer_id": customer_id, "text": text.strip(), "owner": member.handle,
-                "due_at": due_at, "created_at": clock.to_iso(clock.now()),
-                "created_by": author, "subject_type": subject_type, "subject_id": subject_id,
-            },
+        (promise_id,) = add_many(
+            store, [NewPromise(customer_id, text, due, owner, subject_type, subject_id)],
+            author=author,
         )  # fmt: skip
-        promise = get(store, promise_id)
-        _note(store, promise, f"Promised: {promise.text} (due {due_at}, owner {member.handle})",
-              author=author, data={"event": "made", "due_at": due_at})  # fmt: skip
-        return promise
+        return get(store, promise_id)
+
+
+def add_many(store: Store, new: list[NewPromise], *, author: str | None) -> list[int]:
+    """Record many commitments at once (an incident update's calls, one per customer no
+    channel reaches), each due at its time or now if that has passed; their ids, in order.
+    The same rows and timeline entries as add(), each owner looked up once."""
+    for item in new:
+        if not item.text.strip():
+            raise OcxError("the promise is empty; say what was promised")
+    now = clock.now()
+    stamp = clock.to_iso(now)
+    with store.write():
+        owners = {handle: team.get(store, handle).handle for handle in {i.owner for i in new}}
+        ids, notes = [], []
+        for item in new:
+            due_at = clock.to_iso(max(item.due, now))
+            owner = owners[item.owner]
+            promise_id = sql.insert_promise(store.conn, {
+                "customer_id": item.customer_id, "text": item.text.strip(), "owner": owner,
+                "due_at": due_at, "created_at": stamp, "created_by": author,
+                "subject_type": item.subject_type, "subject_id": item.subject_id,
+            })  # fmt: skip
+            ids.append(promise_id)
+            if item.customer_id is not None:
+                notes.append({
+                    "customer_id": item.customer_id, "subject_id": promise_id,
+                    "text": f"Promised: {item.text.strip()} (due {due_at}, owner {owner})",
+                    "data": {"event": "made", "due_at": due_at},
+                })  # fmt: skip
+        customers.record_many(store, "promise", notes, author=author, subject_type="promise")
+    return ids
 
 
 def parse_id(text: str | int) -> int:
@@ -169,17 +206,26 @@ def cancel(store: Store, promise_id: int | str, *, reason: str, author: str | No
         raise OcxError("give a --reason for cancelling the promise")
     with store.write():
         promise = _open(store, promise_id)
-        stamp = clock.to_iso(clock.now())
-        sql.update_promise(
-            store.conn, promise.id,
-            {"state": "cancelled", "cancelled_at": stamp, "note": reason.strip()},
-        )  # fmt: skip
-        broken = stamp >= promise.due_at
-        _note(
-            store, promise, f"{'Broken' if broken else 'Cancelled'}: {promise.text} ({reason.strip()})",
-            author=author, data={"event": "cancelled", "broken": broken},
-        )  # fmt: skip
+        cancel_many(store, [promise.id], reason=reason, author=author)
         return get(store, promise.id)
+
+
+def cancel_many(store: Store, promise_ids: list[int], *, reason: str, author: str | None
+                ) -> int:  # fmt: skip
+    """Cancel those of the promises still open (an incident update replacing its calls);
+    how many. The same rows and timeline entries as cancel(), one statement each."""
+    reason = reason.strip()
+    stamp = clock.to_iso(clock.now())
+    with store.write():
+        found = sql.open_promises(store.conn, promise_ids)
+        sql.cancel_promises(store.conn, [row["id"] for row in found], stamp, reason)
+        customers.record_many(store, "promise", [
+            {"customer_id": row["customer_id"], "subject_id": row["id"],
+             "text": f"{'Broken' if stamp >= row['due_at'] else 'Cancelled'}: {row['text']} ({reason})",
+             "data": {"event": "cancelled", "broken": stamp >= row["due_at"]}}
+            for row in found if row["customer_id"] is not None
+        ], author=author, subject_type="promise")  # fmt: skip
+    return len(found)
 
 
 def snooze(

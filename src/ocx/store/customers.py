@@ -166,6 +166,17 @@ def add_timeline(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:
     return int(cursor.lastrowid or 0)
 
 
+def add_timeline_many(conn: sqlite3.Connection, entries: Sequence[dict[str, Any]]) -> None:
+    """add_timeline for many entries in one statement (an incident update writes one per
+    customer); a missing field is NULL, a missing text empty, as add_timeline leaves them."""
+    conn.executemany(
+        f"INSERT INTO timeline ({', '.join(_TIMELINE_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(_TIMELINE_COLUMNS))})",
+        ([entry.get(c) if c != "text" else entry.get(c) or "" for c in _TIMELINE_COLUMNS]
+         for entry in entries),
+    )  # fmt: skip
+
+
 # Imported conversations and messages live in their own tables (one copy of the truth);
 # the timeline shows them beside its own rows.
 _TIMELINE_SQL = """

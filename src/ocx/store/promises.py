@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from ocx.store import insert_row, update_row
@@ -58,6 +59,30 @@ def promise(conn: sqlite3.Connection, promise_id: int) -> sqlite3.Row | None:
 
 def update_promise(conn: sqlite3.Connection, promise_id: int, fields: dict[str, Any]) -> None:
     update_row(conn, "promises", ("id", promise_id), fields)
+
+
+def open_promises(conn: sqlite3.Connection, promise_ids: Sequence[int]) -> list[sqlite3.Row]:
+    """Those of the promises that are still open (id, customer, text, due time), in the
+    order given."""
+    found: dict[int, sqlite3.Row] = {}
+    for start in range(0, len(promise_ids), 500):
+        chunk = list(promise_ids[start : start + 500])
+        for row in conn.execute(
+            "SELECT id, customer_id, text, due_at FROM promises WHERE state = 'open' "
+            f"AND id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        ):
+            found[row["id"]] = row
+    return [found[pid] for pid in dict.fromkeys(promise_ids) if pid in found]
+
+
+def cancel_promises(
+    conn: sqlite3.Connection, promise_ids: Sequence[int], at: str, note: str
+) -> None:
+    conn.executemany(
+        "UPDATE promises SET state = 'cancelled', cancelled_at = ?, note = ? WHERE id = ?",
+        ((at, note, pid) for pid in promise_ids),
+    )
 
 
 def promises(
