@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ocx import testing
+from ocx.store import customers as customer_sql
 from ocx.store import incidents as sql
 from ocx.store import outbox as outbox_sql
 
@@ -30,8 +31,9 @@ if TYPE_CHECKING:
 AT = {"OCX_NOW": "2026-11-25T10:00:00Z"}
 NOW = "2026-11-25T10:00:00Z"
 STALE = "2026-11-25T09:30:00Z"  # claims before this are older than the lease
-# What may be read whole: the incidents (a few a month) and a fanout's own staged batch.
-SMALL = ("incidents", "i", "fanout_batch", "staged_customers", "s")
+# What may be read whole: the incidents (a few a month), a fanout's own staged batch and
+# the list of ids a query is given (json_each, `j`).
+SMALL = ("incidents", "i", "fanout_batch", "s", "j")
 
 
 def ok(result: Result) -> Result:
@@ -143,7 +145,8 @@ def test_the_calls_an_update_replaces_are_found_by_the_promise_subject_index(
 
 def test_open_cases_and_their_customers_are_read_by_index(conn: sqlite3.Connection) -> None:
     for call in (lambda c: sql.cases(c, 1, open_only=True), lambda c: sql.open_case_ids(c, 1),
-                 lambda c: sql.customers_of(c, [1, 2, 3])):  # fmt: skip
+                 lambda c: customer_sql.profiles(c, [1, 2, 3]),
+                 lambda c: customer_sql.tags_for(c, [1, 2, 3])):  # fmt: skip
         for plan in plans(conn, call):
             assert_no_big_scan(plan)
 

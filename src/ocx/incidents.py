@@ -574,13 +574,12 @@ def customer_channel(config: dict[str, Any], channel: str | None) -> str | None:
     return None
 
 
-def _address(config: dict[str, Any], channel: str, person: customers.Customer) -> str | None:
-    """The customer's address a channel sends to: `address = "phone"` in the channel's table
-    for one that texts or calls, else their email."""
+def _address_field(config: dict[str, Any], channel: str) -> str:
+    """Which of the customer's addresses a channel sends to: `address = "phone"` in the
+    channel's table for one that texts or calls, else `email`."""
     channels = config.get("channels") or {}
     table = channels.get(channel) if isinstance(channels, dict) else None
-    field_name = table.get("address", "email") if isinstance(table, dict) else "email"
-    return person.phone if field_name == "phone" else person.email
+    return "phone" if isinstance(table, dict) and table.get("address") == "phone" else "email"
 
 
 def check_fallback(config: dict[str, Any], fallback: str) -> None:
@@ -698,7 +697,7 @@ def _prepare(
     if fallback is not None:
         check_fallback(config, fallback)
     now = clock.now()
-    people = _people(store, [row["customer_id"] for row in rows])
+    people = customers.profiles(store, [row["customer_id"] for row in rows])
     helpers: dict[str, team.Member | None] = {}
     for row in rows:
         handle = row["concierge"]
@@ -713,6 +712,13 @@ def _prepare(
     texts = templates.render_all(template, contexts, name=template_name, limits=limits,
                                  labels=[person.email for person in people])  # fmt: skip
     channels: dict[str | None, str | None] = {}
+    fields: dict[str, str] = {}  # the same few answers for 100,000 customers
+
+    def address(channel: str, person: customers.Customer) -> str | None:
+        if channel not in fields:
+            fields[channel] = _address_field(config, channel)
+        return person.phone if fields[channel] == "phone" else person.email
+
     out = []
     for row, person, text in zip(rows, people, texts, strict=True):
         zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
@@ -720,9 +726,9 @@ def _prepare(
         if person.channel not in channels:  # the same few answers for 100,000 customers
             channels[person.channel] = customer_channel(config, person.channel)
         channel = channels[person.channel]
-        recipient = _address(config, channel, person) if channel else None
+        recipient = address(channel, person) if channel else None
         if channel is None and fallback is not None:
-            recipient = _address(config, fallback, person)
+            recipient = address(fallback, person)
             channel = fallback if recipient else None
         owner = None
         if channel is None:
@@ -736,23 +742,6 @@ def _prepare(
                     "the calls, or give cases out with 'ocx incident next --concierge HANDLE'"
                 )
         out.append(_Outgoing(row["id"], person.id, person, text, channel, recipient, owner, until))
-    return out
-
-
-def _people(store: Store, customer_ids: list[int]) -> list[customers.Customer]:
-    """The profiles messages are written from (fields and tags), read together: one
-    customers.get per case took five queries each."""
-    found = sql.customers_of(store.conn, customer_ids)
-    tags = customer_sql.tags_for(store.conn, customer_ids)
-    keys: list[str] = []  # Customer.from_row's choice of columns, made once
-    out = []
-    for cid in customer_ids:
-        if cid not in found:
-            raise NotFound(f"no customer matches {str(cid)!r}")
-        row = found[cid]
-        if not keys:
-            keys = [k for k in row.keys() if k in customers.Customer.__dataclass_fields__]  # noqa: SIM118
-        out.append(customers.Customer(**{k: row[k] for k in keys}, tags=list(tags[cid])))
     return out
 
 
@@ -782,13 +771,14 @@ class _Letters:
 def _letters(found: Incident, outgoing: list[_Outgoing], kind: str) -> _Letters:
     from ocx import outbox  # here: `incident next` and the rest never load the plugin API
 
-    subject = f"[{found.ref}] {found.title}"
+    incident = found.ref
+    subject = f"[{incident}] {found.title}"
     sent = [item for item in outgoing if item.channel is not None]
     rows = outbox.rows_for([
         {
             "key": None, "kind": kind, "channel": item.channel, "recipient": item.recipient,
             "subject": subject, "body": item.text,
-            "payload": {"incident": found.ref, "case_id": item.case_id,
+            "payload": {"incident": incident, "case_id": item.case_id,
                         "customer": item.person.email,
                         "addresses": {"email": item.person.email, "phone": item.person.phone}},
             "customer_id": item.customer_id, "not_before": item.until, "case_id": item.case_id,

@@ -143,18 +143,31 @@ def list_customers(
 
 
 def tags_for(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Tags of many customers in one query (for listings)."""
+    """Tags of many customers in one query (listings, an update to 100,000 customers)."""
     out: dict[int, list[str]] = {cid: [] for cid in customer_ids}
-    for start in range(0, len(customer_ids), 500):
-        chunk = list(customer_ids[start : start + 500])
-        rows = conn.execute(
-            f"SELECT customer_id, tag FROM tags WHERE customer_id IN ({', '.join('?' * len(chunk))})"
-            " ORDER BY tag",
-            chunk,
-        )
-        for cid, tag in rows:
-            out[cid].append(tag)
+    rows = conn.execute(
+        "SELECT t.customer_id, t.tag FROM json_each(?) j JOIN tags t ON t.customer_id = j.value"
+        " ORDER BY t.customer_id, t.tag",
+        (json.dumps(list(out)),),
+    )
+    for cid, tag in rows:
+        out[cid].append(tag)
     return out
+
+
+# A profile as a tuple, in this order: what customers.Customer is made from in bulk.
+PROFILE_ROW = ("id", *PROFILE_COLUMNS, "created_at", "updated_at")
+
+
+def profiles(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    """Many customers' profiles at once, by id, as PROFILE_ROW tuples: an update renders one
+    per case, and a query per customer took most of a second per 100,000."""
+    rows = conn.execute(
+        f"SELECT {', '.join('c.' + name for name in PROFILE_ROW)} "
+        "FROM json_each(?) j JOIN customers c ON c.id = j.value",
+        (json.dumps(list(dict.fromkeys(customer_ids))),),
+    )
+    return {row[0]: tuple(row) for row in rows}
 
 
 def add_timeline(conn: sqlite3.Connection, entry: dict[str, Any]) -> int:

@@ -51,16 +51,6 @@ def case_counts(conn: sqlite3.Connection, incident_id: int) -> dict[str, int]:
     return counts
 
 
-def _stage(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
-    """Customer ids into a temporary table for customers_of to join: one statement over
-    100,000 customers, where `IN (...)` lists of 500 took two hundred."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS staged_customers (id INTEGER PRIMARY KEY)")
-    conn.execute("DELETE FROM staged_customers")
-    conn.executemany(
-        "INSERT OR IGNORE INTO staged_customers (id) VALUES (?)", ((cid,) for cid in customer_ids)
-    )
-
-
 # A fanout adds up to a million cases: each batch of customers is staged in a temporary
 # table, in order (`seq`), and the cases and their timeline rows are written from it with
 # INSERT ... SELECT, a statement each, not a statement (or a bound row) per case.
@@ -259,18 +249,6 @@ def mark_updated(conn: sqlite3.Connection, case_ids: Iterable[int], at: str) -> 
     conn.executemany(
         "UPDATE cases SET last_update_at = ? WHERE id = ?", ((at, cid) for cid in case_ids)
     )
-
-
-def customers_of(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> dict[int, Any]:
-    """Many customers' rows at once, by id (rendering an update reads every case's customer;
-    one query per customer took most of a second per 100,000)."""
-    _stage(conn, customer_ids)
-    return {
-        row["id"]: row
-        for row in conn.execute(
-            "SELECT c.* FROM staged_customers s JOIN customers c ON c.id = s.id"
-        )
-    }
 
 
 def open_calls(conn: sqlite3.Connection, case_ids: Sequence[int]) -> dict[int, list[int]]:
