@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
+from ocx.channels import MAX_TIMEOUT, check_channel, deliver
 from ocx.errors import ChannelDown, OcxError
 from ocx.plugin_api import Notifier, OutboundMessage
 from ocx.pluginhost import Plugins
-from ocx.plugins.notifiers import BUILTIN_NOTIFIERS, MAX_TIMEOUT, check_channel, deliver
+from ocx.plugins.notifiers import BUILTIN_NOTIFIERS
 
 DRIP = 1.5  # seconds between two bytes of a slow answer
 LIMIT = "timeout must be at most 300 seconds (a third of the 15-minute claim lease)"

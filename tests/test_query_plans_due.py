@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ocx.store import cadences as cadence_sql
 from ocx.store import create_store
 from ocx.store import customers as customer_sql
 from ocx.store import promises as promise_sql
@@ -113,7 +114,7 @@ def test_the_due_query_finds_what_a_full_scan_finds(conn: sqlite3.Connection) ->
 
 
 def test_cadences_in_force_is_the_small_table_only(conn: sqlite3.Connection) -> None:
-    [plan] = plans(conn, promise_sql.cadences_in_force)  # type: ignore[arg-type]
+    [plan] = plans(conn, cadence_sql.cadences_in_force)  # type: ignore[arg-type]
     assert "promises" not in plan and "timeline" not in plan, plan
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ocx import testing
-from ocx.store import promises as promise_sql
+from ocx.store import cadences as cadence_sql
 from ocx.store import reports as sql
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def test_incident_figures_read_the_first_contact_index(
 
 def test_cadence_contacts_read_the_outbound_contacts_index(conn: sqlite3.Connection) -> None:
     """The report's cadence figures count each customer's outbound contacts."""
-    (plan,) = plans(conn, promise_sql.cadence_targets)
+    (plan,) = plans(conn, cadence_sql.cadence_targets)
     assert_no_big_scan(plan)
     assert plan.count("COVERING INDEX timeline_outbound (customer_id=? AND at>?)") == 2, plan
 

@@ -13,7 +13,7 @@ from typing import Any
 from ocx import clock
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
-from ocx.store import promises as sql
+from ocx.store import cadences as sql
 
 SCHEDULE_EXAMPLE = "daily*5,weekly*4,monthly"
 _NAMED = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1),

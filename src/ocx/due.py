@@ -59,30 +59,31 @@ def items(
     """Overdue promises, promises due within `within`, cadence contacts due: soonest first.
 
     An overdue promise past `escalate_after` yields both its overdue item (for the owner)
-    and an escalation (for the lead)."""
+    and an escalation (for the lead). Opens its own read, so callers need not."""
     from ocx import cadences, promises
 
-    now = clock.now()
-    found: list[Item] = []
-    for p in promises.due(store, until=now + within, owner=owner):
-        late = _late(now, p.effective_due)
-        stages = ["reminder"] if late < 0 else ["overdue"]
-        if late >= escalate_after.total_seconds():
-            stages.append("escalation")
-        for stage in stages:
+    with store.read():  # one snapshot: promises and cadences as of the same moment
+        now = clock.now()
+        found: list[Item] = []
+        for p in promises.due(store, until=now + within, owner=owner):
+            late = _late(now, p.effective_due)
+            stages = ["reminder"] if late < 0 else ["overdue"]
+            if late >= escalate_after.total_seconds():
+                stages.append("escalation")
+            for stage in stages:
+                found.append(Item(
+                    "promise", stage, p.customer, p.customer_id, p.customer_name, p.owner,
+                    p.effective_due, p.text, late, promise_id=p.id,
+                ))  # fmt: skip
+        for c in cadences.due(store, now=now, owner=owner):
+            assert c.next_due_at is not None
             found.append(Item(
-                "promise", stage, p.customer, p.customer_id, p.customer_name, p.owner,
-                p.effective_due, p.text, late, promise_id=p.id,
+                "cadence", "due", c.customer, c.customer_id, c.customer_name, c.owner,
+                c.next_due_at, f"Contact them ({c.schedule}, step {c.step})",
+                _late(now, c.next_due_at), cadence_id=c.cadence_id,
             ))  # fmt: skip
-    for c in cadences.due(store, now=now, owner=owner):
-        assert c.next_due_at is not None
-        found.append(Item(
-            "cadence", "due", c.customer, c.customer_id, c.customer_name, c.owner,
-            c.next_due_at, f"Contact them ({c.schedule}, step {c.step})",
-            _late(now, c.next_due_at), cadence_id=c.cadence_id,
-        ))  # fmt: skip
-    found.sort(key=lambda i: (i.due_at, i.kind, i.promise_id or 0, i.stage))
-    return found
+        found.sort(key=lambda i: (i.due_at, i.kind, i.promise_id or 0, i.stage))
+        return found
 
 
 def late_text(seconds: int) -> str:
@@ -117,17 +118,6 @@ def _message_text(item: Item, tz: tzinfo) -> tuple[str, str]:
     return subject, body
 
 
-def _route(member: team.Member, config: dict[str, Any]) -> tuple[str, str | None]:
-    """The channel name and recipient for a team member: their channel (an email channel
-    addresses their email, never a bare handle), else config `default_channel`, else the
-    console."""
-    name = member.channel or str(config.get("default_channel") or "console")
-    channels = config.get("channels") or {}
-    table = channels.get(name) if isinstance(channels, dict) else None
-    kind = table.get("type", name) if isinstance(table, dict) else name
-    return name, member.email if kind == "email" else member.handle
-
-
 def _who(item: Item) -> str:
     return f"promise {item.promise_id}" if item.promise_id is not None else (
         f"cadence {item.cadence_id} ({item.customer})")  # fmt: skip
@@ -137,7 +127,7 @@ def _unreachable(
     item: Item, target: team.Member | None, config: dict[str, Any], plugins: Plugins
 ) -> str | None:
     """Why this item's message has nobody to go to, and what to set; None when it can go."""
-    from ocx import outbox
+    from ocx import channels
 
     if target is None:
         if item.stage == "escalation":
@@ -145,9 +135,9 @@ def _unreachable(
                     "lead with 'ocx team edit HANDLE --lead'")  # fmt: skip
         return (f"{_who(item)}: its owner {item.owner} is not on the team; add them with "
                 f"'ocx team add {item.owner}' or give it another owner")  # fmt: skip
-    channel, recipient = _route(target, config)
+    channel, recipient = channels.member_route(target, config, plugins.notifiers())
     try:
-        outbox.channel_config(config, channel, plugins)
+        channels.channel_config(config, channel, plugins.notifiers())
     except OcxError:
         return (f"{_who(item)}: {target.handle}'s channel {channel} is not configured; add "
                 f"[channels.{channel}] to ocx.toml or 'ocx team edit {target.handle} --channel NAME'")  # fmt: skip
@@ -162,7 +152,7 @@ def notify(
 ) -> outbox.Report:
     """Queue a message per item (once per key, ever), then deliver everything waiting. An
     item with nobody to go to is not queued but reported, every run, until it is fixed."""
-    from ocx import outbox, team
+    from ocx import channels, outbox, team
 
     digests: dict[str, list[tuple[Item, str, str]]] = {}
     undeliverable: list[str] = []
@@ -175,7 +165,7 @@ def notify(
                 undeliverable.append(problem or _who(item))
                 continue
             subject, body = _message_text(item, tz)
-            channel, recipient = _route(target, config)
+            channel, recipient = channels.member_route(target, config, plugins.notifiers())
             payload = {
                 **item.to_json(),
                 "due_at": item.due_at,
@@ -190,7 +180,7 @@ def notify(
             if queued and target.digest:
                 digests.setdefault(target.handle, []).append((item, subject, body))
         for handle, entries in digests.items():
-            _digest(store, handle, entries, config)
+            _digest(store, handle, entries, config, plugins)
     report = outbox.deliver(store, config=config, plugins=plugins)
     report.undeliverable = undeliverable
     return report
@@ -206,18 +196,19 @@ def _member(store: Store, handle: str) -> team.Member | None:
 
 
 def _digest(
-    store: Store, handle: str, entries: list[tuple[Item, str, str]], config: dict[str, Any]
-) -> None:
+    store: Store, handle: str, entries: list[tuple[Item, str, str]], config: dict[str, Any],
+    plugins: Plugins,
+) -> None:  # fmt: skip
     """One message with all of a member's new items; the items' own messages stand down."""
     import hashlib
 
-    from ocx import outbox, team
+    from ocx import channels, outbox, team
     from ocx.store import outbox as sql
 
     keys = [item.key for item, _, _ in entries]
     sql.stand_down(store.conn, keys)
     member = team.get(store, handle)
-    channel, recipient = _route(member, config)
+    channel, recipient = channels.member_route(member, config, plugins.notifiers())
     digest_key = "digest:" + hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
     parts = [{"key": item.key, "subject": subject, "body": body} for item, subject, body in entries]
     outbox.queue(

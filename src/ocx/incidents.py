@@ -20,7 +20,6 @@ from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import customers as customer_sql
 from ocx.store import incidents as sql
-from ocx.store import outbox as outbox_sql
 
 CASE_STATES = sql.CASE_STATES
 # A case `incident next` handed out is left to that concierge this long before another may take it.
@@ -123,7 +122,9 @@ def _incident(store: Store, row: Any) -> Incident:
     found.cases = sql.case_counts(store.conn, found.id)
     updates = sql.updates(store.conn, found.id)
     found.updates_sent = len(updates)
-    deliveries = outbox_sql.by_update(store.conn, update_key_prefix(found.id)).values()
+    from ocx import outbox  # here: `incident next` and the rest never load the plugin API
+
+    deliveries = outbox.deliveries_by_update(store, update_key_prefix(found.id)).values()
     found.messages_sent = sum(d["sent"] for d in deliveries)
     found.messages_waiting = sum(d["waiting"] for d in deliveries)
     found.messages_replaced = sum(d["replaced"] for d in deliveries)
@@ -478,7 +479,9 @@ def _resolving(store: Store, found: Incident, customer_ref: str | None) -> list[
 def _close_cases(store: Store, case_ids: list[int], *, reason: str, author: str | None) -> None:
     """Nothing stale reaches a resolved case's customer: updates not yet delivered are made
     obsolete, and calls still to make are closed."""
-    outbox_sql.obsolete_for_cases(store.conn, case_ids)
+    from ocx import outbox
+
+    outbox.obsolete_for_cases(store, case_ids)
     calls = sql.open_calls(store.conn, case_ids)
     promises.cancel_many(store, [call for case_id in case_ids for call in calls.get(case_id, ())],
                          reason=reason, author=author)  # fmt: skip
@@ -869,8 +872,10 @@ def update(
             "messages": len(outgoing),
             "next_update_at": clock.to_iso(due_next) if due_next else None,
         })  # fmt: skip
-        replaced = outbox_sql.supersede(
-            store.conn, update_key_prefix(found.id), [o.customer_id for o in outgoing], stamp
+        from ocx import outbox
+
+        replaced = outbox.supersede(
+            store, update_key_prefix(found.id), [o.customer_id for o in outgoing], stamp
         )
         customers.record_many(store, "incident-update", [
             {"customer_id": cid, "data": {"replaced": True},
@@ -900,3 +905,22 @@ def update(
                                     "held_for_quiet_hours": outcome.held,
                                     "calls": outcome.calls})  # fmt: skip
         return outcome
+
+
+# --- appended: a unit of work for `incident show`; what a postmortem reads of its incident ----
+
+
+def show(store: Store, incident: str | int) -> Incident:
+    """`get`, every figure read in one snapshot (`ocx incident show`)."""
+    with store.read():
+        return get(store, incident)
+
+
+def updates(store: Store, incident_id: int) -> list[Any]:
+    """The updates posted on an incident, oldest first."""
+    return sql.updates(store.conn, incident_id)
+
+
+def events(store: Store, incident_id: int) -> list[Any]:
+    """The incident's timeline of events, oldest first."""
+    return sql.events(store.conn, incident_id)

@@ -345,3 +345,23 @@ def retry(store: Store, message_id: int | str | None) -> int:
     if message_id is not None and count == 0:
         raise OcxError(f"outbox message {message_id} has not failed; nothing to retry")
     return count
+
+
+# --- for other domains: what incidents and postmortems ask of the outbox ----------------------
+
+
+def deliveries_by_update(store: Store, key_prefix: str) -> dict[int, dict[str, Any]]:
+    """Per incident update (keys `PREFIX{update}:customer:{id}`): messages sent, replaced,
+    stopped or waiting, and when they went out."""
+    return sql.by_update(store.conn, key_prefix)
+
+
+def obsolete_for_cases(store: Store, case_ids: list[int]) -> int:
+    """Resolved cases' updates not yet delivered are never sent; returns how many."""
+    return sql.obsolete_for_cases(store.conn, case_ids)
+
+
+def supersede(store: Store, key_prefix: str, customer_ids: list[int], now: str) -> set[int]:
+    """Updates still held for these customers that a newer one replaces; returns the
+    customers who had one."""
+    return sql.supersede(store.conn, key_prefix, customer_ids, now)

@@ -85,17 +85,28 @@ class Notifier:
     send(message, channel_config) -> str: a short delivery note (e.g. the remote id);
     raise OcxError with a clear reason when it cannot deliver, ChannelDown when the channel
     could not be reached or did not answer within its `timeout`.
+
+    Optional, so ocx treats a plugin's channel type as it treats a built-in one:
+    check(channel_config) -> list of one-line problems with a channel table (`ocx config
+    show` and every delivery report them; never put a value in one); address(person) -> the
+    address to send to, given a team member or a customer (`.email`, `.phone`; a member also
+    has `.handle`), None when they have none. Without `address`, a channel sends to the email.
     """
 
     name: str
     description: str
     send: Callable[[Any, Mapping[str, Any]], str]
     config_keys: tuple[str, ...] = field(default_factory=tuple)
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None
+    address: Callable[[Any], str | None] | None = None
 
     def __post_init__(self) -> None:
         _check_name("notifier", self.name)
         if not callable(self.send):
             raise OcxError(f"notifier {self.name!r} needs a callable send")
+        for hook in ("check", "address"):
+            if getattr(self, hook) is not None and not callable(getattr(self, hook)):
+                raise OcxError(f"notifier {self.name!r}: {hook} must be callable")
 
 
 # --- records an importer yields ------------------------------------------------------------

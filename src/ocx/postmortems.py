@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ocx import clock, incidents, promises, team
+from ocx import clock, incidents, outbox, promises, team
 from ocx.errors import NotFound, OcxError
 from ocx.figures import percentile, span_text
 from ocx.store import Store
-from ocx.store import incidents as incident_sql
-from ocx.store import outbox as outbox_sql
 from ocx.store import postmortems as sql
 
 SECTIONS = ("Root cause", "What went well", "What went wrong", "Where we got lucky")
@@ -30,12 +28,12 @@ def _seconds(start: str | None, end: str | None) -> float | None:
 def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
     """The figures a postmortem starts from, computed from the record alone."""
     conn = store.conn
-    cases = incident_sql.cases(conn, incident.id)
+    cases = incidents.cases(store, incident.id)
     first_contact = [
         s for s in (_seconds(c["added_at"], c["contacted_at"]) for c in cases) if s is not None
     ]
-    updates = incident_sql.updates(conn, incident.id)
-    deliveries = outbox_sql.by_update(conn, incidents.update_key_prefix(incident.id))
+    updates = incidents.updates(store, incident.id)
+    deliveries = outbox.deliveries_by_update(store, incidents.update_key_prefix(incident.id))
     p50 = statistics.median(first_contact) if first_contact else None
     return {
         "incident": incident.ref,
@@ -80,7 +78,7 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
                 "text": e["text"],
                 "author": e["author"],
             }
-            for e in incident_sql.events(conn, incident.id)
+            for e in incidents.events(store, incident.id)
         ],
         "rescue_plan": incident.rescue_plan,
         "rollback_plan": incident.rollback_plan,
@@ -199,16 +197,18 @@ def parse_id(text: str | int) -> int:
 
 
 def get(store: Store, postmortem: str | int) -> Postmortem:
-    row = sql.get(store.conn, parse_id(postmortem))
-    if row is None:
-        raise NotFound(f"no postmortem {postmortem!r}; see 'ocx postmortem list'")
-    found = Postmortem(
-        id=row["id"], incident_id=row["incident_id"], author=row["author"],
-        reviewer=row["reviewer"], status=row["status"], body=row["body"],
-        facts=json.loads(row["facts"]), created_at=row["created_at"],
-        updated_at=row["updated_at"], published_at=row["published_at"],
-    )  # fmt: skip
-    found.actions = promises.about(store, "postmortem", found.id)
+    """The postmortem and its action items, read in one snapshot."""
+    with store.read():
+        row = sql.get(store.conn, parse_id(postmortem))
+        if row is None:
+            raise NotFound(f"no postmortem {postmortem!r}; see 'ocx postmortem list'")
+        found = Postmortem(
+            id=row["id"], incident_id=row["incident_id"], author=row["author"],
+            reviewer=row["reviewer"], status=row["status"], body=row["body"],
+            facts=json.loads(row["facts"]), created_at=row["created_at"],
+            updated_at=row["updated_at"], published_at=row["published_at"],
+        )  # fmt: skip
+        found.actions = promises.about(store, "postmortem", found.id)
     return found
 
 

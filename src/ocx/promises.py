@@ -273,6 +273,13 @@ def open_for_customer(store: Store, customer_id: int) -> list[Promise]:
     return [Promise.from_row(row) for row in sql.open_promises_of(store.conn, customer_id)]
 
 
+def profile(store: Store, ref: str) -> tuple[customers.Customer, list[Promise]]:
+    """A customer and their open promises, read in one snapshot (`ocx customer show`)."""
+    with store.read():
+        person = customers.get(store, ref)
+        return person, open_for_customer(store, person.id)
+
+
 def due(store: Store, *, until: datetime, owner: str | None = None) -> list[Promise]:
     """Open promises due by `until` (overdue ones included), soonest first."""
     rows = sql.due_promises(

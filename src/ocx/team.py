@@ -10,7 +10,7 @@ from ocx import clock
 from ocx.customers import normalise_email
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
-from ocx.store import promises as sql
+from ocx.store import team as sql
 
 _HANDLE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 

@@ -30,7 +30,7 @@ def show(app: App, as_json: bool) -> None:
     data = cfg.redacted(cfg.effective(app.config, user=app.user))
     channels = app.config.get("channels")
     if isinstance(channels, dict) and channels:
-        from ocx.plugins.notifiers import check_channel
+        from ocx.channels import check_channel
 
         notifiers = app.plugins.notifiers()
         for name, table in channels.items():
@@ -59,7 +59,7 @@ def set_(app: App, key: str, value: str) -> None:
     parsed = cfg.parse_value(key, value)
     parts = key.split(".")
     if len(parts) == 3 and parts[0] == "channels" and parts[2] == "timeout":
-        from ocx.plugins.notifiers import timeout_problem
+        from ocx.channels import timeout_problem
 
         problem = timeout_problem(parsed)  # refused before it is written, not at the next send
         if problem:

@@ -51,8 +51,7 @@ def due(app: App, within: timedelta, notify: bool, owner: str | None, as_json: b
         from ocx import team
 
         owner = team.get(store, owner).handle  # a typo is an error, not a quiet "nothing due"
-    with store.read():
-        found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
+    found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
     if not notify:
         if as_json:
             render.emit_json([i.to_json() for i in found])

@@ -124,13 +124,7 @@ def _due(options: dict[str, Any]) -> Callable[[], None]:
             from ocx import team
 
             owner = team.get(store, owner).handle
-        with store.read():
-            if duecheck.nothing_due(store, within=within, owner=owner):
-                found = []
-            else:
-                from ocx import due as due_items
-
-                found = due_items.items(store, within=within, owner=owner, escalate_after=escalate)
+        found = duecheck.due_now(store, within=within, owner=owner, escalate_after=escalate)
         if not found and not as_json:  # cron's usual run: render (and json) stay unloaded
             return lambda: _nothing_due(owner)
         from ocx import render
@@ -154,16 +148,14 @@ def _nothing_due(owner: str | None) -> None:
 def _show(options: dict[str, Any], ref: str) -> Callable[[], None] | None:
     """`ocx customer show REF`: what prints the profile as ocx.cli.customer.show does, when
     that is plain text (JSON, or the card in a pipe); None for a card rich must draw."""
-    from ocx import customers, promises, render
+    from ocx import promises, render
 
     as_json = bool(options.get("--json"))
     if not as_json and render.plain_width() is None:
         return None  # a terminal: rich draws the card, through click
     app = _app(options)
     try:
-        with app.store.read():
-            person = customers.get(app.store, ref)
-            open_promises = promises.open_for_customer(app.store, person.id)
+        person, open_promises = promises.profile(app.store, ref)
         text = render.customer_text(person, open_promises, None if as_json else app.tz,
                                     as_json=as_json)  # fmt: skip
     finally:

@@ -123,8 +123,7 @@ def show(app: App, incident: str, as_json: bool) -> None:
 
     Example: ocx incident show INC-7 --json
     """
-    with app.store.read():
-        found = _incidents().get(app.store, incident)
+    found = _incidents().show(app.store, incident)
     if as_json:
         render.emit_json(found.to_json())
     else:

@@ -62,8 +62,7 @@ def show(app: App, postmortem_id: str, as_json: bool) -> None:
 
     Example: ocx postmortem show 1 --json
     """
-    with app.store.read():
-        found = _pm().get(app.store, postmortem_id)
+    found = _pm().get(app.store, postmortem_id)
     if as_json:
         render.emit_json(found.to_json())
         return
@@ -143,8 +142,7 @@ def export(app: App, postmortem_id: str, fmt: str) -> None:
 
     Example: ocx postmortem export 1 --format md > INC-7-postmortem.md
     """
-    with app.store.read():
-        found = _pm().get(app.store, postmortem_id)
+    found = _pm().get(app.store, postmortem_id)
     if fmt == "json":
         render.emit_json(found.to_json())
     else:

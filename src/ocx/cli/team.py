@@ -34,10 +34,9 @@ def _print(members: list[team.Member], as_json: bool, *, header: bool = True) ->
 
 def _warn_unknown_channel(app: App, channel: str | None) -> None:
     """A channel that is neither in ocx.toml nor a notifier type fails at delivery: say so now."""
-    if not channel:
-        return
-    channels = app.config.get("channels") or {}
-    if channel in channels or channel in app.plugins.notifiers():
+    from ocx import channels
+
+    if not channel or channels.known(app.config, channel, app.plugins.notifiers()):
         return
     render.warn(f"warning: channel {channel!r} is not in ocx.toml yet; add [channels.{channel}] "
                 "before messages are due")  # fmt: skip

@@ -171,7 +171,7 @@ def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
 
 def on_a_cadence(conn: sqlite3.Connection, ids: list[int]) -> set[int]:
     """Which of these customers a cadence in force covers, their own or a tag's: the
-    customers ocx.store.promises.cadence_targets lists, asked of these few only."""
+    customers ocx.store.cadences.cadence_targets lists, asked of these few only."""
     found: set[int] = set()
     for chunk in _chunks(ids):
         marks = ", ".join("?" * len(chunk))
