@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ocx import clock
+from ocx import channels, clock
 from ocx.errors import ChannelDown, NotFound, OcxError
 from ocx.plugin_api import OutboundMessage
 from ocx.store import Store
@@ -120,19 +120,6 @@ def queue_rows(store: Store, rows: list[dict[str, Any]]) -> int:
         return sql.enqueue_many(store.conn, rows)
 
 
-def channel_config(config: dict[str, Any], name: str, plugins: Plugins) -> dict[str, Any]:
-    """The [channels.NAME] table; a notifier type that needs no keys (console) works as a
-    channel name without one."""
-    channels = config.get("channels") or {}
-    table = channels.get(name)
-    if isinstance(table, dict):
-        return {"type": table.get("type", name), **table}
-    notifier = plugins.notifiers().get(name)
-    if notifier is not None and not notifier.config_keys:
-        return {"type": name}
-    raise OcxError(f"channel {name!r} is not configured; add [channels.{name}] to ocx.toml")
-
-
 def _backoff(attempts: int) -> timedelta:
     """1 minute after the first failure, doubling, never more than an hour apart."""
     return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
@@ -179,34 +166,31 @@ def _message(row: Any) -> OutboundMessage:
 def send(message: OutboundMessage, config: dict[str, Any], plugins: Plugins) -> str:
     """Send one message through the channel it names, checked first: an unknown type, a
     missing key or an unset secret variable is an error naming the channel."""
-    from ocx.plugins.notifiers import deliver
-
-    channel = channel_config(config, message.channel, plugins)
-    return deliver(message, message.channel, channel, plugins.notifiers())
+    return channels.send(message, config, plugins.notifiers())
 
 
 def _send(row: Any, config: dict[str, Any], plugins: Plugins) -> str:
     return send(_message(row), config, plugins)
 
 
-def _fallback(store: Store, row: Any, config: dict[str, Any]) -> bool:
-    """A message out of attempts goes once through its channel's fallback, if it has one."""
-    channels = config.get("channels") or {}
-    table = channels.get(row["channel"]) if isinstance(channels, dict) else None
+def _fallback(store: Store, row: Any, config: dict[str, Any], plugins: Plugins) -> bool:
+    """A message out of attempts goes once through its channel's fallback, if it has one,
+    addressed as the fallback's notifier asks (an email channel: the person's email)."""
+    tables = config.get("channels") or {}
+    table = tables.get(row["channel"]) if isinstance(tables, dict) else None
     target = table.get("fallback") if isinstance(table, dict) else None
     if not target or row["fallback_of"] is not None:
         return False
     payload = json.loads(row["payload"] or "{}")
-    target_table = channels.get(target) if isinstance(channels, dict) else None
-    target_type = target_table.get("type", target) if isinstance(target_table, dict) else target
-    addresses = payload.get("addresses") or {}
-    recipient = addresses.get("email") if target_type == "email" else row["recipient"]
+    recipient = channels.fallback_recipient(
+        config, str(target), payload.get("addresses") or {}, row["recipient"], plugins.notifiers()
+    )
     return queue(
         store,
         key=f"{row['key']}:fallback",
         kind=row["kind"],
         channel=str(target),
-        recipient=recipient or row["recipient"],
+        recipient=recipient,
         subject=row["subject"],
         body=row["body"],
         payload=payload,
@@ -265,7 +249,7 @@ def _deliver_ready(store: Store, config: dict[str, Any], plugins: Plugins, repor
             with store.write(forever=True):
                 sql.mark_failed(store.conn, row["id"], token, error=reason, retry_at=retry_at)
                 if retry_at is None:
-                    fell_back = _fallback(store, row, config) or fell_back
+                    fell_back = _fallback(store, row, config, plugins) or fell_back
             report.failed.append(Delivery.of(row, False, reason, retry_at))
             if isinstance(exc, ChannelDown):
                 # One hung channel must not hold the others up: its other messages wait for
