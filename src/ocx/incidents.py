@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ocx import clock, customers, promises, team, templates
 from ocx import config as cfg
+from ocx.channels import check_fallback, customer_addresses, customer_channel
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
 from ocx.store import customers as customer_sql
@@ -558,41 +559,6 @@ def _quiet_until(quiet_hours: str | None, zone: tzinfo, now: datetime) -> dateti
     return datetime.combine(day, end, tzinfo=zone)
 
 
-def customer_channel(config: dict[str, Any], channel: str | None) -> str | None:
-    """The configured channel that reaches a customer: the channel of that name, else the
-    first channel of that type. No preferred channel means the `email` channel (the first
-    of type email if none is named so). None: nothing configured can reach them (`phone`,
-    `in-person`), so a person must."""
-    channels = config.get("channels") or {}
-    if not isinstance(channels, dict):
-        channels = {}
-    wanted = channel or "email"
-    if isinstance(channels.get(wanted), dict):
-        return wanted
-    for name, table in channels.items():
-        if isinstance(table, dict) and table.get("type", name) == wanted:
-            return name
-    if wanted == "email":
-        return "email"  # not configured: the delivery fails and says so, as for the team
-    return None
-
-
-def _address_field(config: dict[str, Any], channel: str) -> str:
-    """Which of the customer's addresses a channel sends to: `address = "phone"` in the
-    channel's table for one that texts or calls, else `email`."""
-    channels = config.get("channels") or {}
-    table = channels.get(channel) if isinstance(channels, dict) else None
-    return "phone" if isinstance(table, dict) and table.get("address") == "phone" else "email"
-
-
-def check_fallback(config: dict[str, Any], fallback: str) -> None:
-    """--fallback must name a configured channel."""
-    channels = config.get("channels") or {}
-    if not isinstance(channels, dict) or not isinstance(channels.get(fallback), dict):
-        raise OcxError(f"--fallback {fallback}: no such channel; add [channels.{fallback}] to "
-                       "ocx.toml or pick one from 'ocx config show'")  # fmt: skip
-
-
 @dataclass
 class Outcome:
     """What an update or a closing message did: messages queued (held ones included), held
@@ -715,12 +681,7 @@ def _prepare(
     texts = templates.render_all(template, contexts, name=template_name, limits=limits,
                                  labels=[person.email for person in people])  # fmt: skip
     channels: dict[str | None, str | None] = {}
-    fields: dict[str, str] = {}  # the same few answers for 100,000 customers
-
-    def address(channel: str, person: customers.Customer) -> str | None:
-        if channel not in fields:
-            fields[channel] = _address_field(config, channel)
-        return person.phone if fields[channel] == "phone" else person.email
+    address = customer_addresses(config)  # the same few answers for 100,000 customers
 
     out = []
     for row, person, text in zip(rows, people, texts, strict=True):
