@@ -22,8 +22,7 @@ from ocx.cli import OcxGroup, cli
 from ocx.cli.app import App
 from ocx.hookspecs import hookimpl
 from ocx.plugin_api import Importer, Notifier
-from ocx.pluginhost import Plugins
-from ocx.plugins import BUILTIN
+from ocx.pluginhost import BUILTIN, Plugins
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(

@@ -1,6 +1,6 @@
 """The plugin contract: every hook ocx calls, each docstring the plugin author's reference.
 
-A plugin is a module (or object) with functions decorated by ``ocx.hookspecs.hookimpl``
+A plugin is a module (or object) with functions decorated by ``ocx.plugin_api.hookimpl``
 and named after these hooks. Built-in plugins in ``ocx.plugins`` use exactly the same hooks;
 external ones are found through the ``ocx`` entry-point group::
 
@@ -11,16 +11,21 @@ external ones are found through the ``ocx`` entry-point group::
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:  # click stays off the start-up path of a plugin that adds no command
+    import click
+
+    from ocx.plugin_api import Importer, Notifier
 
 hookspec = pluggy.HookspecMarker("ocx")
 hookimpl = pluggy.HookimplMarker("ocx")
 
 
 @hookspec
-def ocx_register_commands(cli: Any) -> None:
+def ocx_register_commands(cli: click.Group) -> None:
     """Add click commands or groups to ocx.
 
     ``cli`` is a click group whose commands become top-level ``ocx`` commands; call
@@ -42,7 +47,7 @@ def ocx_register_commands(cli: Any) -> None:
 
 
 @hookspec
-def ocx_register_importers(register: Callable[[Any], None]) -> None:
+def ocx_register_importers(register: Callable[[Importer], None]) -> None:
     """Add importers that bring customers and their history in from another system.
 
     Call ``register(ocx.plugin_api.Importer(name=..., description=..., detect=..., read=...))``
@@ -53,13 +58,13 @@ def ocx_register_importers(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def ocx_register_notifiers(register: Callable[[Any], None]) -> None:
+def ocx_register_notifiers(register: Callable[[Notifier], None]) -> None:
     """Add notifiers: ways to deliver a message (email, a webhook, a chat tool...).
 
     Call ``register(ocx.plugin_api.Notifier(name=..., description=..., config_keys=...,
     send=...))`` once per notifier. ``name`` is the channel type used in
     ``[channels.NAME] type = "..."``; ``config_keys`` are the keys the channel table needs;
     ``send(message, channel_config)`` delivers one message (it carries an idempotency key
-    to pass on) and returns a short delivery note, or raises ``ocx.errors.OcxError`` with a
+    to pass on) and returns a short delivery note, or raises ``ocx.plugin_api.OcxError`` with a
     clear reason.
     """

@@ -1,4 +1,16 @@
-"""What plugins hand to ocx: importers and notifiers, validated when they register."""
+"""Everything a plugin needs from ocx, under one stable name: `from ocx.plugin_api import ...`.
+
+- the hook marker: `hookimpl` (the hooks and their arguments are documented in
+  ocx.hookspecs);
+- what plugins hand to ocx, validated when they register: Importer, Notifier;
+- the records an importer yields (CustomerRecord, ConversationRecord, MessageRecord...) and
+  the helpers importers read exports with (json_items, load_json, record_id, clean_text...);
+- errors: OcxError, ChannelDown, ImportFileError, NoDatabase;
+- for command plugins: App (what `click.pass_obj` gives a command) and customer_listing().
+
+Cheap to import, since it is on ocx's start-up path: the import helpers and App are loaded
+on first use (module __getattr__), not when a plugin imports this module.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +18,44 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # ChannelDown is re-exported: a notifier raises it when its channel cannot be reached or does
 # not answer in time, so the outbox holds the channel's other messages for the next run.
 from ocx.errors import ChannelDown as ChannelDown
-from ocx.errors import OcxError
+from ocx.errors import NoDatabase as NoDatabase
+from ocx.errors import OcxError as OcxError
+
+if TYPE_CHECKING:
+    from ocx.cli.app import App
+    from ocx.customers import Customer
+    from ocx.hookspecs import hookimpl
+    from ocx.importkit import (
+        check_not_empty,
+        clean_text,
+        counted,
+        json_events,
+        json_first_event,
+        json_item_line,
+        json_items,
+        json_top_level_values,
+        json_type,
+        load_json,
+        not_text,
+        record_id,
+        value_type,
+        with_ids,
+    )  # fmt: skip
+
+__all__ = [
+    "App", "BadRecord", "ChannelDown", "ConversationRecord", "CustomerRecord", "ImportFileError",
+    "ImportWarning", "Importer", "MessageRecord", "NoDatabase", "Notifier", "OcxError", "Origin",
+    "OutboundMessage", "Record", "Satisfaction", "SkippedRecord", "channel_secret",
+    "check_not_empty", "clean_text", "counted", "customer_listing", "hookimpl", "html_to_text",
+    "iana_zone", "json_events", "json_first_event", "json_item_line", "json_items",
+    "json_top_level_values", "json_type", "load_json", "not_text", "record_id", "value_type",
+    "with_ids",
+]  # fmt: skip
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
@@ -283,3 +327,40 @@ def channel_secret(channel: Mapping[str, Any], key: str) -> str | None:
     if not value:
         raise OcxError(f"environment variable {variable} (named by {key}_env) is not set")
     return value
+
+
+def customer_listing(app: App) -> list[Customer]:
+    """Every customer ocx holds, ordered by name (what `ocx customer list` shows): each has
+    `.name`, `.email`, `.company`, `.tags`. Raises NoDatabase before `ocx init`."""
+    from ocx import customers
+
+    return customers.listing(app.store)
+
+
+# Names loaded on first use, not on import: module -> the names it provides here.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "ocx.importkit": (
+        "check_not_empty", "clean_text", "counted", "json_events", "json_first_event",
+        "json_item_line", "json_items", "json_top_level_values", "json_type", "load_json",
+        "not_text", "record_id", "value_type", "with_ids",
+    ),
+    "ocx.cli.app": ("App",),
+    # pluggy loads with the plugin manager, before any plugin module uses the marker
+    "ocx.hookspecs": ("hookimpl",),
+}  # fmt: skip
+_LAZY_FROM = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_FROM.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_FROM})

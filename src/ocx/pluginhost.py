@@ -1,20 +1,35 @@
-"""The plugin manager: built-in plugins and the `ocx` entry-point group, broken ones reported."""
+"""The plugin manager: built-in plugins and the `ocx` entry-point group, broken ones reported.
+
+The core never imports `ocx.plugins.*`: the built-in plugins are named here as strings and
+imported by name, exactly as an entry point would be, so they see only `ocx.plugin_api` and
+could move out of the package unchanged. They are not entry points themselves: built-ins load
+even under OCX_DISABLE_PLUGINS, and importing three known modules costs less than scanning
+every installed distribution's metadata on start-up.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
 from ocx import hookspecs
 from ocx.errors import OcxError
 from ocx.plugin_api import Importer, Notifier
-from ocx.plugins import BUILTIN
+
+if TYPE_CHECKING:
+    import click
 
 ENTRY_POINT_GROUP = "ocx"
+# Built-in plugin modules under ocx.plugins, loaded in this order (`ocx plugins` lists each
+# as `ocx.plugins.NAME`).
+BUILTIN_PACKAGE = "ocx.plugins"
+BUILTIN: tuple[str, ...] = ("csv_importer", "zendesk", "notifiers")
+
+_Item = TypeVar("_Item", Importer, Notifier)
 
 
 @dataclass
@@ -51,8 +66,8 @@ class Plugins:
         self._importers: dict[str, Importer] | None = None
         self._notifiers: dict[str, Notifier] | None = None
         for module_name in BUILTIN:
-            module = importlib.import_module(f"ocx.plugins.{module_name}")
-            self.add(module, f"ocx.plugins.{module_name}", builtin=True)
+            name = f"{BUILTIN_PACKAGE}.{module_name}"
+            self.add(importlib.import_module(name), name, builtin=True)
         if entry_points_enabled() if load_entry_points is None else load_entry_points:
             self._load_entry_points()
 
@@ -98,26 +113,30 @@ class Plugins:
     def broken(self) -> list[PluginInfo]:
         return [info for info in self.infos.values() if info.error]
 
-    def _each(self, hook: Any, **kwargs: Any) -> None:
-        """Call every plugin's implementation on its own: one whose hook raises is reported
-        as broken (`ocx plugins`) and the others still work (one pluggy call would let a
-        single plugin take `ocx --help` or every `ocx import` down)."""
+    def _each(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every plugin's implementation through pluggy, one plugin at a time: one whose
+        hook raises is reported as broken (`ocx plugins`) and the others still work (a single
+        pluggy call stops at the first exception, so one plugin could take `ocx --help` or
+        every `ocx import` down)."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        plugins = [impl.plugin for impl in impls]
         # reversed: the order pluggy itself calls implementations in (last registered first)
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in reversed(impls):
+            others = [plugin for plugin in plugins if plugin is not impl.plugin]
             try:
-                impl.function(*[kwargs[arg] for arg in impl.argnames])
+                self.pm.subset_hook_caller(hook_name, others)(**kwargs)
             except Exception as exc:  # a broken plugin must not take the CLI down
                 name = impl.plugin_name
                 info = self.infos.setdefault(name, PluginInfo(name, None, False))
                 info.error = f"{type(exc).__name__}: {exc}"
 
-    def register_commands(self, cli: Any) -> None:
-        self._each(self.pm.hook.ocx_register_commands, cli=cli)
+    def register_commands(self, cli: click.Group) -> None:
+        self._each("ocx_register_commands", cli=cli)
 
-    def _collect(self, hook: Any, kind: type) -> dict[str, Any]:
-        found: dict[str, Any] = {}
+    def _collect(self, hook_name: str, kind: type[_Item]) -> dict[str, _Item]:
+        found: dict[str, _Item] = {}
 
-        def register(item: Any) -> None:
+        def register(item: _Item) -> None:
             if not isinstance(item, kind):
                 raise OcxError(
                     f"a plugin registered {item!r}, which is not an ocx.plugin_api.{kind.__name__}"
@@ -126,15 +145,15 @@ class Plugins:
                 raise OcxError(f"two plugins register the {kind.__name__.lower()} {item.name!r}")
             found[item.name] = item
 
-        self._each(hook, register=register)
+        self._each(hook_name, register=register)
         return found
 
     def importers(self) -> dict[str, Importer]:
         if self._importers is None:
-            self._importers = self._collect(self.pm.hook.ocx_register_importers, Importer)
+            self._importers = self._collect("ocx_register_importers", Importer)
         return self._importers
 
     def notifiers(self) -> dict[str, Notifier]:
         if self._notifiers is None:
-            self._notifiers = self._collect(self.pm.hook.ocx_register_notifiers, Notifier)
+            self._notifiers = self._collect("ocx_register_notifiers", Notifier)
         return self._notifiers

@@ -1,4 +1,5 @@
-"""Built-in plugins: registered through the same hooks and manager as external ones."""
+"""Built-in plugins: registered through the same hooks and manager as external ones.
 
-# Module names under ocx.plugins, loaded in this order.
-BUILTIN: tuple[str, ...] = ("csv_importer", "zendesk", "notifiers")
+Each sees ocx only through `ocx.plugin_api`; ocx.pluginhost names them (BUILTIN) and
+imports them by name, so nothing outside this package imports it.
+"""
