@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ocx import clock
 from ocx.duecheck import DEFAULT_ESCALATE_AFTER as DEFAULT_ESCALATE_AFTER
 from ocx.errors import NotFound, OcxError
+from ocx.figures import late_text as late_text
 
 if TYPE_CHECKING:  # loaded when used: only --notify sends
     from ocx import outbox, team
@@ -84,19 +85,6 @@ def items(
             ))  # fmt: skip
         found.sort(key=lambda i: (i.due_at, i.kind, i.promise_id or 0, i.stage))
         return found
-
-
-def late_text(seconds: int) -> str:
-    """'2h 5m late', 'due in 40m'."""
-    span = abs(seconds)
-    days, rest = divmod(span, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = [f"{days}d"] if days else []
-    parts += [f"{hours}h"] if hours else []
-    parts += [f"{minutes}m"] if minutes and not days else []
-    text = " ".join(parts) or "<1m"
-    return f"{text} late" if seconds >= 0 else f"due in {text}"
 
 
 def _message_text(item: Item, tz: tzinfo) -> tuple[str, str]:

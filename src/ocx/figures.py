@@ -1,4 +1,5 @@
-"""Figures people read in postmortems and reports: percentiles of waits and spans of time.
+"""Figures people read in postmortems, reports and listings: percentiles of waits and spans
+of time.
 
 Their own module, light to import: `ocx report` needs them without loading the postmortem
 and incident machinery.
@@ -21,13 +22,26 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def span_text(seconds: float | None) -> str:
+    """A span for a postmortem or report: '1d 2h 5m', '45s' under a minute, 'n/a' unknown."""
     if seconds is None:
         return "n/a"
     whole = round(seconds)
-    days, rest = divmod(whole, 86400)
+    return _units(whole, minutes_beside_days=True) or f"{whole % 60}s"
+
+
+def late_text(seconds: int) -> str:
+    """'2h 5m late', 'due in 40m': a listing's column, so a day or more drops the minutes."""
+    text = _units(abs(seconds), minutes_beside_days=False) or "<1m"
+    return f"{text} late" if seconds >= 0 else f"due in {text}"
+
+
+def _units(seconds: float, *, minutes_beside_days: bool) -> str:
+    """The one way ocx writes a span: days, hours and minutes, each only when not zero
+    ('' under a minute, for the caller to say how it reads that)."""
+    days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = (
-        [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"] * bool(minutes)
-    )
-    return " ".join(parts) or f"{secs}s"
+    minutes = rest // 60
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes and (minutes_beside_days or not days) else []
+    return " ".join(parts)

@@ -399,7 +399,7 @@ class _RowLayout:
 
 def due_table(found: Sequence[Item], tz: tzinfo, *, header: bool = True) -> None:
     """`ocx due`: the items to act on, soonest first."""
-    from ocx.due import late_text
+    from ocx.figures import late_text
 
     table(
         ["What", "Customer", "Owner", "Due", "Late", "Text"],

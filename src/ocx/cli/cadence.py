@@ -8,7 +8,7 @@ import ocx.cli.complete as complete
 from ocx import cadences, clock, render
 from ocx.cli.app import App
 from ocx.cli.options import json_option, no_header_option
-from ocx.due import late_text
+from ocx.figures import late_text
 
 
 @click.group("cadence")
