@@ -1,115 +1,40 @@
-"""Customer profiles, their timeline and search: the domain layer, usable without the CLI."""
+"""Customer profiles and their timeline: the domain layer, usable without the CLI.
+
+The profile's fields are declared in ocx.fields, search lives in ocx.search; both are
+re-exported here, so callers say customers.normalise_email, customers.search."""
 
 from __future__ import annotations
 
 import json
-import re
-import shlex
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocx import clock
 from ocx.errors import NotFound, OcxError
+from ocx.fields import (  # noqa: F401 (re-exported: callers name them customers.*)
+    PACES,
+    normalise_email,
+    normalise_tag,
+    parse_quiet_hours,
+    validate_profile,
+)
+from ocx.fields import clean as _clean
+from ocx.refs import AmbiguousRef, Ref, parse_ref, resolve  # noqa: F401 (re-exported)
+from ocx.search import (  # noqa: F401 (re-exported)
+    MATCH_FIELDS,
+    Hit,
+    Match,
+    fts_query,
+    fts_terms,
+    search,
+    search_ids,
+)
 from ocx.store import Store
 from ocx.store import customers as sql
 
-PACES = ("slow", "normal", "fast")
-# Internationalised addresses (RFC 6531: garcía@example.com, 用户@例子.广告) are real
-# customers' addresses; \w is Unicode-aware here.
-_EMAIL = re.compile(
-    r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
-    r"@(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})"
-)
-_SOURCE_REF = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*):(.+)")
-_QUIET = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
-_TAG = re.compile(r"[^\s,]+")
-
-
-# --- parsing and normalising what people type -------------------------------------------
-
-
-def normalise_email(text: str) -> str:
-    """Trimmed and lower-cased, so Margo@Example.com and margo@example.com are one person."""
-    email = text.strip().lower()
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
-        raise OcxError(f"{text.strip()!r} is not a valid email address; use e.g. jim@example.com")
-    return email
-
-
-@dataclass(frozen=True)
-class Ref:
-    """How a customer is named on the command line: by id, email, or SOURCE:EXTERNAL_ID."""
-
-    kind: str  # "id", "email", "source"
-    value: str
-    source: str | None = None
-
-
-def parse_ref(text: str) -> Ref:
-    """Read a REF: digits are an id, `source:id` an imported record, anything with @ an email."""
-    raw = text.strip()
-    if raw.isascii() and raw.isdigit():
-        return Ref("id", raw.lstrip("0") or "0")  # not int(): 5,000 digits would raise
-    match = _SOURCE_REF.fullmatch(raw)
-    if match and "@" not in match.group(1) and match.group(2).strip():
-        return Ref("source", match.group(2).strip(), match.group(1).lower())
-    if "@" in raw:
-        return Ref("email", raw.lower())
-    raise NotFound(f"no customer matches {text!r}")
-
-
-def parse_quiet_hours(text: str) -> str:
-    """'22:00-07:00' (may wrap midnight) -> the canonical 'HH:MM-HH:MM'."""
-    match = _QUIET.fullmatch(text.strip())
-    if match:
-        sh, sm, eh, em = (int(g) for g in match.groups())
-        if sh < 24 and eh < 24 and sm < 60 and em < 60 and (sh, sm) != (eh, em):
-            return f"{sh:02d}:{sm:02d}-{eh:02d}:{em:02d}"
-    raise OcxError(
-        f"quiet hours {text!r} are not valid; use HH:MM-HH:MM with different start and end, "
-        "e.g. 22:00-07:00"
-    )
-
-
-def normalise_tag(text: str) -> str:
-    tag = text.strip().lower()
-    if not _TAG.fullmatch(tag):
-        raise OcxError(f"tag {text!r} is not valid; use one word without spaces or commas")
-    return tag
-
-
-def _clean(value: str | None) -> str | None:
-    """Empty text clears a field; everything else is trimmed."""
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def validate_profile(fields: dict[str, Any]) -> dict[str, Any]:
-    """Check and normalise profile fields given as text; '' means clear the field."""
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if key not in sql.PROFILE_COLUMNS:
-            raise OcxError(f"unknown customer field {key!r}")
-        if key == "email":
-            out[key] = normalise_email(value)
-        elif key == "time_zone":
-            out[key] = clock.check_zone(value.strip()) if value.strip() else None
-        elif key == "quiet_hours":
-            out[key] = parse_quiet_hours(value) if value.strip() else None
-        elif key == "pace":
-            pace = value.strip().lower()
-            if pace and pace not in PACES:
-                raise OcxError(f"pace {value!r} is not one of {', '.join(PACES)}")
-            out[key] = pace or None
-        else:
-            out[key] = value.strip() if key == "context" and value.strip() else _clean(value)
-    return out
-
+if TYPE_CHECKING:
+    from ocx.promises import Promise
 
 # --- domain objects ------------------------------------------------------------------------
 
@@ -184,76 +109,6 @@ class Customer:
 
 
 # --- operations ----------------------------------------------------------------------------
-
-
-class AmbiguousRef(OcxError):
-    """A name that matches several customers; the message lists them."""
-
-
-_CANDIDATES_SHOWN = 10
-
-
-def resolve(store: Store, ref: str) -> int:
-    """The id of the customer a REF names, or NotFound (AmbiguousRef for a name that
-    several customers answer to). Ids, emails and SOURCE:ID come first; anything else is
-    read as a name."""
-    try:
-        parsed = parse_ref(ref)
-    except NotFound:
-        return _resolve_name(store, ref)
-    conn = store.conn
-    if parsed.kind == "id":
-        # An id past SQLite's 64-bit range names nobody (and would overflow the query).
-        in_range = len(parsed.value) <= 19 and int(parsed.value) < 2**63
-        found = sql.get_customer(conn, int(parsed.value)) if in_range else None
-        customer_id = None if found is None else int(found["id"])
-    elif parsed.kind == "email":
-        customer_id = sql.id_by_email(conn, parsed.value)
-    else:
-        customer_id = sql.id_by_source(conn, parsed.source or "", parsed.value)
-        if customer_id is None and parsed.value != parsed.value.lower():
-            # ids made from emails (csv) are stored lower-cased; let people type them as seen
-            customer_id = sql.id_by_source(conn, parsed.source or "", parsed.value.lower())
-    if customer_id is None:
-        raise NotFound(f"no customer matches {ref!r}")
-    return customer_id
-
-
-def _resolve_name(store: Store, ref: str) -> int:
-    """The one customer whose whole name is ref, else the one with a name holding ref's
-    words in order, the last one as a beginning (`margo`, `lane`, `marg`, `Margo L`), in
-    any letter case and with or without accents; both through indexes."""
-    words = ref.replace("\x00", " ").split()  # FTS5 reads a query as a C string
-    key = sql.sort_key(" ".join(words))
-    if not key or not any(ch.isalnum() for ch in key):  # no word a name could hold
-        raise NotFound(f"no customer matches {ref!r}")
-    conn = store.conn
-    count, whole = sql.customers_named(conn, key, _CANDIDATES_SHOWN)
-    if count == 1:
-        return int(whole[0]["id"])
-    if count:  # namesakes: the words would only add more
-        raise _ambiguous(ref, count, whole)
-    name_query = 'name : "' + " ".join(words).replace('"', '""') + '"*'
-    ids = sql.ids_by_name_query(conn, name_query, 2)
-    if len(ids) == 1:
-        return ids[0]
-    if not ids:
-        query = shlex.quote(ref.strip())
-        raise NotFound(
-            f"no customer matches {ref!r}; to look wider than names, try: "
-            f"ocx customer search {'-- ' if query.startswith('-') else ''}{query}"
-        )
-    count, rows = sql.name_query_candidates(conn, name_query, _CANDIDATES_SHOWN)
-    raise _ambiguous(ref, count, rows)
-
-
-def _ambiguous(ref: str, count: int, rows: list[Any]) -> AmbiguousRef:
-    """One line: how many match, the first few as `Name <email>`, and what to do."""
-    shown = ", ".join(f"{row['name']} <{row['email']}>" for row in rows)
-    more = f" ({count - _CANDIDATES_SHOWN:,} more not shown)" if count > _CANDIDATES_SHOWN else ""
-    return AmbiguousRef(
-        f"{ref!r} matches {count:,} customers: {shown}{more}; name one by email or id"
-    )
 
 
 def record(
@@ -399,6 +254,16 @@ def get(store: Store, ref: str, *, timeline_limit: int | None = 10) -> Customer:
     return customer
 
 
+def get_with_promises(store: Store, ref: str) -> tuple[Customer, list[Promise]]:
+    """`customer show`'s profile and its open promises, read in one transaction so the two
+    agree."""
+    from ocx import promises  # here: promises imports this module
+
+    with store.read():
+        person = get(store, ref)
+        return person, promises.open_for_customer(store, person.id)
+
+
 def profiles(store: Store, customer_ids: list[int]) -> list[Customer]:
     """Many customers' profiles and tags (no sources or timeline), in the order given, read
     together: what an incident update writes its 100,000 messages from."""
@@ -469,114 +334,6 @@ def contact(
         )  # fmt: skip
 
 
-def fts_terms(text: str) -> list[str]:
-    """What a person typed as safe FTS5 terms, one per word: `word*` is a prefix;
-    punctuation (an email's @ and dots) cannot break the query syntax."""
-    terms = []
-    for word in text.replace("\x00", " ").split():  # FTS5 reads a query as a C string
-        prefix = word.endswith("*")
-        word = word.rstrip("*").replace('"', '""')
-        if word:
-            terms.append(f'"{word}"' + ("*" if prefix else ""))
-    if not terms:
-        raise OcxError("the search query is empty; give words to look for, e.g. 'marg*'")
-    return terms
-
-
-def fts_query(text: str) -> str:
-    """Turn what a person typed into a safe FTS5 query: every word must match."""
-    return " ".join(fts_terms(text))
-
-
-@dataclass(frozen=True)
-class Match:
-    """Where a search hit matched: the field (one of MATCH_FIELDS) and a few words of its
-    text around the match, as runs of (text, matched)."""
-
-    field: str
-    parts: tuple[tuple[str, bool], ...]
-
-    @property
-    def snippet(self) -> str:
-        """The snippet with each match in brackets: `…her [cat] is at the vet`."""
-        return "".join(f"[{text}]" if marked else text for text, marked in self.parts)
-
-    def to_json(self) -> dict[str, str]:
-        return {"field": self.field, "snippet": self.snippet}
-
-
-MATCH_FIELDS = sql.MATCH_FIELDS
-_MARKS = ("\x02", "\x03")  # around each match in a snippet; not in text people type
-_SNIPPET_TOKENS = 10  # words of context: a short line, also in a table
-
-
-@dataclass
-class Hit:
-    """A customer search found, and where the query matched them (None in the rare case
-    no single text holds a whole term, e.g. an email-like term across two notes)."""
-
-    customer: Customer
-    match: Match | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.customer.to_json(full=False),
-            "match": None if self.match is None else self.match.to_json(),
-        }
-
-
-def search(store: Store, query: str, *, limit: int = 50) -> list[Hit]:
-    """Customers matching every word of the query, best first, each with where it matched."""
-    terms = fts_terms(query)
-    with store.read():
-        rows = sql.search(store.conn, " ".join(terms), limit)
-        ids = [row["id"] for row in rows]
-        tags = sql.tags_for(store.conn, ids)
-        found = _matches(store, terms, ids)
-    return [Hit(Customer.from_row(row, tags[row["id"]]), found.get(row["id"])) for row in rows]
-
-
-def _matches(store: Store, terms: list[str], ids: list[int]) -> dict[int, Match]:
-    """Each hit's best-matching text: the one holding the most query terms, then the first
-    in MATCH_FIELDS' order (a name before a note); its snippet marks every term."""
-    conn = store.conn
-    terms = list(dict.fromkeys(terms))
-    any_term = " OR ".join(terms)
-    # customer id -> (-terms held, field's rank, rowid, field, snippet): min() is the best
-    best: dict[int, tuple[int, int, int, str, str]] = {}
-    try:
-        pending = ids
-        for stage in sql.MATCH_STAGES:
-            if not pending:
-                break
-            sql.collect_match_texts(conn, stage, pending)
-            held: dict[int, int] = {}  # rowid -> how many terms it holds; one term: all 1
-            for term in terms if len(terms) > 1 else ():
-                for row in sql.texts_matching(conn, term):
-                    held[row["rowid"]] = held.get(row["rowid"], 0) + 1
-            for row in sql.texts_matching(conn, any_term, _MARKS, _SNIPPET_TOKENS):
-                key = (-held.get(row["rowid"], 1), MATCH_FIELDS.index(row["field"]),
-                       row["rowid"], row["field"], row["snippet"])  # fmt: skip
-                best[row["customer_id"]] = min(best.get(row["customer_id"], key), key)
-            pending = [cid for cid in pending if best.get(cid, (0,))[0] > -len(terms)]
-    finally:
-        sql.clear_match_texts(conn)
-    return {cid: Match(found[3], _snippet_parts(found[4])) for cid, found in best.items()}
-
-
-def _snippet_parts(text: str) -> tuple[tuple[str, bool], ...]:
-    """Runs of (text, matched) from a marked snippet, all whitespace (a note's line breaks,
-    a tab) made one space so that a snippet stays on one line and in one column."""
-    parts: list[tuple[str, bool]] = []
-    marked = False
-    for chunk in re.split(f"([{''.join(_MARKS)}])", " ".join(text.split())):
-        if chunk in _MARKS:
-            marked = chunk == _MARKS[0]
-        elif chunk:
-            parts.append((chunk, marked))
-    return tuple(parts)
-
-
 def merge(store: Store, keep_ref: str, other_ref: str, *, author: str | None) -> int:
     """Fold OTHER into KEEP (timeline, sources, tags, everything that points at OTHER),
     fill KEEP's empty fields from OTHER, then delete OTHER; all or nothing."""
@@ -603,3 +360,45 @@ def merge(store: Store, keep_ref: str, other_ref: str, *, author: str | None) ->
         )  # fmt: skip
         sql.reindex(conn, keep)
     return keep
+
+
+# --- for other domain modules: the store's customer rows through one door -------------------
+# These run inside the caller's transaction (an import's batch, `ocx init --sample`).
+
+
+def id_by_email(store: Store, email: str) -> int | None:
+    """The customer with this (normalised) email, or the one it was merged into."""
+    return sql.id_by_email(store.conn, email)
+
+
+def tags_for(store: Store, customer_ids: list[int]) -> dict[int, list[str]]:
+    """Many customers' tags in one query, by id."""
+    return sql.tags_for(store.conn, customer_ids)
+
+
+def profile_row(store: Store, customer_id: int) -> Any:
+    """A customer's stored row (columns by name), or None."""
+    return sql.get_customer(store.conn, customer_id)
+
+
+def insert_profile(store: Store, fields: dict[str, Any], tags: list[str], at: str) -> int:
+    """A new customer from already-normalised fields (an import's), tagged at `at`; no
+    timeline entry and no reindex (an import reindexes its batch at once)."""
+    customer_id = sql.insert_customer(store.conn, {**fields, "created_at": at, "updated_at": at})
+    sql.add_tags(store.conn, customer_id, tags, at)
+    return customer_id
+
+
+def update_profile(store: Store, customer_id: int, fields: dict[str, Any], at: str) -> None:
+    """Set already-normalised fields, stamped `at`."""
+    sql.update_customer(store.conn, customer_id, {**fields, "updated_at": at})
+
+
+def add_tags(store: Store, customer_id: int, tags: list[str], at: str) -> list[str]:
+    """Add normalised tags tagged at `at`; returns those that were new."""
+    return sql.add_tags(store.conn, customer_id, tags, at)
+
+
+def reindex_many(store: Store, customer_ids: set[int]) -> None:
+    """Rebuild these customers' search rows (after an import's batch)."""
+    sql.reindex_many(store.conn, customer_ids)

@@ -14,36 +14,26 @@ sources.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ocx import clock, customers, importkit, privacy, zones
+from ocx import customers, importkit
 from ocx.errors import OcxError
-from ocx.plugin_api import (
-    BadRecord,
-    ConversationRecord,
-    CustomerRecord,
-    Importer,
-    ImportWarning,
-    MessageRecord,
-    Origin,
-    SkippedRecord,
+from ocx.importmerge import (  # noqa: F401 (re-exported: callers name them importing.*)
+    BATCH,
+    KINDS,
+    ImportSummary,
+    Job,
+    said,
 )
+from ocx.plugin_api import ConversationRecord, CustomerRecord, Importer
 from ocx.store import Store
-from ocx.store import customers as customer_sql
-from ocx.store import imports as sql
 
-KINDS = ("customers", "conversations", "messages")
-BATCH = 2000  # records written per chunk (several chunks may make one transaction)
 # A transaction is committed at the first ticket boundary after it has run this long; then the
 # import lets go of the write lock for PAUSE seconds, long enough for a command that waits for
 # it (polling every 5 ms, see ocx.store) to get in. OCX_IMPORT_BATCH_SECONDS overrides the
@@ -51,440 +41,10 @@ BATCH = 2000  # records written per chunk (several chunks may make one transacti
 # bench/bench_import_contention.py); it is not a user setting.
 BATCH_SECONDS = 1.0
 PAUSE = 0.05
-_PROFILE_FIELDS = ("name", "company", "phone", "time_zone", "language", "pace", "context")
-
-
-@dataclass
-class ImportSummary:
-    source: str
-    dry_run: bool = False
-    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def taken(self) -> dict[str, int]:
-        """Records taken in so far, by kind: created, updated or unchanged."""
-        return {
-            kind: self.created[kind] + self.updated[kind] + self.unchanged[kind] for kind in KINDS
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        """Exactly the contract's keys; source and dry run are the caller's to say."""
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "warnings": self.warnings,
-            "seconds": self.seconds,
-        }
 
 
 class _DryRun(Exception):
     """Raised inside the transaction so a dry run rolls everything back."""
-
-
-def said(where: dict[str, Any], reason: str) -> str:
-    """`FILE:LINE: reason` or `FILE: RECORD: reason` for one skipped record, the record not
-    named twice when the reason already starts with it (`ticket 7: requested by agent ...`)."""
-    text = where["file"] + (f":{where['line']}" if where.get("line") is not None else "")
-    record = where.get("record")
-    if record and not reason.startswith(f"{record}:"):
-        text += f": {record}"
-    return f"{text}: {reason}"
-
-
-def _where(origin: Origin | None, fallback: str) -> Origin:
-    return origin or Origin(fallback)
-
-
-_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _text(value: Any) -> str | None:
-    """Text as SQLite can store it: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD
-    instead of failing the whole import far from the record that held it, and NUL characters
-    ("\\u0000") are removed whatever importer let them through: C tools, search and terminals
-    would cut the text short at them."""
-    if value is None:
-        return None
-    value = str(value)
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    if value.isascii():
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub("\ufffd", value)
-    return value
-
-
-def _lines(value: Any) -> str | None:
-    """Text with Windows (and old Mac) line endings as plain newlines: a CR left in a body
-    shows as ^M in a terminal and splits words in search."""
-    text = _text(value)
-    if text is not None and "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _details(r: ConversationRecord) -> str | None:
-    """A ticket's extras as the conversation's `data` (JSON), empty and null values left out."""
-    data: dict[str, Any] = {}
-    for name in ("priority", "type", "channel"):
-        value = _text(getattr(r, name))
-        if value is not None and value.strip():
-            data[name] = value.strip()
-    tags = [t for t in (str(_text(t)).strip() for t in r.tags if t is not None) if t]
-    if tags:
-        data["tags"] = tags
-    if r.satisfaction is not None:
-        rating = {k: v for k in ("score", "comment") if (v := _lines(getattr(r.satisfaction, k)))}
-        if rating:
-            data["satisfaction"] = rating
-    fields = [
-        {"label": str(_text(label)), "value": _json_value(value)}
-        for label, value in r.custom_fields
-        if value is not None and label is not None
-    ]
-    if fields:
-        data["custom_fields"] = fields
-    return json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None
-
-
-def _json_value(value: Any) -> Any:
-    """A custom field's value as JSON can hold it: text cleaned, numbers and booleans as they
-    are, lists of those kept, anything else as text."""
-    if isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value if v is not None]
-    return _lines(value)
-
-
-def _tag(value: Any) -> str:
-    """A helpdesk tag as an ocx tag: 'VIP customer' becomes 'vip-customer'."""
-    return customers.normalise_tag(re.sub(r"[\s,]+", "-", str(_text(value)).strip()))
-
-
-def _time(text: Any) -> str | None:
-    """Any ISO 8601 time (offset or Z; none means UTC) as stored UTC text."""
-    if text is None or not str(text).strip():
-        return None
-    if not isinstance(text, str):
-        raise OcxError(f"time {text!r} is not ISO 8601 text (e.g. 2025-06-02T09:15:00Z)")
-    if _CANONICAL_TIME.fullmatch(text):  # what helpdesk APIs send: already stored form
-        try:
-            datetime.fromisoformat(text[:-1])  # cheap: 2025-02-30T10:00:00Z only looks right
-            return text
-        except ValueError:
-            pass
-    try:
-        return clock.to_iso(clock.parse_iso(str(text), UTC))
-    except OcxError:
-        raise OcxError(f"time {text!r} is not ISO 8601 (e.g. 2025-06-02T09:15:00Z)") from None
-
-
-def _profile(record: CustomerRecord) -> dict[str, Any]:
-    """The profile fields an export offers, cleaned; unusable values are dropped, not fatal
-    (a helpdesk's 'Central Time (US & Canada)' is simply not an IANA zone)."""
-    out: dict[str, Any] = {}
-    for name in _PROFILE_FIELDS:
-        value = getattr(record, name)
-        if value is None or not str(value).strip():
-            continue
-        value = str(_text(value)).strip()
-        if name == "time_zone":
-            value = zones.iana_zone(value)
-            if value is None:
-                continue
-        if name == "pace":
-            value = value.lower()
-            if value not in customers.PACES:
-                continue
-        out[name] = value
-    return out
-
-
-def _sort(
-    old: Any, row: dict[str, Any], fields: Sequence[str], inserts: list[Any], updates: list[Any]
-) -> bool:
-    """File a record as new or changed; False when the stored row already says the same."""
-    if old is None:
-        inserts.append(row)
-    elif any(old[f] != row[f] for f in fields):
-        updates.append({**row, "id": old["id"]})
-    else:
-        return False
-    return True
-
-
-class _Run:
-    def __init__(
-        self, store: Store, source: str, skip_bad: bool, author: str | None, strict: bool = False
-    ) -> None:
-        self.store = store
-        self.conn = store.conn
-        self.source = source
-        self.skip_bad = skip_bad
-        self.strict = strict
-        self.author = author
-        self.stamp = clock.to_iso(clock.now())
-        self.summary = ImportSummary(source)
-        self.pending: list[Any] = []
-        self.touched: set[int] = set()
-        self.seen = 0
-        # Conversations left out as bad: their messages go with them, not listed again.
-        self.skipped_conversations: set[str] = set()
-        # Customers erased with `ocx customer forget`: their records are left out, every time.
-        self.forgotten = privacy.Tombstones.load(store)
-
-    # -- bad input ---------------------------------------------------------------------------
-    def bad(self, origin: Origin, reason: str) -> None:
-        if not self.skip_bad:
-            raise OcxError(f"{origin}: {reason} (use --skip-bad to import the rest)")
-        entry = {**origin.to_json(), "reason": reason}
-        if not self.summary.skipped or self.summary.skipped[-1] != entry:  # a ticket row and
-            self.summary.skipped.append(entry)  # its message share a line and a reason
-
-    def forget(self, origin: Origin) -> None:
-        """A record of a forgotten customer: listed, never an error (not even --strict), so
-        the same export imports again as it did."""
-        self.summary.skipped.append({**origin.to_json(), "reason": privacy.FORGOTTEN})
-
-    def skip(self, origin: Origin, reason: str) -> None:
-        """Left out on purpose (not malformed): listed, and an error only with --strict."""
-        if self.strict:
-            raise OcxError(f"{said(origin.to_json(), reason)} (--strict refuses a skipped ticket)")
-        self.summary.skipped.append({**origin.to_json(), "reason": reason})
-
-    # -- feeding -----------------------------------------------------------------------------
-    def feed(self, record: Any) -> None:
-        self.seen += 1
-        if isinstance(record, BadRecord):
-            self.bad(record.origin, record.reason)
-            return
-        if isinstance(record, SkippedRecord):
-            self.skip(record.origin, record.reason)
-            return
-        if isinstance(record, ImportWarning):
-            text = str(_text(record.text))
-            if text not in self.summary.warnings:
-                self.summary.warnings.append(text)
-            return
-        if not isinstance(record, CustomerRecord | ConversationRecord | MessageRecord):
-            raise OcxError(
-                f"the {self.source} importer yielded {type(record).__name__}, not an import record"
-            )
-        self.pending.append(record)
-        if len(self.pending) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        batch, self.pending = self.pending, []
-        for record in batch:
-            if isinstance(record, CustomerRecord):
-                self.customer(record)
-        self.conversations([r for r in batch if isinstance(r, ConversationRecord)])
-        self.messages([r for r in batch if isinstance(r, MessageRecord)])
-
-    # -- customers ---------------------------------------------------------------------------
-    def customer(self, record: CustomerRecord) -> None:
-        origin = _where(record.origin, f"customer {record.external_id}")
-        external_id = str(record.external_id or "").strip()
-        if not external_id:
-            self.bad(origin, "customer has no id" if (record.email or "").strip() else "no email")
-            return
-        try:
-            email = customers.normalise_email(record.email or "")
-        except OcxError:
-            self.bad(origin, f"invalid email {record.email!r}")
-            return
-        if self.forgotten.source(self.source, external_id) or self.forgotten.email(email):
-            self.forget(origin)
-            return
-        try:
-            tags = [_tag(t) for t in record.tags if str(t).strip()]
-        except OcxError as exc:
-            self.bad(origin, str(exc))
-            return
-        profile = _profile(record)
-        conn = self.conn
-        known = sql.source_row(conn, self.source, external_id)
-        last: dict[str, Any] = json.loads(known["imported"] or "{}") if known else {}
-        customer_id = known["customer_id"] if known else customer_sql.id_by_email(conn, email)
-        # What this source said last time, tags included: what it said before and a person
-        # removed or changed in ocx since is not brought back. Added to what it said before,
-        # not instead: a partial record (a ticket's embedded requester: name and email only)
-        # must not make ocx forget the company a full contact record set.
-        said_tags = sorted(set(tags) | set(last.get("tags", [])))
-        imported = json.dumps(
-            {**last, **profile, "tags": said_tags}, sort_keys=True, ensure_ascii=False
-        )
-        if customer_id is None:
-            customer_id = customer_sql.insert_customer(
-                conn,
-                {"email": email, **profile, "created_at": self.stamp, "updated_at": self.stamp},
-            )
-            customer_sql.add_tags(conn, customer_id, tags, self.stamp)
-            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
-            self.summary.created["customers"] += 1
-            self.touched.add(customer_id)
-            return
-        current = customer_sql.get_customer(conn, customer_id)
-        # Fill empty fields; replace a value only if it is still what this source last set
-        # (nobody edited it in ocx since).
-        changes = {
-            name: value
-            for name, value in profile.items()
-            if current[name] is None or (current[name] == last.get(name) != value)
-        }
-        said_before = set(last.get("tags", []))
-        added = customer_sql.add_tags(
-            conn, customer_id, [t for t in tags if t not in said_before], self.stamp
-        )
-        if changes:
-            customer_sql.update_customer(conn, customer_id, {**changes, "updated_at": self.stamp})
-        if known is None or known["imported"] != imported:
-            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
-        if changes or added or known is None:
-            self.summary.updated["customers"] += 1
-            self.touched.add(customer_id)
-        else:
-            self.summary.unchanged["customers"] += 1
-
-    def _skip_conversation(
-        self, external_id: str, origin: Origin, reason: str, *, bad: bool = True
-    ) -> None:
-        self.skipped_conversations.add(external_id)
-        if bad:
-            self.bad(origin, reason)
-        else:
-            self.skip(origin, reason)
-
-    # -- conversations -----------------------------------------------------------------------
-    def conversations(self, records: Sequence[ConversationRecord]) -> None:
-        if not records:
-            return
-        latest = {str(r.external_id): r for r in records}  # a repeated id: the later wins
-        by_ext = sql.customer_ids_by_source(
-            self.conn, self.source,
-            [str(r.customer_external_id) for r in latest.values() if r.customer_external_id],
-        )  # fmt: skip
-        emails = {}
-        for r in latest.values():
-            if r.customer_email:
-                try:
-                    emails[r.customer_email] = customers.normalise_email(r.customer_email)
-                except OcxError:
-                    emails[r.customer_email] = None
-        by_email = sql.customer_ids_by_email(self.conn, [e for e in emails.values() if e])
-        existing = sql.existing_conversations(self.conn, self.source, list(latest))
-        inserts, updates = [], []
-        for external_id, r in latest.items():
-            origin = _where(r.origin, f"conversation {external_id}")
-            if self.forgotten.source(self.source, r.customer_external_id) or (
-                r.customer_email and self.forgotten.email(emails[r.customer_email])
-            ):
-                self.skipped_conversations.add(external_id)
-                self.forget(origin)
-                continue
-            customer_id = (
-                by_ext.get(str(r.customer_external_id)) if r.customer_external_id else None
-            )
-            if customer_id is None and r.customer_email:
-                if emails[r.customer_email] is None:
-                    self._skip_conversation(
-                        external_id, origin, f"invalid customer email {r.customer_email!r}"
-                    )
-                    continue
-                customer_id = by_email.get(emails[r.customer_email])
-            if customer_id is None:
-                who = r.customer_external_id or r.customer_email or "no customer"
-                reason = r.missing_customer or f"customer {who} is not in this export"
-                self._skip_conversation(external_id, origin, reason, bad=False)
-                continue
-            try:
-                row = {
-                    "customer_id": customer_id, "subject": _lines(r.subject),
-                    "status": _text(r.status), "created_at": _time(r.created_at),
-                    "updated_at": _time(r.updated_at), "source": self.source,
-                    "external_id": external_id, "imported_at": self.stamp, "data": _details(r),
-                }  # fmt: skip
-            except OcxError as exc:
-                self._skip_conversation(external_id, origin, str(exc))
-                continue
-            old = existing.get(external_id)
-            if (
-                old
-                and old["updated_at"]
-                and row["updated_at"]
-                and row["updated_at"] < old["updated_at"]
-            ):
-                self.summary.unchanged["conversations"] += 1  # an older export: never roll back
-                continue
-            if _sort(old, row, sql.CONVERSATION_FIELDS, inserts, updates):
-                self.touched.update((customer_id, old["customer_id"] if old else customer_id))
-            else:
-                self.summary.unchanged["conversations"] += 1
-        sql.insert_conversations(self.conn, inserts)
-        sql.update_conversations(self.conn, updates)
-        self.summary.created["conversations"] += len(inserts)
-        self.summary.updated["conversations"] += len(updates)
-
-    # -- messages ----------------------------------------------------------------------------
-    def messages(self, records: Sequence[MessageRecord]) -> None:
-        if not records:
-            return
-        latest = {str(r.external_id): r for r in records}
-        parents = sql.existing_conversations(
-            self.conn, self.source, [str(r.conversation_external_id) for r in latest.values()]
-        )
-        existing = sql.existing_messages(self.conn, self.source, list(latest))
-        inserts, updates = [], []
-        for external_id, r in latest.items():
-            origin = _where(r.origin, f"message {external_id}")
-            parent = parents.get(str(r.conversation_external_id))
-            if parent is None:
-                if str(r.conversation_external_id) not in self.skipped_conversations:
-                    self.bad(
-                        origin, f"conversation {r.conversation_external_id} is not in the export"
-                    )
-                continue
-            if r.direction not in ("inbound", "outbound"):
-                self.bad(origin, f"direction {r.direction!r} is not inbound or outbound")
-                continue
-            try:
-                row = {
-                    "conversation_id": parent["id"], "author": _text(r.author),
-                    "direction": r.direction, "public": 1 if r.public else 0,
-                    "body": _lines(r.body) or "", "created_at": _time(r.created_at),
-                    "source": self.source, "external_id": external_id,
-                    "preview": 1 if r.preview else 0,
-                }  # fmt: skip
-            except OcxError as exc:
-                self.bad(origin, str(exc))
-                continue
-            if _sort(existing.get(external_id), row, sql.MESSAGE_FIELDS, inserts, updates):
-                self.touched.add(parent["customer_id"])
-            else:
-                self.summary.unchanged["messages"] += 1
-        sql.insert_messages(self.conn, inserts)
-        sql.update_messages(self.conn, updates)
-        # A conversation first exported without its threads kept its preview as a stand-in;
-        # once its real messages are here the stand-in goes.
-        sql.drop_previews(
-            self.conn, {row["conversation_id"] for row in inserts if not row["preview"]}
-        )
-        self.summary.created["messages"] += len(inserts)
-        self.summary.updated["messages"] += len(updates)
 
 
 def check_paths(importer: Importer, paths: Sequence[Path]) -> None:
@@ -545,7 +105,7 @@ def run(
     the error says how many tickets they hold."""
     check_paths(importer, paths)
     started = time.perf_counter()
-    job = _Run(store, importer.name, skip_bad, author, strict)
+    job = Job(store, importer.name, skip_bad, author, strict)
     one_transaction = atomic or dry_run
     limit = batch_seconds()
     records = _all_records(importer, paths)
@@ -577,7 +137,7 @@ def run(
                 else:
                     done = True
                 job.flush()
-                customer_sql.reindex_many(store.conn, job.touched)
+                customers.reindex_many(store, job.touched)
                 job.touched.clear()
                 if dry_run:
                     raise _DryRun
@@ -592,6 +152,7 @@ def run(
         raise
     if progress is not None:
         progress(job.seen)
+    job.warn_left_out()
     job.summary.seconds = round(time.perf_counter() - started, 3)
     return job.summary
 

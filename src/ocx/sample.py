@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from ocx import clock, customers
 from ocx.store import Store
-from ocx.store import customers as sql
 
 SAMPLE = [
     {
@@ -50,7 +49,7 @@ def load(store: Store, *, author: str) -> int:
     added = 0
     with store.write():
         for person in SAMPLE:
-            if sql.id_by_email(store.conn, person["email"]) is not None:
+            if customers.id_by_email(store, person["email"]) is not None:
                 continue
             profile = {k: v for k, v in person.items() if k not in ("notes", "contacts", "tags")}
             email = profile.pop("email")

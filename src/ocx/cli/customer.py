@@ -3,15 +3,46 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import click
 
 import ocx.cli.complete as complete
-from ocx import clock, customers, render
+from ocx import clock, customers, fields, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option, limit_option, no_header_option, profile_options
+from ocx.cli.options import WHEN, F, json_option, limit_option, no_header_option
+
+
+class _Clearable(click.Choice):  # type: ignore[type-arg]
+    """A choice that also takes '' (clear the field), as every other profile option does."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        return "" if value == "" else super().convert(value, param, ctx)
+
+
+def _field_option(declared: fields.Field) -> Callable[[F], F]:
+    """A profile field's option, as ocx.fields declares it."""
+    extra: dict[str, Any] = {}
+    if declared.choices is not None:
+        extra["type"] = _Clearable(list(declared.choices))
+    if declared.metavar is not None:
+        extra["metavar"] = declared.metavar
+    if declared.completion is not None:
+        extra["shell_complete"] = getattr(complete, declared.completion)
+    if declared.multiple:
+        extra["multiple"] = True
+    return click.option(declared.option, declared.dest, help=declared.help, **extra)
+
+
+def profile_options(func: F) -> F:
+    """The profile fields `customer add` and `customer edit` share: every declared field
+    but the email (add's argument, edit's own --email after these)."""
+    for declared in reversed(fields.FIELDS):
+        if declared.name != "email":
+            func = _field_option(declared)(func)
+    return func
 
 
 @click.group()
@@ -75,7 +106,7 @@ def add(app: App, email: str, tags: tuple[str, ...], **profile: str | None) -> N
 @customer.command()
 @click.argument("ref", shell_complete=complete.customers)
 @profile_options
-@click.option("--email", help="New email address.")
+@_field_option(fields.BY_NAME["email"])
 @click.option("--untag", "untags", multiple=True, metavar="T", help="Remove a tag (repeatable).")
 @click.pass_obj
 def edit(
@@ -111,11 +142,7 @@ def show(app: App, ref: str, as_json: bool) -> None:
 
     Example: ocx customer show margo@example.com --json
     """
-    from ocx import promises
-
-    with app.store.read():
-        person = customers.get(app.store, ref)
-        open_promises = promises.open_for_customer(app.store, person.id)
+    person, open_promises = customers.get_with_promises(app.store, ref)
     render.customer(person, open_promises, None if as_json else app.tz, as_json=as_json)
 
 
