@@ -19,7 +19,6 @@ from ocx import config as cfg
 from ocx.channels import check_fallback, customer_addresses, customer_channel
 from ocx.errors import NotFound, OcxError
 from ocx.store import Store
-from ocx.store import customers as customer_sql
 from ocx.store import incidents as sql
 
 CASE_STATES = sql.CASE_STATES
@@ -246,9 +245,7 @@ def fanout(
         for company in companies:
             affected.update(dict.fromkeys(sql.customers_by(conn, company=company.strip())))
         for query in queries:
-            affected.update(
-                dict.fromkeys(customer_sql.search_ids(conn, customers.fts_query(query)))
-            )
+            affected.update(dict.fromkeys(customers.search_ids(store, query)))
         if everyone:
             affected.update(dict.fromkeys(sql.customers_by(conn, everyone=True)))
         for text in refs:
