@@ -12,11 +12,8 @@ import ocx_apprise
 import pytest
 from click.testing import CliRunner
 
-from ocx.cli import cli
-from ocx.errors import OcxError
-from ocx.plugin_api import OutboundMessage
-from ocx.pluginhost import Plugins
-from ocx.plugins.notifiers import check_channel
+from ocx.plugin_api import OcxError, OutboundMessage
+from ocx.testing import Plugins, check_channel, cli
 
 CHANNEL = {"type": "apprise", "urls_env": "OCX_TEST_APPRISE_URLS"}
 

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from ocx_freshdesk import IMPORTER
 from ocx_freshdesk.reader import read
 
-from ocx.errors import OcxError
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
     CustomerRecord,
     ImportWarning,
     MessageRecord,
+    OcxError,
     SkippedRecord,
 )
 from ocx.testing import import_twice, write_export
@@ -236,17 +236,3 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
                     assert isinstance(item, kinds)
             except OcxError as exc:
                 assert str(path) in str(exc) or str(root) in str(exc)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    data=st.one_of(st.binary(max_size=200), text.map(lambda t: t.encode("utf-8", "surrogatepass")))
-)
-def test_arbitrary_bytes_are_refused_clearly_or_read(workdir: Path, data: bytes) -> None:
-    with tempfile.TemporaryDirectory(dir=workdir) as name:
-        path = Path(name) / "tickets.json"
-        path.write_bytes(data)
-        try:
-            list(read(path))
-        except OcxError as exc:
-            assert str(path) in str(exc)

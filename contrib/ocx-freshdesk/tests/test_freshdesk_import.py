@@ -13,11 +13,8 @@ from typing import Any
 
 import pytest
 
-from ocx import clock
 from ocx.plugin_api import iana_zone
-from ocx.pluginhost import Plugins
-from ocx.testing import latin1_in_line
-from ocx.zones import RAILS_TO_IANA
+from ocx.testing import RAILS_TO_IANA, Plugins, clock, latin1_in_line
 
 # Freshdesk's names for its numbers (developers.freshdesk.com/api, "Ticket properties").
 STATUS = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}

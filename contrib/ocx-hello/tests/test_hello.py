@@ -10,9 +10,7 @@ import ocx_hello
 import pytest
 from click.testing import CliRunner, Result
 
-from ocx.cli import cli
-from ocx.cli.app import App
-from ocx.pluginhost import Plugins
+from ocx.testing import App, Plugins, cli
 
 
 @pytest.fixture(autouse=True)

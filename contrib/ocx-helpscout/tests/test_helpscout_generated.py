@@ -6,7 +6,6 @@ records are the same."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,13 @@ from hypothesis import strategies as st
 from ocx_helpscout import IMPORTER
 from ocx_helpscout.reader import read, read_all
 
-from ocx.errors import OcxError
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
     CustomerRecord,
     ImportWarning,
     MessageRecord,
+    OcxError,
     SkippedRecord,
 )
 from ocx.testing import import_twice, write_export
@@ -173,27 +172,3 @@ def test_generated_exports_import_or_fail_with_a_clear_error(
         # Tickets first on the command line: the customers still come first.
         assert list(read_all([path, root / "customers.json"])) == by_folder
         assert list(read(path)) == by_folder  # its customers page beside it
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    data=st.one_of(
-        st.binary(max_size=200),
-        text.map(lambda t: t.encode("utf-8", "surrogatepass")),
-        st.recursive(
-            st.none() | st.booleans() | st.integers() | text,
-            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-                st.sampled_from(["_embedded", "customers", "conversations", "page", "id"]), inner,
-                max_size=3),
-            max_leaves=8,
-        ).map(lambda v: json.dumps(v).encode("utf-8")),
-    )
-)  # fmt: skip
-def test_arbitrary_bytes_are_refused_clearly_or_read(workdir: Path, data: bytes) -> None:
-    with tempfile.TemporaryDirectory(dir=workdir) as name:
-        path = Path(name) / "customers.json"
-        path.write_bytes(data)
-        try:
-            list(read(path))
-        except OcxError as exc:
-            assert str(path) in str(exc)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from ocx.pluginhost import Plugins
-from ocx.testing import latin1_in_line
+from ocx.testing import Plugins, latin1_in_line
 
 TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 

@@ -7,8 +7,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ocx.hookspecs import hookimpl
-from ocx.importkit import counted
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
@@ -18,6 +16,8 @@ from ocx.plugin_api import (
     MessageRecord,
     Origin,
     Record,
+    counted,
+    hookimpl,
     html_to_text,
 )
 

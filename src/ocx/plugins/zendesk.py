@@ -2,8 +2,8 @@
 sideloaded users), user pages, and ticket comments, read people first.
 
 A page file can be 1.4 GB for a million tickets, so it is streamed with ijson through
-`ocx.importkit` (its C backend parses faster than json.load and keeps memory flat). Every
-file of one `ocx import` is read in passes: organizations and ticket field titles, then every
+`ocx.plugin_api.json_items` (its C backend parses faster than json.load and keeps memory
+flat). Every file of one `ocx import` is read in passes: organizations and ticket field titles, then every
 user (sideloaded on a ticket page or in users.json), then the tickets, so a requester or a
 comment author is known whatever page or PATH it came on. A pass whose key the file never
 mentions is not made: a byte search is far cheaper than a parse.
@@ -12,25 +12,11 @@ mentions is not made: a byte search is far cheaper than a parse.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ocx.hookspecs import hookimpl
-from ocx.importkit import (
-    check_not_empty,
-    clean_text,
-    json_first_event,
-    json_item_line,
-    json_items,
-    json_top_level_values,
-    json_type,
-    load_json,
-    not_text,
-    record_id,
-    with_ids,
-)
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
@@ -43,18 +29,28 @@ from ocx.plugin_api import (
     Record,
     Satisfaction,
     SkippedRecord,
+    check_not_empty,
+    clean_text,
+    hookimpl,
     html_to_text,
     iana_zone,
+    json_item_line,
+    json_items,
+    load_json,
+    not_text,
+    record_id,
+    with_ids,
+)
+from ocx.plugins.zendesk_files import (
+    KEYS,
+    check_key_after_empty_pass,
+    check_shape,
+    detect,
+    mentions,
+    page_files,
+    people_files,
 )
 
-SHAPE = (
-    "not a Zendesk export (expected an object with 'tickets' or 'users', as Zendesk's "
-    "ticket and user endpoints return)"
-)
-# The arrays a Zendesk response page may hold; each is read in its own pass.
-KEYS = ("tickets", "users", "organizations", "ticket_fields")
-# Files a folder holds, by what they answer: people (and what names them) first.
-PEOPLE_FILES = ("users*.json", "organizations*.json", "ticket_fields*.json")
 # The fields ocx reads that must be text when they are there (null is as good as missing).
 USER_TEXT = ("role", "name", "email", "phone", "iana_time_zone", "time_zone", "locale",
              "notes", "user_fields.pace")  # fmt: skip
@@ -68,83 +64,6 @@ NO_USERS = (
     "no users in this export: a ticket imports only if its requester was imported before "
     "(export with include=users, or add users.json)"
 )
-
-
-def page_files(path: Path) -> list[Path]:
-    """tickets.json or page files tickets*.json, in name order (as a paged export is saved)."""
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.glob("tickets*.json") if p.is_file())
-
-
-def people_files(folder: Path) -> list[Path]:
-    """users*.json (GET /api/v2/users.json pages), organizations*.json and
-    ticket_fields*.json in a folder, each kind in name order."""
-    return [p for name in PEOPLE_FILES for p in sorted(folder.glob(name)) if p.is_file()]
-
-
-def detect(path: Path) -> bool:
-    if path.is_dir():
-        return bool(page_files(path) or people_files(path))
-    return path.suffix.lower() == ".json"
-
-
-# Parse events a page's head is peeked at for its arrays: Zendesk writes them first, so in
-# an export as it comes the page's shape is known before any record.
-_PEEK = 64
-_SCAN_CHUNK = 256 * 1024
-
-
-def _check_shape(path: Path) -> set[str]:
-    """Refuse a file that is no Zendesk response before any record is read: empty, not an
-    object, an array key holding something else, or none of the arrays at all. Returns the
-    arrays seen."""
-    check_not_empty(path, "a Zendesk API response (tickets.json, users.json)")
-    if json_first_event(path) != "start_map":
-        raise ImportFileError(str(path), SHAPE)
-    found = json_top_level_values(path, KEYS, within=_PEEK)
-    if not found:  # nothing in the head (a hand-made file): look through it once
-        found = json_top_level_values(path, KEYS)
-        if not found:
-            raise ImportFileError(str(path), SHAPE)
-    for key, event in found.items():
-        _check_array(path, key, event)
-    return set(found)
-
-
-def _check_array(path: Path, key: str, event: str | None) -> None:
-    """`key` of a page must be an array when it is there. Its value is looked up whole-file
-    only when a pass found no records under it (a streamed pass cannot tell an empty array
-    from an object)."""
-    if event not in (None, "start_array"):
-        raise ImportFileError(
-            str(path),
-            f"not a Zendesk export ('{key}' is {json_type(event)}; expected an array of "
-            f"{key}, as Zendesk's API returns)",
-        )
-
-
-def _check_key_after_empty_pass(path: Path, key: str) -> None:
-    _check_array(path, key, json_top_level_values(path, (key,)).get(key))
-
-
-def _mentions(path: Path, keys: Iterable[str]) -> set[str]:
-    """Which of `keys` the file holds as a JSON string `"key"` anywhere, read a chunk at a
-    time: a key it never mentions needs no parse pass. (A string escaped inside another,
-    `\\"users\\"`, does not count; a tag "users" does, and costs one empty pass.)"""
-    wanted = {key: f'"{key}"'.encode() for key in keys}
-    found: set[str] = set()
-    keep = max((len(n) for n in wanted.values()), default=1) - 1
-    tail = b""
-    with path.open("rb") as handle:
-        while len(found) < len(wanted):
-            chunk = handle.read(_SCAN_CHUNK)
-            if not chunk:
-                break
-            data = tail + chunk
-            found.update(k for k, needle in wanted.items() if k not in found and needle in data)
-            tail = data[-keep:] if keep else b""
-    return found
 
 
 class _People:
@@ -193,7 +112,7 @@ def _named(path: Path, key: str, what: str, names: dict[str, str]) -> Iterator[R
         if name:
             names[item_id] = name
     if count == 0:
-        _check_key_after_empty_pass(path, key)
+        check_key_after_empty_pass(path, key)
 
 
 def _users(path: Path, people: _People) -> Iterator[Record]:
@@ -232,7 +151,7 @@ def _users(path: Path, people: _People) -> Iterator[Record]:
         people.yielded[user_id] = said
         yield record
     if count == 0:
-        _check_key_after_empty_pass(path, "users")
+        check_key_after_empty_pass(path, "users")
 
 
 def _customer(
@@ -430,7 +349,7 @@ def _tickets(path: Path, comment_files: _CommentFiles, people: _People) -> Itera
             continue
         yield from _messages(ticket_id, requester, found, comment_files, people)
     if count == 0:
-        _check_key_after_empty_pass(path, "tickets")
+        check_key_after_empty_pass(path, "tickets")
 
 
 def _messages(
@@ -492,9 +411,9 @@ def read_all(paths: Sequence[Path]) -> Iterator[Record]:
     """Every PATH of one `ocx import zendesk`, people first: organizations and field titles,
     then users from every file (users.json or sideloaded), then the tickets."""
     files, whole = _files(paths)
-    seen = {file: _check_shape(file) for file in files}
+    seen = {file: check_shape(file) for file in files}
     # a key spelt with escapes ("\u0074ickets") escapes the byte search, not the parser
-    mentioned = {file: _mentions(file, KEYS) | seen[file] for file in files}
+    mentioned = {file: mentions(file, KEYS) | seen[file] for file in files}
     people = _People()  # one for all files: a user on one page is known on every other
     for file in files:
         if "organizations" in mentioned[file]:

@@ -15,9 +15,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ocx.errors import OcxError
-from ocx.hookspecs import hookimpl
-from ocx.plugin_api import Notifier, OutboundMessage, channel_secret
+from ocx.plugin_api import (
+    Notifier,
+    OcxError,
+    OutboundMessage,
+    channel_secret,
+    hookimpl,
+)
 
 # How urgent each kind of ocx message looks in the chat tool (Apprise's notify types).
 _NOTIFY_TYPES = {"overdue": "warning", "escalation": "failure"}

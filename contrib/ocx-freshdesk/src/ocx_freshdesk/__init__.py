@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ocx.hookspecs import hookimpl
-from ocx.plugin_api import Importer
+from ocx.plugin_api import (
+    Importer,
+    hookimpl,
+)
 from ocx_freshdesk.reader import detect, read, read_all
 
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ page order), `contacts.json`, `agents.json`, `companies.json`, `satisfaction_rat
 and `conversations/{ticket_id}.json`; a single file is recognised by what its records hold.
 All the PATHs of one import are read together (`read_all`): agents, companies and ratings
 first, then contacts, then tickets, so a ticket finds its people whatever order the PATHs
-came in. Contacts and tickets files are streamed with `ocx.importkit` (ijson), so a big
+came in. Contacts and tickets files are streamed with `ocx.plugin_api.json_items` (ijson), so a big
 export keeps memory flat; a conversations file is one ticket's and is read whole.
 """
 
@@ -20,18 +20,6 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ocx.importkit import (
-    check_not_empty,
-    clean_text,
-    json_first_event,
-    json_item_line,
-    json_items,
-    load_json,
-    not_text,
-    record_id,
-    value_type,
-    with_ids,
-)
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
@@ -43,8 +31,18 @@ from ocx.plugin_api import (
     Record,
     Satisfaction,
     SkippedRecord,
+    check_not_empty,
+    clean_text,
     html_to_text,
     iana_zone,
+    json_first_event,
+    json_item_line,
+    json_items,
+    load_json,
+    not_text,
+    record_id,
+    value_type,
+    with_ids,
 )
 
 RATINGS = "satisfaction_ratings"

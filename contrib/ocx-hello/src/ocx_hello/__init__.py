@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ocx import customers
-from ocx.cli.app import App
-from ocx.errors import NoDatabase
-from ocx.hookspecs import hookimpl
+from ocx.plugin_api import App, NoDatabase, customer_listing, hookimpl
 
 
 @hookimpl
@@ -25,7 +22,7 @@ def hello(app: App, name: str | None) -> None:
     """
     click.echo(f"Hello, {name or app.user}!")
     try:
-        count = len(customers.listing(app.store))
+        count = len(customer_listing(app))
     except NoDatabase:
         # A greeting should work on a fresh machine too; only mention the database if there is one.
         return

@@ -6,7 +6,7 @@ A folder holds `customers.json` and `conversations.json` (or page files `custome
 `_embedded` holds. All the PATHs of one import are read together (`read_all`): every
 customers page first, then the conversations, so a conversation finds its customer whatever
 order the PATHs came in; a conversations file given alone brings the customers pages beside
-it. Files are streamed with `ocx.importkit` (ijson), one customer or conversation at a time,
+it. Files are streamed with `ocx.plugin_api.json_items` (ijson), one customer or conversation at a time,
 so a big export keeps memory flat. Help Scout leaves out keys whose value is empty: every
 optional key may be missing.
 """
@@ -19,17 +19,6 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ocx.importkit import (
-    check_not_empty,
-    clean_text,
-    json_events,
-    json_items,
-    json_type,
-    not_text,
-    record_id,
-    value_type,
-    with_ids,
-)
 from ocx.plugin_api import (
     BadRecord,
     ConversationRecord,
@@ -41,7 +30,16 @@ from ocx.plugin_api import (
     Record,
     Satisfaction,
     SkippedRecord,
+    check_not_empty,
+    clean_text,
     html_to_text,
+    json_events,
+    json_items,
+    json_type,
+    not_text,
+    record_id,
+    value_type,
+    with_ids,
 )
 
 KINDS = ("customers", "conversations")

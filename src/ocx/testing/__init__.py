@@ -8,7 +8,10 @@ A plugin package's tests/conftest.py imports the ones it needs:
 ON, so the installed package is what gets tested; `db` is a real SQLite file made by
 `ocx init`; `ocx(*args)` runs the real root group against it. The plain functions below
 (`import_or_refuse`, `settled`, ...) are for tests of hostile or generated exports, ocx's own
-included. Imported only by tests.
+included. `ocx.testing.conformance` is the suite every importer must pass (docs/plugins.md).
+For a plugin's tests, the ocx objects they drive are re-exported here too (`cli`, `Plugins`,
+`App`, `check_channel`, `clock`, `RAILS_TO_IANA`), so a plugin package imports only `ocx.plugin_api` and `ocx.testing`.
+Imported only by tests.
 """
 
 from __future__ import annotations
@@ -25,7 +28,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from ocx.cli import cli
+from ocx import clock as clock
+from ocx.channels import check_channel as check_channel
+from ocx.cli import cli as cli
+from ocx.cli.app import App as App
+from ocx.pluginhost import Plugins as Plugins
+from ocx.zones import RAILS_TO_IANA as RAILS_TO_IANA
 
 
 @pytest.fixture(autouse=True)
