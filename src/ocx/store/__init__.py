@@ -8,10 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ocx import private
 from ocx.errors import NoDatabase, OcxError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ocx.store.engine import Connection, Engine
 
 T = TypeVar("T")
 
@@ -28,11 +32,125 @@ class Busy(OcxError):
     """The write lock stayed taken longer than busy_timeout."""
 
 
+class SQLiteEngine:
+    """The SQLite engine (ocx.store.engine.Engine): one file, one writer at a time.
+
+    It lives here rather than in a module of its own so that cron's `ocx due` loads no more
+    than it did; another engine is a module loaded only when it is configured."""
+
+    name = "sqlite"
+
+    # --- connections and transactions
+
+    def connect(self, path: Path, *, create: bool) -> Connection:
+        mode = "rwc" if create else "rw"
+        uri = f"file:{path.resolve().as_posix()}?mode={mode}"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=_STATEMENT_WAIT_MS / 1000,
+                check_same_thread=False, factory=_SQLiteConnection,
+            )  # fmt: skip
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {_STATEMENT_WAIT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise OcxError(f"cannot open database {path}: {exc}") from None
+        return conn
+
+    def connect_read_only(self, path: Path, wait_s: float) -> Connection:
+        conn = sqlite3.connect(
+            path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
+            timeout=wait_s, factory=_SQLiteConnection,
+        )  # fmt: skip
+        try:
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def begin_write(self, conn: Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self, conn: Connection) -> None:
+        conn.execute("BEGIN")
+
+    def commit(self, conn: Connection) -> None:
+        conn.execute("COMMIT")
+
+    def rollback(self, conn: Connection) -> None:
+        conn.execute("ROLLBACK")
+
+    def is_busy(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in str(exc) or "busy" in str(exc)
+        )
+
+    # --- the catalog
+
+    def has_schema(self, conn: Connection) -> bool:
+        return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+
+    def prepare_new(self, conn: Connection) -> None:
+        conn.execute("PRAGMA journal_mode = WAL")
+
+    def tables(self, conn: Connection) -> list[str]:
+        return [name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+        )]  # fmt: skip
+
+    def references(self, conn: Connection, table: str) -> list[tuple[str, str]]:
+        return [(fk["table"], fk["from"])
+                for fk in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (table,))]  # fmt: skip
+
+    # --- statements that differ
+
+    def insert_or_ignore(self, table: str, columns: Sequence[str], *, named: bool = False) -> str:
+        values = ", ".join(":" + c for c in columns) if named else ", ".join("?" * len(columns))
+        return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+    def update_or_ignore(self, table: str, column: str) -> str:
+        return f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?'
+
+    def text_match(self, index: str) -> str:
+        return f"{index} MATCH ?"
+
+    # --- maintenance
+
+    def optimize_search(self, conn: Connection, index: str) -> None:
+        conn.execute(f"INSERT INTO {index} ({index}) VALUES ('optimize')")
+
+    def vacuum(self, conn: Connection) -> None:
+        conn.execute("VACUUM")
+
+    def checkpoint(self, conn: Connection) -> bool:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
+
+    def secure_delete(self, conn: Connection, on: bool) -> bool:
+        was = bool(conn.execute("PRAGMA secure_delete").fetchone()[0])
+        conn.execute(f"PRAGMA secure_delete = {1 if on else 0}")
+        return was
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that knows its engine (see engine_of)."""
+
+    engine: Engine
+
+
+SQLITE = SQLiteEngine()
+_SQLiteConnection.engine = SQLITE
+
+
+def engine_of(conn: Any) -> Engine:
+    """The engine behind a store connection; a bare sqlite3 connection (a test's) is SQLite."""
+    return getattr(conn, "engine", SQLITE)  # type: ignore[no-any-return]
+
+
 def is_busy(exc: BaseException) -> bool:
     """A SQLite error that means another connection holds the lock."""
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
+    return SQLITE.is_busy(exc)
 
 
 def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int:
@@ -63,8 +181,10 @@ class Store:
     """One open database: pragmas set, migrations applied, transactions counted."""
 
     def __init__(
-        self, conn: sqlite3.Connection, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
-    ) -> None:
+        self, conn: Connection, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        engine: Engine | None = None,
+    ) -> None:  # fmt: skip
+        self.engine = engine or engine_of(conn)
         self.conn = conn
         self.path = path
         self.busy_timeout = busy_timeout
@@ -80,10 +200,10 @@ class Store:
         deadline = time.monotonic() + self.busy_timeout
         while True:
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.engine.begin_write(self.conn)
                 return
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc):
+            except Exception as exc:
+                if not self.engine.is_busy(exc):
                     raise
                 if not forever and time.monotonic() >= deadline:
                     raise Busy(
@@ -99,8 +219,8 @@ class Store:
         while True:
             try:
                 return read()
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc):
+            except Exception as exc:
+                if not self.engine.is_busy(exc):
                     raise
                 if time.monotonic() >= deadline:
                     raise Busy(
@@ -129,10 +249,10 @@ class Store:
             yield self
         except BaseException:
             self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self.engine.rollback(self.conn)
             raise
         self._depth = 0
-        self.conn.execute("COMMIT")
+        self.engine.commit(self.conn)
 
     @contextmanager
     def read(self) -> Iterator[Store]:
@@ -140,32 +260,20 @@ class Store:
         if self._depth:
             yield self
             return
-        self.conn.execute("BEGIN")
+        self.engine.begin_read(self.conn)
         self._depth = 1
         try:
             yield self
         finally:
             self._depth = 0
-            self.conn.execute("COMMIT")
+            self.engine.commit(self.conn)
 
     def close(self) -> None:
         self.conn.close()
 
 
-def _connect(path: Path, create: bool) -> sqlite3.Connection:
-    mode = "rwc" if create else "rw"
-    uri = f"file:{path.resolve().as_posix()}?mode={mode}"
-    try:
-        conn = sqlite3.connect(
-            uri, uri=True, isolation_level=None, timeout=_STATEMENT_WAIT_MS / 1000,
-            check_same_thread=False,
-        )  # fmt: skip
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {_STATEMENT_WAIT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as exc:
-        raise OcxError(f"cannot open database {path}: {exc}") from None
-    return conn
+def _connect(path: Path, create: bool) -> Connection:
+    return SQLITE.connect(path, create=create)
 
 
 def open_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -174,13 +282,14 @@ def open_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Sto
 
     if not path.is_file():
         raise NoDatabase(f"no ocx database at {path}; run 'ocx init' or pass --db")
-    store = Store(_connect(path, create=False), path, busy_timeout)
+    store = Store(_connect(path, create=False), path, busy_timeout, SQLITE)
     migrations.apply(store)
     return store
 
 
 def create_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
     """Create the database (and its folder) if needed; harmless when it already exists."""
+    from ocx import private  # only here: opening a database needs none of it
     from ocx.store import migrations
 
     try:
@@ -191,16 +300,16 @@ def create_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> S
         private.create_file(path)
     except OSError as exc:
         raise OcxError(f"cannot create database {path}: {exc.strerror}") from None
-    store = Store(_connect(path, create=True), path, busy_timeout)
+    store = Store(_connect(path, create=True), path, busy_timeout, SQLITE)
     try:
-        fresh = store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        fresh = not store.engine.has_schema(store.conn)
         if fresh:  # WAL from the start, so concurrent first runs do not block each other's reads
             os.chmod(path, 0o600)  # customers' details: readable by their team's account only
-            store.conn.execute("PRAGMA journal_mode = WAL")
+            store.engine.prepare_new(store.conn)
     except sqlite3.DatabaseError as exc:
         store.close()
         raise OcxError(f"cannot open database {path}: {exc}") from None
     migrations.apply(store, fresh_ok=True)
     # Only once the file is known to be ours: another program's database keeps its mode.
-    store.conn.execute("PRAGMA journal_mode = WAL")
+    store.engine.prepare_new(store.conn)
     return store

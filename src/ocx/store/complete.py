@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from ocx.store import Store
+from ocx.store import SQLITE, Store, engine_of
 
 # Past this a busy database yields nothing rather than a shell waiting on TAB.
 _WAIT_MS = 50
@@ -18,16 +18,8 @@ _WAIT_MS = 50
 def open_read_only(path: Path) -> Store:
     """The database at path, read-only and as it is (pending migrations are not applied:
     a query the old schema cannot answer fails, and the completion offers nothing)."""
-    conn = sqlite3.connect(
-        path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
-        timeout=_WAIT_MS / 1000,
-    )  # fmt: skip
-    try:
-        conn.execute("PRAGMA query_only = ON")
-    except sqlite3.Error:
-        conn.close()
-        raise
-    return Store(conn, path, busy_timeout=_WAIT_MS / 1000)
+    conn = SQLITE.connect_read_only(path, _WAIT_MS / 1000)
+    return Store(conn, path, busy_timeout=_WAIT_MS / 1000, engine=SQLITE)
 
 
 def customers(
@@ -52,7 +44,7 @@ def customers(
     if name_query is not None:
         parts.append(
             "SELECT rowid FROM (SELECT rowid FROM customer_search"
-            " WHERE customer_search MATCH ? LIMIT ?)"
+            f" WHERE {engine_of(conn).text_match('customer_search')} LIMIT ?)"
         )
         params += [name_query, limit]
     sql = (

@@ -8,9 +8,12 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ocx.fields import COLUMNS as PROFILE_COLUMNS
-from ocx.store import insert_row, update_row
+from ocx.store import engine_of, insert_row, update_row
 
+PROFILE_COLUMNS = (
+    "email", "name", "company", "phone", "time_zone", "channel",
+    "pace", "tone", "language", "quiet_hours", "context",
+)  # fmt: skip
 # Timeline kinds whose text is what a person said or wrote down: searched with the profile.
 SEARCHABLE_KINDS = ("note", "contact")
 _TIMELINE_COLUMNS = (
@@ -269,10 +272,11 @@ def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
 
 def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3.Row]:
     """Customers matching an FTS5 query, best first (bm25, name and email weigh most)."""
+    match = engine_of(conn).text_match("customer_search")
     return conn.execute(
         "SELECT c.*, s.rank AS rank FROM ("
         "  SELECT rowid, bm25(customer_search, 10.0, 10.0, 5.0, 3.0, 2.0, 1.0) AS rank"
-        "  FROM customer_search WHERE customer_search MATCH ? ORDER BY rank LIMIT ?"
+        f"  FROM customer_search WHERE {match} ORDER BY rank LIMIT ?"
         ") s JOIN customers c ON c.id = s.rowid ORDER BY s.rank",
         (fts_query, limit),
     ).fetchall()
@@ -376,8 +380,9 @@ def customers_named(
 
 def ids_by_name_query(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[int]:
     """Customers whose name an FTS5 query (a `name : ...` filter) matches, in no order."""
+    match = engine_of(conn).text_match("customer_search")
     rows = conn.execute(
-        "SELECT rowid FROM customer_search WHERE customer_search MATCH ? LIMIT ?",
+        f"SELECT rowid FROM customer_search WHERE {match} LIMIT ?",
         (fts_query, limit),
     )
     return [cid for (cid,) in rows]
@@ -387,12 +392,12 @@ def name_query_candidates(
     conn: sqlite3.Connection, fts_query: str, limit: int
 ) -> tuple[int, list[sqlite3.Row]]:
     """How many customers a `name : ...` query matches, and the first few by name."""
-    count = conn.execute(
-        "SELECT count(*) FROM customer_search WHERE customer_search MATCH ?", (fts_query,)
-    ).fetchone()[0]
+    match = engine_of(conn).text_match("customer_search")
+    found = conn.execute(f"SELECT count(*) FROM customer_search WHERE {match}", (fts_query,))
+    count = found.fetchone()[0]
     rows = conn.execute(
         "SELECT id, name, email FROM customers WHERE id IN"
-        " (SELECT rowid FROM customer_search WHERE customer_search MATCH ?)"
+        f" (SELECT rowid FROM customer_search WHERE {match})"
         " ORDER BY sort_name, email LIMIT ?",
         (fts_query, limit),
     ).fetchall()
@@ -402,23 +407,16 @@ def name_query_candidates(
 def _referencing_columns(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Every (table, column) with a foreign key to customers: merge moves them all,
     so tables added by later migrations (promises, cases...) follow without edits here."""
-    out = []
-    tables = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
-    ).fetchall()
-    for (table,) in tables:
-        for fk in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (table,)):
-            if fk["table"] == "customers":
-                out.append((table, fk["from"]))
-    return out
+    engine = engine_of(conn)
+    return [(table, column) for table in engine.tables(conn)
+            for target, column in engine.references(conn, table) if target == "customers"]  # fmt: skip
 
 
 def move_references(conn: sqlite3.Connection, keep: int, other: int) -> None:
     """Point everything that belongs to `other` at `keep`; duplicates (a tag both have) drop."""
+    engine = engine_of(conn)
     for table, column in _referencing_columns(conn):
-        conn.execute(
-            f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (keep, other)
-        )
+        conn.execute(engine.update_or_ignore(table, column), (keep, other))
 
 
 def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:
@@ -428,8 +426,9 @@ def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:
 
 def search_ids(conn: sqlite3.Connection, fts_query: str) -> list[int]:
     """Every customer matching an FTS5 query (no ranking, no limit: for selecting a group)."""
+    match = engine_of(conn).text_match("customer_search")
     rows = conn.execute(
-        "SELECT rowid FROM customer_search WHERE customer_search MATCH ? ORDER BY rowid",
+        f"SELECT rowid FROM customer_search WHERE {match} ORDER BY rowid",
         (fts_query,),
     )
     return [cid for (cid,) in rows]

@@ -395,7 +395,7 @@ def _applied(store: Store) -> list[str]:
 
 
 def _has_tables(store: Store) -> bool:
-    return store.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    return store.engine.has_schema(store.conn)
 
 
 def apply(store: Store, fresh_ok: bool = False) -> list[str]:

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ocx.store import engine_of
+
 # The delivery note of an update stopped because its case was resolved (not replaced).
 CASE_RESOLVED = "not sent: the case was resolved"
 
@@ -19,11 +21,7 @@ def enqueue(conn: sqlite3.Connection, row: dict[str, Any]) -> bool:
     """Add a message unless its key is already there (then nothing happens): the key is what
     makes a reminder, however often cron asks for it, one message."""
     values = {c: row.get(c) for c in _COLUMNS}
-    cursor = conn.execute(
-        f"INSERT OR IGNORE INTO outbox ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join(':' + c for c in _COLUMNS)})",
-        values,
-    )
+    cursor = conn.execute(engine_of(conn).insert_or_ignore("outbox", _COLUMNS, named=True), values)
     return cursor.rowcount > 0
 
 
@@ -31,8 +29,7 @@ def enqueue_many(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> int:
     """`enqueue` for many messages in one statement; how many were added (a key already
     there adds nothing)."""
     cursor = conn.executemany(
-        f"INSERT OR IGNORE INTO outbox ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+        engine_of(conn).insert_or_ignore("outbox", _COLUMNS),
         ([row.get(c) for c in _COLUMNS] for row in rows),
     )
     return max(cursor.rowcount, 0)

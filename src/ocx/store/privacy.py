@@ -8,6 +8,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ocx.store import engine_of
+
 # Every (table, column) that points at a customer, and how `erase` deals with its rows.
 # tests/test_forget_export.py fails when a migration adds a reference that is not listed here.
 CUSTOMER_REFERENCES = {
@@ -47,7 +49,7 @@ def insert_tombstone(
     )
     tombstone = int(cursor.lastrowid or 0)
     conn.executemany(
-        "INSERT OR IGNORE INTO forgotten_keys (forgotten_id, hash) VALUES (?, ?)",
+        engine_of(conn).insert_or_ignore("forgotten_keys", ("forgotten_id", "hash")),
         [(tombstone, h) for h in sorted(set(hashes))],
     )
     return tombstone
@@ -171,9 +173,7 @@ def delete_outbox(conn: sqlite3.Connection, message_ids: Sequence[int]) -> None:
 def secure_delete(conn: sqlite3.Connection, on: bool) -> bool:
     """Turn SQLite's secure_delete on or off (deleted content overwritten with zeros, free
     pages included); returns whether it was on."""
-    was = bool(conn.execute("PRAGMA secure_delete").fetchone()[0])
-    conn.execute(f"PRAGMA secure_delete = {1 if on else 0}")
-    return was
+    return engine_of(conn).secure_delete(conn, on)
 
 
 def erase(conn: sqlite3.Connection, customer_id: int) -> None:
@@ -197,17 +197,16 @@ def erase(conn: sqlite3.Connection, customer_id: int) -> None:
 def compact_search(conn: sqlite3.Connection) -> None:
     """Merge the full-text index into one segment: a deleted row's words otherwise stay in
     older segments (marked deleted, still in the file) until FTS5 merges them some day."""
-    conn.execute("INSERT INTO customer_search (customer_search) VALUES ('optimize')")
+    engine_of(conn).optimize_search(conn, "customer_search")
 
 
 def vacuum(conn: sqlite3.Connection) -> None:
     """Rewrite the file from its live rows only: free pages and the unused space inside
     pages (where earlier versions of rows linger) are gone afterwards."""
-    conn.execute("VACUUM")
+    engine_of(conn).vacuum(conn)
 
 
 def checkpoint(conn: sqlite3.Connection) -> bool:
     """Copy the WAL into the database and empty it; False when a reader kept it from
     finishing (the WAL still holds earlier frames)."""
-    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return not busy
+    return engine_of(conn).checkpoint(conn)
