@@ -8,12 +8,9 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ocx.fields import COLUMNS as PROFILE_COLUMNS
 from ocx.store import engine_of, insert_row, update_row
 
-PROFILE_COLUMNS = (
-    "email", "name", "company", "phone", "time_zone", "channel",
-    "pace", "tone", "language", "quiet_hours", "context",
-)  # fmt: skip
 # Timeline kinds whose text is what a person said or wrote down: searched with the profile.
 SEARCHABLE_KINDS = ("note", "contact")
 _TIMELINE_COLUMNS = (
