@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ocx import clock
 from ocx.errors import NotFound, OcxError
@@ -32,9 +32,6 @@ from ocx.search import (  # noqa: F401 (re-exported)
 )
 from ocx.store import Store
 from ocx.store import customers as sql
-
-if TYPE_CHECKING:
-    from ocx.promises import Promise
 
 # --- domain objects ------------------------------------------------------------------------
 
@@ -252,16 +249,6 @@ def get(store: Store, ref: str, *, timeline_limit: int | None = 10) -> Customer:
             for row in sql.timeline(conn, customer_id, timeline_limit, None)
         ]
     return customer
-
-
-def get_with_promises(store: Store, ref: str) -> tuple[Customer, list[Promise]]:
-    """`customer show`'s profile and its open promises, read in one transaction so the two
-    agree."""
-    from ocx import promises  # here: promises imports this module
-
-    with store.read():
-        person = get(store, ref)
-        return person, promises.open_for_customer(store, person.id)
 
 
 def profiles(store: Store, customer_ids: list[int]) -> list[Customer]:

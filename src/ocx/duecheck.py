@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from ocx import clock
 
 if TYPE_CHECKING:
-    from ocx.due import Item
     from ocx.store import Store
 
 DEFAULT_ESCALATE_AFTER = "4h"  # escalate_after when the config gives none
@@ -37,25 +36,14 @@ def nothing_due(store: Store, *, within: timedelta, owner: str | None = None) ->
     from ocx.store import promises as promise_sql
 
     now = clock.now()
-    if promise_sql.any_due_promise(store.conn, clock.to_iso(now + within), owner):
-        return False
-    for row in cadence_sql.cadences_in_force(store.conn):
+    with store.read():
+        if promise_sql.any_due_promise(store.conn, clock.to_iso(now + within), owner):
+            return False
+        in_force = cadence_sql.cadences_in_force(store.conn)
+    for row in in_force:
         steps = [part.split("*")[0].strip() for part in row["schedule"].lower().split(",")]
         if not steps or any(step not in SHORTEST_STEP for step in steps):
             return False
         if clock.from_iso(row["set_at"]) + min(SHORTEST_STEP[step] for step in steps) <= now:
             return False
     return True
-
-
-def due_now(
-    store: Store, *, within: timedelta, owner: str | None, escalate_after: timedelta
-) -> list[Item]:
-    """What `ocx due` lists, read in one snapshot: the cheap check first, so cron's usual
-    run (nothing due) never loads ocx.due."""
-    with store.read():
-        if nothing_due(store, within=within, owner=owner):
-            return []
-        from ocx import due
-
-        return due.items(store, within=within, owner=owner, escalate_after=escalate_after)

@@ -142,7 +142,9 @@ def show(app: App, ref: str, as_json: bool) -> None:
 
     Example: ocx customer show margo@example.com --json
     """
-    person, open_promises = customers.get_with_promises(app.store, ref)
+    from ocx import promises
+
+    person, open_promises = promises.profile(app.store, ref)
     render.customer(person, open_promises, None if as_json else app.tz, as_json=as_json)
 
 
