@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ocx import incidents
+from ocx import fanout as incidents  # FANOUT_BATCH lives in ocx.fanout
 from ocx.store import incidents as incident_sql
 
 if TYPE_CHECKING:

@@ -30,6 +30,18 @@ def _incidents():  # type: ignore[no-untyped-def]
     return incidents
 
 
+def _fanout():  # type: ignore[no-untyped-def]
+    from ocx import fanout
+
+    return fanout
+
+
+def _messages():  # type: ignore[no-untyped-def]
+    from ocx import incident_messages
+
+    return incident_messages
+
+
 @incident_group.command("new")
 @click.argument("title")
 @click.option(
@@ -198,7 +210,7 @@ def fanout(app: App, incident: str, tags: tuple[str, ...], companies: tuple[str,
 
     Example: ocx incident fanout INC-7 --tag hdfc --concierge alex --concierge sam
     """
-    result = _incidents().fanout(
+    result = _fanout().fanout(
         app.store, incident, tags=tags, companies=companies, files=files, queries=queries,
         everyone=everyone, concierges=concierges, dry_run=dry_run, author=app.user,
     )  # fmt: skip
@@ -323,10 +335,11 @@ def resolve(app: App, incident: str, customer_ref: str | None, note: str | None,
     Example: ocx incident resolve INC-7 --note "Tokens re-issued" --message "Hi {{ customer.first_name }}, it is fixed."
     """
     template = _template(message, template_file, required=False)
-    outcome = _incidents().resolve(
+    outcome = _messages().resolve(
         app.store, incident, customer_ref=customer_ref, note=note, author=app.user,
         template=template, config=app.config, fallback=fallback,
         template_name=_template_name(template_file),
+        plugins=app.plugins if template is not None else None,  # no message: no plugins to load
     )  # fmt: skip
     if as_json:
         render.emit_json({"resolved": outcome.resolved, **outcome.to_json()})
@@ -391,9 +404,10 @@ def update(app: App, incident: str, message: str | None, template_file: Path | N
     Example: ocx incident update 7 --message "Hi {{ customer.first_name }}, ..." --next-update 2h
     """
     template = _template(message, template_file, required=True)
-    result = _incidents().update(app.store, incident, template or "", next_update=next_update,
-                                 dry_run=dry_run, config=app.config, author=app.user,
-                                 fallback=fallback, template_name=_template_name(template_file))  # fmt: skip
+    result = _messages().update(app.store, incident, template or "", next_update=next_update,
+                                dry_run=dry_run, config=app.config, author=app.user,
+                                fallback=fallback, template_name=_template_name(template_file),
+                                plugins=app.plugins)  # fmt: skip
     if dry_run:
         if as_json:
             render.emit_json([{"customer": c, "message": t} for c, t in result.samples])
