@@ -4,7 +4,8 @@
   ocx.hookspecs);
 - what plugins hand to ocx, validated when they register: Importer, Notifier;
 - the records an importer yields (CustomerRecord, ConversationRecord, MessageRecord...) and
-  the helpers importers read exports with (json_items, load_json, record_id, clean_text...);
+  the helpers importers read exports with (json_items, load_json, record_id, clean_text,
+  as_dict, export_pages...);
 - errors: OcxError, ChannelDown, ImportFileError, NoDatabase;
 - for command plugins: App (what `click.pass_obj` gives a command) and customer_listing().
 
@@ -46,15 +47,16 @@ if TYPE_CHECKING:
         value_type,
         with_ids,
     )  # fmt: skip
+    from ocx.importshared import as_dict, as_list, export_pages, field_value, plural
 
 __all__ = [
     "App", "BadRecord", "ChannelDown", "ConversationRecord", "CustomerRecord", "ImportFileError",
     "ImportWarning", "Importer", "MessageRecord", "NoDatabase", "Notifier", "OcxError", "Origin",
-    "OutboundMessage", "Record", "Satisfaction", "SkippedRecord", "channel_secret",
-    "check_not_empty", "clean_text", "counted", "customer_listing", "hookimpl", "html_to_text",
-    "iana_zone", "json_events", "json_first_event", "json_item_line", "json_items",
-    "json_top_level_values", "json_type", "load_json", "not_text", "record_id", "value_type",
-    "with_ids",
+    "OutboundMessage", "Record", "Satisfaction", "SkippedRecord", "as_dict", "as_list",
+    "channel_secret", "check_not_empty", "clean_text", "counted", "customer_listing",
+    "export_pages", "field_value", "hookimpl", "html_to_text", "iana_zone", "json_events",
+    "json_first_event", "json_item_line", "json_items", "json_top_level_values", "json_type",
+    "load_json", "not_text", "plural", "record_id", "value_type", "with_ids",
 ]  # fmt: skip
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -344,6 +346,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "json_item_line", "json_items", "json_top_level_values", "json_type", "load_json",
         "not_text", "record_id", "value_type", "with_ids",
     ),
+    "ocx.importshared": ("as_dict", "as_list", "export_pages", "field_value", "plural"),
     "ocx.cli.app": ("App",),
     # pluggy loads with the plugin manager, before any plugin module uses the marker
     "ocx.hookspecs": ("hookimpl",),

@@ -4,11 +4,15 @@ Freshdesk's file names and sample bytes."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import strategies as st
 from ocx_freshdesk.reader import read
 
-from ocx.testing.conformance import ImporterCase, ImporterConformance, bare
+from ocx.testing.conformance import ImporterCase, ImporterConformance, RecordCase, bare
+from ocx.testing.records import deep, encoded, field, ids
+
+ANA = {"id": 1, "name": "Ana Lund", "email": "ana@example.com"}
 
 # the odd text test_freshdesk_generated.py feeds the importer, as bytes here
 ODD = [
@@ -26,6 +30,76 @@ def beside(name: str) -> dict[str, bytes]:
     return {"tickets.json": json.dumps([{"id": 1, "requester_id": 1}], indent=1).encode()}
 
 
+# contacts' and conversation entries' fields that must be text (bad_other)
+OTHER_FIELDS = (("contact", "email"), ("contact", "name"), ("entry", "body_text"),
+                ("entry", "from_email"))  # fmt: skip
+
+
+def ticket(number: int, **fields: Any) -> dict[str, Any]:
+    return {"id": number, "requester_id": 1, "subject": f"Ticket {number}", "status": 2,
+            "description_text": f"Body {number}", "created_at": "2025-06-02T09:15:00Z",
+            **fields}  # fmt: skip
+
+
+def levels(levels: int) -> tuple[str, str]:
+    """The tickets array is level 1; levels 2 to 63 open on line 2, the rest on line 3."""
+    text = "[\n" + "[" * 62 + "\n" + "[" * (levels - 63) + "0" + "]" * (levels - 1) + "\n]"
+    return "tickets.json", text
+
+
+def nul_export() -> dict[str, Any]:
+    return {
+        "contacts.json": [{**ANA, "name": "Ana\u0000 Lund", "description": "VIP\u0000"}],
+        "tickets.json": [ticket(7, subject="Refund\u0000 pending",
+                                description_text="Invoice\u0000 overdue")],
+        "conversations/7.json": [{"id": 70, "body_text": "Still\u0000 waiting",
+                                  "incoming": True}],
+    }  # fmt: skip
+
+
+def bad_field(name: str, value: Any) -> tuple[dict[str, Any], str, str]:
+    tickets = [ticket(122), ticket(123, **{name: value}), ticket(124)]
+    return {"contacts.json": [ANA], "tickets.json": tickets}, "tickets.json", "ticket"
+
+
+def bad_other(kind: str, name: str) -> tuple[dict[str, Any], str, str, int, str]:
+    contacts = [ANA, {"id": 2, "name": "Bo", "email": "bo@example.com"}]
+    entries = [{"id": 70, "body_text": "hi"}, {"id": 71, "body_text": "there"}]
+    (contacts if kind == "contact" else entries)[1][name] = ["x"]
+    export = {"contacts.json": contacts, "tickets.json": [ticket(7)],
+              "conversations/7.json": entries}  # fmt: skip
+    if kind == "contact":
+        return export, "contacts.json", f"contact 2: {name}", 2, "an array"
+    return export, "conversations/7.json", f"conversation entry 71: {name}", 71, "an array"
+
+
+def skip_bad() -> tuple[dict[str, Any], str, int, str]:
+    export = {"contacts.json": [ANA],
+              "tickets.json": [ticket(1), ticket(2, subject=42), ticket(3)],
+              "conversations/2.json": [{"id": 20, "body_text": "hi"}]}  # fmt: skip
+    return export, "tickets.json", 2, "ticket 2: subject is a number, expected text"
+
+
+contacts = st.fixed_dictionaries({"id": ids}, optional={k: field for k in (
+    "name", "email", "phone", "time_zone", "description", "custom_fields", "other_emails")})  # fmt: skip
+tickets = st.fixed_dictionaries({"id": ids, "requester_id": ids}, optional={k: field for k in (
+    "subject", "status", "description", "description_text", "created_at", "requester")})  # fmt: skip
+entries = st.fixed_dictionaries({"id": ids}, optional={k: field for k in (
+    "body_text", "body", "from_email", "incoming", "private", "created_at")})  # fmt: skip
+
+
+@st.composite
+def json_exports(draw: st.DrawFn) -> dict[str, bytes]:
+    people = draw(st.lists(contacts | deep(), max_size=3), label="people")
+    cases = draw(st.lists(tickets | deep(), max_size=3), label="cases")
+    notes = draw(st.dictionaries(st.sampled_from(["1", "2"]),
+                                 st.lists(entries, max_size=2) | deep(), max_size=2),
+                 label="notes")  # fmt: skip
+    files = {"contacts.json": encoded(people), "tickets.json": encoded(cases)}
+    files.update({f"conversations/{k}.json": encoded(v) for k, v in notes.items()})
+    return files
+
+
 class TestFreshdeskConformance(ImporterConformance):
     case = ImporterCase(
         name="freshdesk",
@@ -36,5 +110,19 @@ class TestFreshdeskConformance(ImporterConformance):
         read_file="tickets.json",
         read_bytes=st.one_of(
             st.binary(max_size=200), text.map(lambda t: t.encode("utf-8", "surrogatepass"))
+        ),
+        records=RecordCase(
+            levels=levels,
+            read_at_64="not a Freshdesk export",  # an array of arrays is no Freshdesk export
+            nul_export=nul_export,
+            nul_bodies=["Invoice overdue", "Still waiting"],
+            nul_words=("pending", "overdue", "waiting"),
+            text_fields=("subject", "description_text", "created_at"),
+            bad_field=bad_field,
+            other_fields=OTHER_FIELDS,
+            bad_other=bad_other,
+            skip_bad=skip_bad,
+            skip_bad_messages=["1-description", "3-description"],
+            json_exports=json_exports(),
         ),
     )

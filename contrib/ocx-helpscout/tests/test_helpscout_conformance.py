@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 from ocx_helpscout.reader import read
 
-from ocx.testing.conformance import ImporterCase, ImporterConformance
+from ocx.testing.conformance import ImporterCase, ImporterConformance, RecordCase
+from ocx.testing.records import deep, encoded, field, ids
+
+ANA = {
+    "id": 1,
+    "firstName": "Ana",
+    "lastName": "Lund",
+    "_embedded": {"emails": [{"id": 1, "value": "ana@example.com", "type": "work"}]},
+}
+# customers' and threads' fields that must be text (bad_other)
+OTHER_FIELDS = (("customer", "firstName"), ("customer", "background"), ("email", "value"),
+                ("thread", "body"), ("thread", "type"))  # fmt: skip
 
 # the odd text test_helpscout_generated.py feeds the importer, as bytes here
 ODD = [
@@ -23,6 +35,98 @@ text = st.one_of(st.text(max_size=40), st.sampled_from(ODD))
 def embedded(kind: str) -> Callable[[str], str]:
     """A Help Scout page whose `_embedded` array is the nested brackets."""
     return lambda brackets: f'{{"_embedded": {{"{kind}": ' + brackets + "}}"
+
+
+def conversation(number: int, *threads: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"id": number, "subject": f"Conversation {number}", "status": "active",
+            "primaryCustomer": {"id": 1}, "createdAt": "2025-06-02T09:15:00Z", **fields,
+            "_embedded": {"threads": list(threads)}}  # fmt: skip
+
+
+def thread(number: int, **fields: Any) -> dict[str, Any]:
+    return {"id": number, "type": "customer", "body": f"<p>Thread {number}</p>",
+            "createdAt": "2025-06-02T09:15:00Z", **fields}  # fmt: skip
+
+
+def customers(*people: Any) -> dict[str, Any]:
+    return {"_embedded": {"customers": list(people)}, "page": {"number": 1, "totalPages": 1}}
+
+
+def conversations(*items: Any) -> dict[str, Any]:
+    return {"_embedded": {"conversations": list(items)}, "page": {"number": 1, "totalPages": 1}}
+
+
+def levels(levels: int) -> tuple[str, str]:
+    """The page is level 1, _embedded 2, the conversations array 3, a conversation 4; levels
+    5 to 63 open on line 2, the rest on line 3."""
+    head = '{"_embedded": {"conversations": [{"id": 1, "primaryCustomer": {"id": 1}, "x":\n'
+    text = (head + "[" * 59 + "\n" + "[" * (levels - 63) + "0" + "]" * (levels - 4)
+            + "}]}, \"page\": {}}")  # fmt: skip
+    return "conversations.json", text
+
+
+def nul_export() -> dict[str, Any]:
+    return {
+        "customers.json": customers({**ANA, "firstName": "An\u0000a", "background": "VIP\u0000"}),
+        "conversations.json": conversations(
+            conversation(7, thread(70, body="<p>Still\u0000 waiting</p>"),
+                         subject="Refund\u0000 pending")),
+    }  # fmt: skip
+
+
+def bad_field(name: str, value: Any) -> tuple[dict[str, Any], str, str]:
+    talks = conversations(conversation(122), conversation(123, **{name: value}),
+                          conversation(124))  # fmt: skip
+    return ({"customers.json": customers(ANA), "conversations.json": talks},
+            "conversations.json", "conversation")  # fmt: skip
+
+
+def bad_other(where: str, name: str) -> tuple[dict[str, Any], str, str, int, str]:
+    """A thread is told at the line of its conversation, the record it came in."""
+    bo: dict[str, Any] = {"id": 2, "firstName": "Bo",
+                          "_embedded": {"emails": [{"value": "bo@example.com"}]}}  # fmt: skip
+    threads = [thread(70), thread(71)]
+    if where == "customer":
+        bo[name] = 7
+    elif where == "email":
+        bo["_embedded"]["emails"][0]["value"] = 7
+    else:
+        threads[1][name] = 7
+    export = {"customers.json": customers(ANA, bo),
+              "conversations.json": conversations(conversation(5, *threads))}  # fmt: skip
+    if where == "thread":
+        return export, "conversations.json", f"conversation 5 thread 71: {name}", 5, "a number"
+    label = "_embedded.emails value" if where == "email" else name
+    return export, "customers.json", f"customer 2: {label}", 2, "a number"
+
+
+def skip_bad() -> tuple[dict[str, Any], str, int, str]:
+    talks = conversations(conversation(1, thread(10)),
+                          conversation(2, thread(20), subject=["x"]),
+                          conversation(3, thread(30)))  # fmt: skip
+    export = {"customers.json": customers(ANA), "conversations.json": talks}
+    return export, "conversations.json", 2, "conversation 2: subject is an array, expected text"
+
+
+people = st.fixed_dictionaries({"id": ids}, optional={k: field for k in (
+    "firstName", "lastName", "organization", "background", "email", "_embedded")})  # fmt: skip
+threads = st.fixed_dictionaries({"id": ids}, optional={k: field for k in (
+    "type", "state", "body", "createdAt", "createdBy", "customer")})  # fmt: skip
+talks = st.fixed_dictionaries({"id": ids}, optional={
+    **{k: field for k in ("subject", "status", "createdAt", "updatedAt", "primaryCustomer")},
+    "_embedded": st.fixed_dictionaries({"threads": st.lists(threads, max_size=3)}) | deep()})  # fmt: skip
+
+
+@st.composite
+def json_exports(draw: st.DrawFn) -> dict[str, bytes]:
+    """Records of any shape, in pages of the right shape (or not: `wrap` False)."""
+    folks = draw(st.lists(people | deep(), max_size=3), label="folks")
+    items = draw(st.lists(talks | deep(), max_size=3), label="items")
+    wrap = draw(st.booleans(), label="wrap")
+    return {
+        "customers.json": encoded(customers(*folks) if wrap else folks),
+        "conversations.json": encoded(conversations(*items) if wrap else items),
+    }
 
 
 class TestHelpScoutConformance(ImporterConformance):
@@ -43,5 +147,21 @@ class TestHelpScoutConformance(ImporterConformance):
                     inner, max_size=3),
                 max_leaves=8,
             ).map(lambda v: json.dumps(v).encode("utf-8")),
+        ),
+        records=RecordCase(
+            levels=levels,
+            levels_args=("--strict",),
+            # read: the customer is not in the export, which --strict refuses
+            read_at_64="customer 1 is not in this export",
+            nul_export=nul_export,
+            nul_bodies=["Still waiting"],
+            nul_words=("pending", "waiting"),
+            text_fields=("subject", "status", "createdAt"),
+            bad_field=bad_field,
+            other_fields=OTHER_FIELDS,
+            bad_other=bad_other,
+            skip_bad=skip_bad,
+            skip_bad_messages=["10", "30"],
+            json_exports=json_exports(),
         ),
     )  # fmt: skip

@@ -16,7 +16,12 @@ What each check asserts:
   `Error: FILE:1: JSON nested more than 64 levels deep` line, in a process limited to
   512 MB, and the database file is left byte for byte as it was;
 - arbitrary bytes in any of its files import or are refused with one clean `Error:` line;
-- arbitrary bytes given to `read()` are read, or refused with an OcxError naming the file.
+- arbitrary bytes given to `read()` are read, or refused with an OcxError naming the file;
+- with `records` (a `RecordCase`, see ocx.testing.records): JSON nested 64 levels is read and
+  65 refused at the line where it opens; NUL characters are removed and the rest is found;
+  a field that is not text is a bad record at its line (`--skip-bad` to import the rest);
+  with `--skip-bad` the rest imports and the bad record is listed; any JSON in the
+  importer's files imports or is refused with one clean `Error:` line.
 """
 
 from __future__ import annotations
@@ -37,15 +42,10 @@ from hypothesis import strategies as st
 
 from ocx.plugin_api import OcxError
 from ocx.testing import import_or_refuse, settled
+from ocx.testing.records import FUZZ, TOO_DEEP, RecordCase, RecordConformance
 
-TOO_DEEP = "JSON nested more than 64 levels deep"
-# As many examples as ocx's own hostile tests run; OCX_FUZZ_EXAMPLES raises it for a long run.
-# differing_executors: each importer's subclass runs the same method, on purpose (the case it
-# reads is a class attribute, so no state is shared between them).
-FUZZ = settings(max_examples=int(os.environ.get("OCX_FUZZ_EXAMPLES", "40")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.differing_executors])  # fmt: skip
+__all__ = ["FUZZ", "TOO_DEEP", "ImporterCase", "ImporterConformance", "RecordCase", "bare"]
+
 # Bytes for a file of the export: anything, or JSON's own punctuation in any order.
 EXPORT_BYTES = st.one_of(
     st.binary(max_size=200),
@@ -67,6 +67,7 @@ class ImporterCase:
     `byte_files`: the file names arbitrary bytes are written to; `beside(name)` the files an
     export needs next to that one (a conversations/1.json needs its tickets.json).
     `read_bytes`: the bytes `read()` gets (file name, strategy).
+    `records`: the importer's record shapes, for the record-level checks (ocx.testing.records).
     """
 
     name: str
@@ -76,9 +77,10 @@ class ImporterCase:
     read_file: str
     read_bytes: st.SearchStrategy[bytes]
     beside: Callable[[str], dict[str, bytes]] = field(default=lambda name: {})
+    records: RecordCase | None = None
 
 
-class ImporterConformance:
+class ImporterConformance(RecordConformance):
     """The checks, run once per `case` of a subclass (see the module docstring)."""
 
     case: ClassVar[ImporterCase]
@@ -86,6 +88,20 @@ class ImporterConformance:
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "deep_file" in metafunc.fixturenames:
             metafunc.parametrize("deep_file", sorted(self.case.deep))
+        records = self.case.records
+        if "text_field" in metafunc.fixturenames:
+            metafunc.parametrize("text_field", records.text_fields if records else ())
+        if "other_field" in metafunc.fixturenames:
+            fields = records.other_fields if records else ()
+            metafunc.parametrize("other_field", fields, ids=["-".join(f) for f in fields])
+
+    @pytest.fixture(autouse=True)
+    def _needs_records(self, request: pytest.FixtureRequest) -> None:
+        """A case without `records` runs only the file-level checks."""
+        if self.case.records is None and request.function.__qualname__.startswith(
+            "RecordConformance."
+        ):
+            pytest.skip("the case gives no records (RecordCase)")
 
     @pytest.mark.parametrize("depth", [30_000, 100_000])
     def test_brackets_nested_by_the_thousand_are_refused_in_bounded_memory(

@@ -9,13 +9,12 @@ order the PATHs came in; a conversations file given alone brings the customers p
 it. Files are streamed with `ocx.plugin_api.json_items` (ijson), one customer or conversation at a time,
 so a big export keeps memory flat. Help Scout leaves out keys whose value is empty: every
 optional key may be missing.
+Which page is which: ocx_helpscout.files.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +29,22 @@ from ocx.plugin_api import (
     Record,
     Satisfaction,
     SkippedRecord,
-    check_not_empty,
+    as_dict,
+    as_list,
     clean_text,
+    field_value,
     html_to_text,
-    json_events,
     json_items,
-    json_type,
     not_text,
     record_id,
     value_type,
     with_ids,
 )
+from ocx_helpscout.files import KINDS, SHAPE, _page_order, _pages, file_kind, kind_of_name
 
-KINDS = ("customers", "conversations")
-_EXPECTED = {
-    "customers": "an object with _embedded.customers, as GET /v2/customers returns",
-    "conversations": "an object with _embedded.conversations, "
-    "as GET /v2/conversations?embed=threads returns",
-}
-_API = {"customers": "GET /v2/customers", "conversations": "GET /v2/conversations?embed=threads"}
-SHAPE = (
-    "not a Help Scout export (expected an object with _embedded.customers or "
-    "_embedded.conversations, as the Mailbox API 2.0 returns)"
-)
+__all__ = ["KINDS", "SHAPE", "_page_order", "_pages", "detect", "file_kind", "kind_of_name",
+           "read", "read_all"]  # fmt: skip
+
 # Why a conversation's customer cannot be known, in the summary's `skipped` list.
 NOT_IN_EXPORT = (
     "conversation {conversation}: customer {customer} is not in this export; "
@@ -83,18 +75,10 @@ THREAD_TEXT = ("type", "state", "body", "createdAt", "createdBy.type", "createdB
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _first_value(entries: Any) -> str | None:
     """The first non-empty `value` of Help Scout's [{id, value, type}] lists."""
-    for entry in _list(entries):
-        value = clean_text(_dict(entry).get("value"))
+    for entry in as_list(entries):
+        value = clean_text(as_dict(entry).get("value"))
         if value:
             return value
     return None
@@ -109,65 +93,6 @@ def _name(person: dict[str, Any], first: str = "first", last: str = "last") -> s
 def _person(person: dict[str, Any]) -> str | None:
     """'First Last' of a {id, type, first, last, email} person, else the email."""
     return _name(person) or clean_text(person.get("email"))
-
-
-def _page_order(path: Path) -> tuple[Any, ...]:
-    """`conversations.json`, `conversations-2.json`, ..., `conversations-10.json`: pages in
-    number order, whether or not their numbers have leading zeros."""
-    parts = re.split(r"(\d+)", path.name.lower())
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
-
-
-def kind_of_name(path: Path) -> str | None:
-    name = path.name.lower()
-    for kind in KINDS:
-        if name.startswith(kind) and name.endswith(".json"):
-            return kind
-    return None
-
-
-# --- checking a file's shape ---------------------------------------------------------------
-
-
-def file_kind(path: Path, expected: str | None = None) -> str | None:
-    """'customers' or 'conversations', checked; `expected` (None if not given) for a page
-    with nothing embedded. Raises ImportFileError for an empty file, bad JSON or another
-    shape."""
-    check_not_empty(
-        path, _EXPECTED[expected] if expected else "a Help Scout Mailbox API 2.0 response"
-    )
-    shape = f"not a Help Scout export (expected {_EXPECTED[expected]})" if expected else SHAPE
-    top: set[str] = set()
-    found: str | None = None
-    with closing(json_events(path)) as events:
-        first = next(events, None)
-        if first is None or first[1] != "start_map":
-            raise ImportFileError(str(path), shape)
-        for prefix, event, value in events:
-            if event == "map_key" and prefix == "":
-                top.add(value)
-            elif event == "map_key" and prefix == "_embedded" and value in KINDS:
-                found = value
-                # The event after the key starts its value: records come only in an array.
-                start = next(events, None)
-                if start is None or start[1] != "start_array":
-                    raise ImportFileError(
-                        str(path),
-                        f"not a Help Scout export (_embedded.{found} is "
-                        f"{json_type(start[1] if start else None)}; expected an array of "
-                        f"{found}, as {_API[found]} returns)",
-                    )
-                break
-            elif prefix == "" and event == "end_map":
-                break
-    if found is None:
-        # A page with no results may leave `_embedded` out; anything else is not Help Scout.
-        if "_embedded" not in top and "page" in top:
-            return expected
-        raise ImportFileError(str(path), shape)
-    if expected is not None and found != expected:
-        raise ImportFileError(str(path), f"{shape}; it holds {found}")
-    return found
 
 
 # --- what one import has learnt ---------------------------------------------------------------
@@ -200,8 +125,8 @@ class _Import:
 def _values_not_text(embedded: dict[str, Any], key: str) -> str | None:
     """Help Scout's [{id, value, type}] lists: a `value` that is not text is a broken
     record, like any text field that is not."""
-    for entry in _list(embedded.get(key)):
-        value = _dict(entry).get("value")
+    for entry in as_list(embedded.get(key)):
+        value = as_dict(entry).get("value")
         if value is not None and not isinstance(value, str):
             return f"_embedded.{key} value is {value_type(value)}, expected text"
     return None
@@ -213,7 +138,7 @@ def _customers(path: Path, run: _Import) -> Iterator[Record]:
         if customer_id is None:
             yield BadRecord(origin, "customer has no id")
             continue
-        embedded = _dict(customer.get("_embedded"))
+        embedded = as_dict(customer.get("_embedded"))
         problem = (
             not_text(customer, *CUSTOMER_TEXT)
             or _values_not_text(embedded, "emails")
@@ -245,16 +170,10 @@ def _customers(path: Path, run: _Import) -> Iterator[Record]:
 
 def _tags(value: Any) -> tuple[str, ...]:
     """The conversation's tags: [{id, color, tag}] as the API sends them, or plain names."""
-    names = (clean_text(_dict(t).get("tag") if isinstance(t, dict) else t) for t in _list(value))
+    names = (
+        clean_text(as_dict(t).get("tag") if isinstance(t, dict) else t) for t in as_list(value)
+    )
     return tuple(dict.fromkeys(n for n in names if n))
-
-
-def _field_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    return None  # an object or a list: no Help Scout field type holds one
 
 
 def _custom_fields(value: Any) -> tuple[tuple[str, Any], ...]:
@@ -262,12 +181,12 @@ def _custom_fields(value: Any) -> tuple[tuple[str, Any], ...]:
     sees (a dropdown's option label, `value` being its id), so it wins; the field's id names
     it when it has no name. Fields with no value are left out."""
     pairs: list[tuple[str, Any]] = []
-    for field in _list(value):
-        field = _dict(field)
+    for field in as_list(value):
+        field = as_dict(field)
         label = clean_text(field.get("name")) or record_id(field.get("id"))
-        shown = _field_value(field.get("text"))
+        shown = field_value(field.get("text"))
         if shown is None:
-            shown = _field_value(field.get("value"))
+            shown = field_value(field.get("value"))
         if label is not None and shown is not None:
             pairs.append((label, shown))
     return tuple(pairs)
@@ -278,7 +197,7 @@ def _satisfaction(threads: list[Any]) -> Satisfaction | None:
     comments} on the thread that was rated (List Conversations with embed=threads carries it
     since 2023-09)."""
     for thread in threads:  # newest first, as the API lists them
-        rating = _dict(_dict(thread).get("rating"))
+        rating = as_dict(as_dict(thread).get("rating"))
         score, comment = clean_text(rating.get("rating")), clean_text(rating.get("comments"))
         if score or comment:
             return Satisfaction(score=score, comment=comment)
@@ -328,7 +247,7 @@ def _conversations(path: Path, run: _Import) -> Iterator[Record]:
             where = Origin(str(path), conversations.line())
             yield BadRecord(where, f"conversation {conversation_id}: {problem}")
             continue
-        customer = _dict(conversation.get("primaryCustomer"))
+        customer = as_dict(conversation.get("primaryCustomer"))
         customer_id, email = record_id(customer.get("id")), clean_text(customer.get("email"))
         if customer_id is None and email is None and _name(customer) is None:
             yield BadRecord(origin, f"conversation {conversation_id} has no primaryCustomer")
@@ -336,7 +255,7 @@ def _conversations(path: Path, run: _Import) -> Iterator[Record]:
         person, missing = _primary_customer(conversation_id, customer, str(path), run)
         if person is not None:
             yield person
-        threads = _dict(conversation.get("_embedded")).get("threads")
+        threads = as_dict(conversation.get("_embedded")).get("threads")
         embedded = isinstance(threads, list)
         updated = clean_text(conversation.get("userUpdatedAt")) or clean_text(
             conversation.get("updatedAt")
@@ -353,7 +272,7 @@ def _conversations(path: Path, run: _Import) -> Iterator[Record]:
             tags=_tags(conversation.get("tags")),
             # email, chat or phone; how it came in (beacon, api, ...) when the type is missing
             channel=clean_text(conversation.get("type"))
-            or clean_text(_dict(conversation.get("source")).get("type")),
+            or clean_text(as_dict(conversation.get("source")).get("type")),
             satisfaction=_satisfaction(threads) if embedded else None,
             custom_fields=_custom_fields(conversation.get("customFields")),
             missing_customer=missing,
@@ -373,7 +292,7 @@ def _preview(
     """A conversation listed without embed=threads keeps only `preview`, the start of its
     newest thread: one message marked as a preview, from whoever `customerWaitingSince`
     says replied last, at the conversation's last update."""
-    last = _dict(conversation.get("customerWaitingSince")).get("latestReplyFrom")
+    last = as_dict(conversation.get("customerWaitingSince")).get("latestReplyFrom")
     return MessageRecord(
         external_id=f"{conversation_id}-preview",
         conversation_external_id=conversation_id,
@@ -389,7 +308,7 @@ def _author(thread: dict[str, Any], inbound: bool, run: _Import) -> str | None:
     """Who wrote a thread, by name when the export has one anywhere: `createdBy`'s first and
     last name, the customers page's name for a customer, `createdBy`'s email, the thread's
     `customer`; an agent with none of these is `agent ID`."""
-    created_by = _dict(thread.get("createdBy"))
+    created_by = as_dict(thread.get("createdBy"))
     creator_id = record_id(created_by.get("id"))
     by_customer = created_by.get("type") == "customer" or (inbound and "type" not in created_by)
     author = _name(created_by)
@@ -397,7 +316,7 @@ def _author(thread: dict[str, Any], inbound: bool, run: _Import) -> str | None:
         author = run.names.get(creator_id)
     author = author or clean_text(created_by.get("email"))
     if author is None and inbound:
-        customer = _dict(thread.get("customer"))
+        customer = as_dict(thread.get("customer"))
         author = _person(customer) or run.names.get(record_id(customer.get("id")) or "")
     if author is None and creator_id and not by_customer:
         author = f"agent {creator_id}"
@@ -428,7 +347,7 @@ def _threads(
         if kind in ("customer", "message", "note"):
             inbound = kind == "customer"
         else:  # chat, phone, forwards: whoever wrote it
-            inbound = _dict(thread.get("createdBy")).get("type") == "customer"
+            inbound = as_dict(thread.get("createdBy")).get("type") == "customer"
         body = thread.get("body")
         yield MessageRecord(
             external_id=thread_id,
@@ -443,10 +362,6 @@ def _threads(
 
 
 # --- the importer's detect, read_all and read --------------------------------------------------
-
-
-def _pages(folder: Path, kind: str) -> list[Path]:
-    return sorted((p for p in folder.glob(f"{kind}*.json") if p.is_file()), key=_page_order)
 
 
 def detect(path: Path) -> bool:
