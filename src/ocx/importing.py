@@ -71,14 +71,20 @@ def _kept_text(kept: dict[str, int]) -> str:
     )
 
 
+def env_seconds(name: str, default: float) -> float:
+    """Seconds from environment variable NAME, a knob for tests; DEFAULT when it is unset, not
+    a number or negative."""
+    text = os.environ.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 def batch_seconds() -> float:
     """How long one of an import's transactions runs before it commits (see BATCH_SECONDS)."""
-    text = os.environ.get("OCX_IMPORT_BATCH_SECONDS", "").strip()
-    try:
-        value = float(text) if text else BATCH_SECONDS
-    except ValueError:
-        return BATCH_SECONDS
-    return value if value >= 0 else BATCH_SECONDS
+    return env_seconds("OCX_IMPORT_BATCH_SECONDS", BATCH_SECONDS)
 
 
 def _boundary(record: Any) -> bool:

@@ -7,6 +7,8 @@
   the helpers importers read exports with (json_items, load_json, record_id, clean_text,
   as_dict, export_pages...);
 - errors: OcxError, ChannelDown, ImportFileError, NoDatabase;
+- for notifiers: channel_secret, one_line, timeout_problem, addressed_as (the address rule of
+  a channel that names people), now() (honours OCX_NOW) and OCX_VERSION;
 - for command plugins: App (what `click.pass_obj` gives a command) and customer_listing().
 
 Cheap to import, since it is on ocx's start-up path: the import helpers and App are loaded
@@ -21,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# The ocx version a plugin names (the webhook's User-Agent: ocx/VERSION).
+from ocx import __version__ as OCX_VERSION
+
 # ChannelDown is re-exported: a notifier raises it when its channel cannot be reached or does
 # not answer in time, so the outbox holds the channel's other messages for the next run.
 from ocx.errors import ChannelDown as ChannelDown
@@ -28,6 +33,9 @@ from ocx.errors import NoDatabase as NoDatabase
 from ocx.errors import OcxError as OcxError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ocx.channels import addressed_as, one_line, timeout_problem
     from ocx.cli.app import App
     from ocx.customers import Customer
     from ocx.hookspecs import hookimpl
@@ -50,13 +58,14 @@ if TYPE_CHECKING:
     from ocx.importshared import as_dict, as_list, export_pages, field_value, plural
 
 __all__ = [
-    "App", "BadRecord", "ChannelDown", "ConversationRecord", "CustomerRecord", "ImportFileError",
-    "ImportWarning", "Importer", "MessageRecord", "NoDatabase", "Notifier", "OcxError", "Origin",
-    "OutboundMessage", "Record", "Satisfaction", "SkippedRecord", "as_dict", "as_list",
-    "channel_secret", "check_not_empty", "clean_text", "counted", "customer_listing",
-    "export_pages", "field_value", "hookimpl", "html_to_text", "iana_zone", "json_events",
-    "json_first_event", "json_item_line", "json_items", "json_top_level_values", "json_type",
-    "load_json", "not_text", "plural", "record_id", "value_type", "with_ids",
+    "OCX_VERSION", "App", "BadRecord", "ChannelDown", "ConversationRecord", "CustomerRecord",
+    "ImportFileError", "ImportWarning", "Importer", "MessageRecord", "NoDatabase", "Notifier",
+    "OcxError", "Origin", "OutboundMessage", "Record", "Satisfaction", "SkippedRecord",
+    "addressed_as", "as_dict", "as_list", "channel_secret", "check_not_empty", "clean_text",
+    "counted", "customer_listing", "export_pages", "field_value", "hookimpl", "html_to_text",
+    "iana_zone", "json_events", "json_first_event", "json_item_line", "json_items",
+    "json_top_level_values", "json_type", "load_json", "not_text", "now", "one_line", "plural",
+    "record_id", "timeout_problem", "value_type", "with_ids",
 ]  # fmt: skip
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -331,6 +340,14 @@ def channel_secret(channel: Mapping[str, Any], key: str) -> str | None:
     return value
 
 
+def now() -> datetime:
+    """The current time in UTC as ocx sees it: OCX_NOW pins it, so a plugin's output (a mail's
+    Date) is as repeatable in tests and replays as ocx's own."""
+    from ocx import clock
+
+    return clock.now()
+
+
 def customer_listing(app: App) -> list[Customer]:
     """Every customer ocx holds, ordered by name (what `ocx customer list` shows): each has
     `.name`, `.email`, `.company`, `.tags`. Raises NoDatabase before `ocx init`."""
@@ -348,6 +365,9 @@ _LAZY: dict[str, tuple[str, ...]] = {
     ),
     "ocx.importshared": ("as_dict", "as_list", "export_pages", "field_value", "plural"),
     "ocx.cli.app": ("App",),
+    # the core's channel rules, so a plugin's channel type is checked and addressed as a
+    # built-in one is
+    "ocx.channels": ("addressed_as", "one_line", "timeout_problem"),
     # pluggy loads with the plugin manager, before any plugin module uses the marker
     "ocx.hookspecs": ("hookimpl",),
 }  # fmt: skip

@@ -291,24 +291,16 @@ def profile(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | No
 
 def _profile_lines(customer: Customer, tz: tzinfo, extra: dict[str, Sequence[Any]] | None
                    ) -> list[Line]:  # fmt: skip
+    from ocx.fields import FIELDS  # small, and loaded already by the customer commands
+
     fields = [
         ("Id", str(customer.id)),
-        ("Email", customer.email),
-        ("Name", customer.name),
-        ("Company", customer.company),
-        ("Phone", customer.phone),
-        ("Time zone", customer.time_zone),
-        ("Channel", customer.channel),
-        ("Pace", customer.pace),
-        ("Tone", customer.tone),
-        ("Language", customer.language),
-        ("Quiet hours", customer.quiet_hours),
-        ("Tags", ", ".join(customer.tags)),
-        ("Context", customer.context),
+        *((f.label, ", ".join(customer.tags) if f.multiple else getattr(customer, f.name))
+          for f in FIELDS),
         ("Sources", ", ".join(f"{s['source']}:{s['external_id']}" for s in customer.sources)),
         ("Created", clock.local_text(customer.created_at, tz)),
         ("Updated", clock.local_text(customer.updated_at, tz)),
-    ]
+    ]  # fmt: skip
     lines: list[Line] = [("bold", [(customer.display_name, None)])]
     lines += [
         ("bold", [(f"{label:<12} ", None), (value, None)]) for label, value in fields if value

@@ -130,29 +130,12 @@ def _importer_names() -> dict[str, str]:
     """Importer names and descriptions, from a cache kept fresh by the same environment
     fingerprint as the plugin-commands cache: loading every plugin takes far longer than
     a TAB may (the first completion after an install pays it once)."""
-    import json
+    from ocx.cli.root import _plugin_cache_path, fingerprinted
 
-    from ocx.cli.root import _environment_fingerprint, _plugin_cache_path
+    def load() -> dict[str, str]:
+        from ocx.pluginhost import Plugins
 
-    fingerprint = _environment_fingerprint()
+        return {name: imp.description for name, imp in Plugins().importers().items()}
+
     path = os.path.join(os.path.dirname(_plugin_cache_path()), IMPORTERS_CACHE)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            cached = json.load(handle)
-        if cached.get("fingerprint") == fingerprint:
-            return {str(k): str(v) for k, v in cached["importers"].items()}
-    except (OSError, ValueError, KeyError, AttributeError):
-        pass
-    from ocx.pluginhost import Plugins
-
-    found = {name: imp.description for name, imp in Plugins().importers().items()}
-    try:
-        from pathlib import Path
-
-        from ocx import private
-
-        data = json.dumps({"fingerprint": fingerprint, "importers": found})
-        private.write_file(Path(path), data.encode("utf-8"))  # folder 0700, file 0600
-    except OSError:
-        pass  # a read-only home only costs speed
-    return found
+    return fingerprinted(path, "importers", load)

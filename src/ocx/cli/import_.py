@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -18,15 +17,6 @@ from ocx.errors import OcxError
 # variable OCX_IMPORT_PROGRESS_SECONDS overrides it, for tests only
 # (tests/test_import_progress.py); it is not a user setting.
 PROGRESS_AFTER = 1.0
-
-
-def _progress_after() -> float:
-    text = os.environ.get("OCX_IMPORT_PROGRESS_SECONDS", "").strip()
-    try:
-        value = float(text) if text else PROGRESS_AFTER
-    except ValueError:
-        return PROGRESS_AFTER
-    return value if value >= 0 else PROGRESS_AFTER
 
 
 def _list_importers(app: App, as_json: bool) -> None:
@@ -90,9 +80,10 @@ def import_(
     store = app.store
     if sys.stderr.isatty() and not as_json:
         label = f"Importing from {source}"
+        after = importing.env_seconds("OCX_IMPORT_PROGRESS_SECONDS", PROGRESS_AFTER)
         with (
             importing.reading(paths) as export,
-            render.import_progress(label, export, after=_progress_after()) as progress,
+            render.import_progress(label, export, after=after) as progress,
         ):
             summary = importing.run(
                 store, importer, paths, author=app.user, dry_run=dry_run, skip_bad=skip_bad,

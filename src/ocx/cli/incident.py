@@ -10,7 +10,14 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import DURATION, SEVERITY, WHEN, json_option, no_header_option
+from ocx.cli.options import (
+    DURATION,
+    SEVERITY,
+    WHEN,
+    handle_option,
+    json_option,
+    no_header_option,
+)
 from ocx.errors import OcxError
 
 
@@ -51,12 +58,7 @@ def _messages():  # type: ignore[no-untyped-def]
     show_default=True,
     help="1 is the worst; severity 1 updates ignore quiet hours.",
 )
-@click.option(
-    "--lead",
-    metavar="HANDLE",
-    shell_complete=complete.handles,
-    help="Incident lead (owns the next-update promises).",
-)
+@handle_option("--lead", help="Incident lead (owns the next-update promises).")
 @click.option("--started", type=WHEN, metavar="WHEN", help="When it started (default: now).")
 @click.option("--summary", help="What happened, in a sentence.")
 @click.pass_obj

@@ -49,6 +49,14 @@ def no_header_option(func: F) -> F:
     )(func)  # fmt: skip
 
 
+def handle_option(*decls: str, help: str, **extra: Any) -> Callable[[F], F]:
+    """An option naming a team member by handle, completed from the team."""
+    from ocx.cli import complete
+
+    return click.option(*decls, metavar="HANDLE", shell_complete=complete.handles, help=help,
+                        **extra)  # fmt: skip
+
+
 def limit_option(default: int | None = None) -> Callable[[F], F]:
     return click.option(
         "--limit", "-n", type=LIMIT, default=default, show_default=default is not None,

@@ -11,7 +11,7 @@ import click
 import ocx.cli.complete as complete
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import WHEN, json_option, no_header_option
+from ocx.cli.options import WHEN, handle_option, json_option, no_header_option
 from ocx.errors import OcxError
 
 
@@ -31,18 +31,8 @@ def postmortem_group() -> None:
 
 @postmortem_group.command("new")
 @click.argument("incident", shell_complete=complete.incidents)
-@click.option(
-    "--author",
-    metavar="HANDLE",
-    shell_complete=complete.handles,
-    help="Who writes it (default: config user).",
-)
-@click.option(
-    "--reviewer",
-    metavar="HANDLE",
-    shell_complete=complete.handles,
-    help="Independent reviewer (not the incident lead).",
-)
+@handle_option("--author", help="Who writes it (default: config user).")
+@handle_option("--reviewer", help="Independent reviewer (not the incident lead).")
 @click.pass_obj
 def new(app: App, incident: str, author: str | None, reviewer: str | None) -> None:
     """Create a postmortem prefilled from the incident's record; prints its id.
@@ -152,13 +142,7 @@ def export(app: App, postmortem_id: str, fmt: str) -> None:
 @postmortem_group.command("action")
 @click.argument("postmortem_id", metavar="ID")
 @click.argument("text")
-@click.option(
-    "--owner",
-    required=True,
-    metavar="HANDLE",
-    shell_complete=complete.handles,
-    help="Who carries it out.",
-)
+@handle_option("--owner", required=True, help="Who carries it out.")
 @click.option(
     "--due", "when", type=WHEN, required=True, metavar="WHEN", help="By when, e.g. 'in 2 weeks'."
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,33 @@ def _environment_fingerprint() -> list[Any]:
     return marks
 
 
+def fingerprinted(path: str, key: str, compute: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """KEY of the JSON cache at PATH while this environment's fingerprint matches the one it
+    was written with; else what COMPUTE returns, cached there for the next run (loading
+    plugins takes far longer than `ocx --help` or a TAB may)."""
+    import json
+
+    fingerprint = _environment_fingerprint()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            cached = json.load(handle)
+        if cached.get("fingerprint") == fingerprint:
+            return {str(k): str(v) for k, v in cached[key].items()}
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    found = compute()
+    try:
+        from pathlib import Path
+
+        from ocx import private
+
+        data = json.dumps({"fingerprint": fingerprint, key: found})
+        private.write_file(Path(path), data.encode("utf-8"))  # folder 0700, file 0600
+    except OSError:
+        pass  # a read-only home only costs speed
+    return found
+
+
 def _app(ctx: click.Context) -> App:
     """The App for this run; made here when a subcommand is looked up before the root
     callback has run (click resolves the subcommand first)."""
@@ -159,31 +187,14 @@ class OcxGroup(click.Group):
     def _cached_plugin_commands(self, ctx: click.Context) -> dict[str, str]:
         """Plugin command names and help from a cache kept fresh by the environment
         fingerprint, so `ocx --help` does not scan entry points on every run."""
-        import json
-
-        fingerprint = _environment_fingerprint()
-        path = _plugin_cache_path()
-        try:
-            with open(path, encoding="utf-8") as handle:
-                cached = json.load(handle)
-            if cached.get("fingerprint") == fingerprint:
-                return dict(cached["commands"])
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass
-        commands = {
-            name: command.get_short_help_str(60)
-            for name, command in self._plugin_commands(ctx).items()
-        }
-        try:
-            from pathlib import Path
-
-            from ocx import private
-
-            data = json.dumps({"fingerprint": fingerprint, "commands": commands})
-            private.write_file(Path(path), data.encode("utf-8"))  # folder 0700, file 0600
-        except OSError:
-            pass  # a read-only home only costs speed
-        return commands
+        return fingerprinted(
+            _plugin_cache_path(),
+            "commands",
+            lambda: {
+                name: command.get_short_help_str(60)
+                for name, command in self._plugin_commands(ctx).items()
+            },
+        )
 
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         """Commands plugins add, gathered once per run; built-in names win over a plugin's."""

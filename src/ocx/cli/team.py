@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 import ocx.cli.complete as complete
 from ocx import render, team
 from ocx.cli.app import App
-from ocx.cli.options import json_option, no_header_option
+from ocx.cli.options import F, json_option, no_header_option
 
 
 @click.group("team")
@@ -42,16 +44,24 @@ def _warn_unknown_channel(app: App, channel: str | None) -> None:
                 "before messages are due")  # fmt: skip
 
 
+def _member_options(name: str, email: str, channel: str) -> Callable[[F], F]:
+    """`--name`, `--email` and `--channel`, as `team add` and `team edit` take them."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--channel", metavar="NAME", shell_complete=complete.channels,
+                            help=channel)(func)  # fmt: skip
+        func = click.option("--email", help=email)(func)
+        return click.option("--name", help=name)(func)
+
+    return decorate
+
+
 @team_group.command("add")
 @click.argument("handle")
-@click.option("--name", help="Full name.")
-@click.option("--email", help="Email address (an email channel sends here).")
-@click.option(
-    "--channel",
-    metavar="NAME",
-    shell_complete=complete.channels,
-    help="Channel in ocx.toml that reaches them.",
-)
+@_member_options(
+    "Full name.", "Email address (an email channel sends here).",
+    "Channel in ocx.toml that reaches them.",
+)  # fmt: skip
 @click.option("--lead", is_flag=True, help="The team lead: escalations go to them.")
 @click.option("--digest", is_flag=True, help="One message per run listing all their items.")
 @click.pass_obj
@@ -69,14 +79,8 @@ def add(app: App, handle: str, name: str | None, email: str | None, channel: str
 
 @team_group.command("edit")
 @click.argument("handle", shell_complete=complete.handles)
-@click.option("--name", help="Full name ('' clears).")
-@click.option("--email", help="Email address ('' clears).")
-@click.option(
-    "--channel",
-    metavar="NAME",
-    shell_complete=complete.channels,
-    help="Channel in ocx.toml ('' clears).",
-)
+@_member_options("Full name ('' clears).", "Email address ('' clears).",
+                 "Channel in ocx.toml ('' clears).")  # fmt: skip
 @click.option("--lead/--no-lead", default=None, help="Mark or unmark as team lead.")
 @click.option("--digest/--no-digest", default=None, help="One message per run, or one per item.")
 @click.pass_obj

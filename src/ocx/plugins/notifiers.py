@@ -9,9 +9,9 @@ messages for the next run), a plain `OcxError` for anything else. Secrets reach 
 only through `*_env` keys naming environment variables (`channel_secret`).
 
 They reach ocx only as a plugin does, through `Notifier`: `check` for the shape of their
-keys, `address` for whom they send to. Checking a channel and delivering through one
-(`check_channel`, `deliver`) live in `ocx.channels`; they are importable here too for
-plugins' tests written against this module.
+keys, `address` for whom they send to, and import nothing but `ocx.plugin_api`. Checking a
+channel and delivering through one is the core's (`ocx.channels`); a plugin's tests reach
+`check_channel` through `ocx.testing`.
 
 This module is imported whenever plugins load, so smtplib, http.client, ssl, threading,
 urllib.request, hmac and subprocess are imported only by the code that needs them.
@@ -24,15 +24,19 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ocx.channels import addressed_as
-from ocx.channels import check_channel as check_channel
-from ocx.channels import deliver as deliver
-from ocx.errors import ChannelDown, OcxError
-from ocx.hookspecs import hookimpl
-from ocx.plugin_api import Notifier, OutboundMessage
-from ocx.plugins.notify_base import DEFAULT_COMMAND_TIMEOUT, channel_timeout, one_line
-from ocx.plugins.notify_email import check_email, email_address, send_email
-from ocx.plugins.notify_webhook import check_webhook, send_webhook
+from ocx.plugin_api import (
+    ChannelDown,
+    Notifier,
+    OcxError,
+    OutboundMessage,
+    addressed_as,
+    hookimpl,
+    one_line,
+)
+
+from .notify_base import DEFAULT_COMMAND_TIMEOUT, channel_timeout
+from .notify_email import check_email, email_address, send_email
+from .notify_webhook import check_webhook, send_webhook
 
 # --- console -----------------------------------------------------------------------------
 

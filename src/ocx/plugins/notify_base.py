@@ -1,7 +1,7 @@
 """What the built-in notifiers share: reading a channel's `timeout` and flags, and the
 deadline that bounds one delivery attempt.
 
-A channel's `timeout` (at most `ocx.channels.MAX_TIMEOUT`) bounds a whole attempt, not each
+A channel's `timeout` (at most 300 seconds: `timeout_problem` says why not) bounds a whole attempt, not each
 socket operation: email and webhook run against a `Deadline`, whose watchdog shuts the
 socket down when the time is up; `command` bounds the whole run with the subprocess timeout.
 """
@@ -13,9 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ocx.channels import one_line as one_line
-from ocx.channels import timeout_problem
-from ocx.errors import OcxError
+from ocx.plugin_api import OcxError, timeout_problem
+from ocx.plugin_api import one_line as one_line
 
 DEFAULT_TIMEOUT = 10.0  # seconds, email and webhook
 DEFAULT_COMMAND_TIMEOUT = 30.0

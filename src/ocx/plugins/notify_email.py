@@ -9,10 +9,9 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from ocx import clock
-from ocx.errors import ChannelDown, OcxError
-from ocx.plugin_api import OutboundMessage, channel_secret
-from ocx.plugins.notify_base import DEFAULT_TIMEOUT, Deadline, channel_timeout, flag, one_line
+from ocx.plugin_api import ChannelDown, OcxError, OutboundMessage, channel_secret, now
+
+from .notify_base import DEFAULT_TIMEOUT, Deadline, channel_timeout, flag, one_line
 
 
 def message_id(key: str) -> str:
@@ -108,7 +107,7 @@ def send_email(message: OutboundMessage, channel: Mapping[str, Any]) -> str:
         mail["From"] = sender
         mail["To"] = message.recipient
         mail["Subject"] = " ".join(message.subject.split())
-        mail["Date"] = formatdate(clock.now().timestamp(), localtime=False)  # honours OCX_NOW
+        mail["Date"] = formatdate(now().timestamp(), localtime=False)  # honours OCX_NOW
         mail["Message-ID"] = message_id(message.key)
         mail["X-Ocx-Key"] = message.key
         mail["X-Ocx-Kind"] = message.kind

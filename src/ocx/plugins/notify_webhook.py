@@ -10,9 +10,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ocx.errors import ChannelDown, OcxError
-from ocx.plugin_api import OutboundMessage, channel_secret
-from ocx.plugins.notify_base import DEFAULT_TIMEOUT, Deadline, channel_timeout, one_line
+from ocx.plugin_api import OCX_VERSION, ChannelDown, OcxError, OutboundMessage, channel_secret
+
+from .notify_base import DEFAULT_TIMEOUT, Deadline, channel_timeout, one_line
 
 
 def shown_url(url: str) -> str:
@@ -69,11 +69,9 @@ def send_webhook(message: OutboundMessage, channel: Mapping[str, Any]) -> str:
     import ssl
     from urllib.parse import urlsplit
 
-    from ocx import __version__
-
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": f"ocx/{__version__}",
+        "User-Agent": f"ocx/{OCX_VERSION}",
         "Idempotency-Key": message.key,
     }
     if secret is not None:

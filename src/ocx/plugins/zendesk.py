@@ -41,7 +41,8 @@ from ocx.plugin_api import (
     record_id,
     with_ids,
 )
-from ocx.plugins.zendesk_files import (
+
+from .zendesk_files import (
     KEYS,
     check_key_after_empty_pass,
     check_shape,
