@@ -1,6 +1,6 @@
 """`customer search` over generated customers (100,000; 10,000 with --quick).
 
-In-process: ocx.customers.search(store, q) for 50 queries of mixed kinds, p50/p90/p99 over
+In-process: ocx.search.search(store, q) for 50 queries of mixed kinds, p50/p90/p99 over
 every timed call; baseline: `SELECT count(*) FROM customers` in the same database, timed
 between the searches, with a primary-key lookup, `customers.get` and a full LIKE scan beside
 it for scale.
@@ -70,7 +70,7 @@ def _elapsed_ms(func: Callable[[int], Any], arg: int) -> float:
 
 
 def in_process(ctx: Context) -> list[Row]:
-    from ocx import customers
+    from ocx import customers, search
     from ocx.store import open_store
 
     size, seed, reps = ctx.settings.customers, ctx.settings.seed, ctx.settings.search_reps
@@ -81,7 +81,7 @@ def in_process(ctx: Context) -> list[Row]:
         matches = {
             q: conn.execute(
                 "SELECT count(*) FROM customer_search WHERE customer_search MATCH ?",
-                (customers.fts_query(q),),
+                (search.fts_query(q),),
             ).fetchone()[0]
             for _, q in asked
         }
@@ -100,7 +100,7 @@ def in_process(ctx: Context) -> list[Row]:
             ).fetchone(),
         }
         for i, (_, q) in enumerate(asked):  # warm-up: what the queries read is in the cache
-            customers.search(store, q)
+            search.search(store, q)
             for func in others.values():
                 func(i)
         log(f"search: {len(asked)} queries x {reps} passes in-process over {size:,} customers")
@@ -110,7 +110,7 @@ def in_process(ctx: Context) -> list[Row]:
         # The baseline and the other references run between the searches, not after them,
         # so that whatever else the machine does falls on them alike.
         for i, (kind, q) in enumerate(asked * reps):
-            elapsed = _elapsed_ms(lambda _, q=q: customers.search(store, q), i)
+            elapsed = _elapsed_ms(lambda _, q=q: search.search(store, q), i)
             by_kind.setdefault(kind, []).append(elapsed)
             every.append(elapsed)
             for name, func in others.items():
@@ -126,7 +126,7 @@ def in_process(ctx: Context) -> list[Row]:
         Row(group, PK, timed[PK], base, note="primary-key lookup: the cheapest query"),
         Row(group, GET, timed[GET], base, note="what `customer show` reads"),
         Row(group, SCAN, timed[SCAN], base, note="a full scan: search without the index"),
-        Row(group, f"customers.search: all {len(asked)} queries", every, base, P50_GOAL),
+        Row(group, f"search.search: all {len(asked)} queries", every, base, P50_GOAL),
     ]
     for kind, samples in by_kind.items():
         counts = [matches[q] for k, q in asked if k == kind]

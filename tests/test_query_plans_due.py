@@ -130,7 +130,7 @@ def test_a_customer_is_found_by_email_through_the_unique_indexes(conn: sqlite3.C
 
 
 def test_a_search_for_an_email_reads_the_full_text_index(conn: sqlite3.Connection) -> None:
-    from ocx.customers import fts_query
+    from ocx.search import fts_query
 
     found = plans(conn, lambda c: customer_sql.search(c, fts_query("c7@example.com"), 50))  # type: ignore[arg-type]
     assert "SCAN customer_search VIRTUAL TABLE INDEX" in found[0], found

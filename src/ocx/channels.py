@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ocx.errors import ChannelDown, OcxError
 
 if TYPE_CHECKING:
-    from ocx.plugin_api import Notifier, OutboundMessage
+    from ocx.plugin_types import Notifier, OutboundMessage
 
 Notifiers = Mapping[str, "Notifier"]
 

@@ -1,7 +1,7 @@
 """Customer profiles and their timeline: the domain layer, usable without the CLI.
 
-The profile's fields are declared in ocx.fields, search lives in ocx.search; both are
-re-exported here, so callers say customers.normalise_email, customers.search."""
+The profile's fields are declared in ocx.fields (re-exported here: customers.normalise_email);
+search lives in ocx.search, above this module."""
 
 from __future__ import annotations
 
@@ -21,15 +21,6 @@ from ocx.fields import (  # noqa: F401 (re-exported: callers name them customers
 )
 from ocx.fields import clean as _clean
 from ocx.refs import AmbiguousRef, Ref, parse_ref, resolve  # noqa: F401 (re-exported)
-from ocx.search import (  # noqa: F401 (re-exported)
-    MATCH_FIELDS,
-    Hit,
-    Match,
-    fts_query,
-    fts_terms,
-    search,
-    search_ids,
-)
 from ocx.store import Store
 from ocx.store import customers as sql
 

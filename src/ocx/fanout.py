@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocx import clock, customers, team
+from ocx import clock, customers, search, team
 from ocx.errors import NotFound, OcxError
 from ocx.incidents import _event, _find, _unswept
 from ocx.store import Store
@@ -76,7 +76,7 @@ def fanout(
         for company in companies:
             affected.update(dict.fromkeys(sql.customers_by(conn, company=company.strip())))
         for query in queries:
-            affected.update(dict.fromkeys(customers.search_ids(store, query)))
+            affected.update(dict.fromkeys(search.search_ids(store, query)))
         if everyone:
             affected.update(dict.fromkeys(sql.customers_by(conn, everyone=True)))
         for text in refs:

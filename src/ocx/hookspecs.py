@@ -18,7 +18,7 @@ import pluggy
 if TYPE_CHECKING:  # click stays off the start-up path of a plugin that adds no command
     import click
 
-    from ocx.plugin_api import Importer, Notifier
+    from ocx.plugin_types import Importer, Notifier
 
 hookspec = pluggy.HookspecMarker("ocx")
 hookimpl = pluggy.HookimplMarker("ocx")

@@ -31,7 +31,7 @@ from ocx.importmerge import (  # noqa: F401 (re-exported: callers name them impo
     Job,
     said,
 )
-from ocx.plugin_api import ConversationRecord, CustomerRecord, Importer
+from ocx.plugin_types import ConversationRecord, CustomerRecord, Importer
 from ocx.store import Store
 
 # A transaction is committed at the first ticket boundary after it has run this long; then the

@@ -34,7 +34,7 @@ from ocx.jsoncheck import (
     utf8_error,
 )
 from ocx.jsonplaces import nth_value, value_nearby
-from ocx.plugin_api import ImportFileError, Origin
+from ocx.plugin_types import ImportFileError, Origin
 
 __all__ = [
     "BOM", "MAX_DEPTH", "PRECISE_ERRORS_UP_TO", "TOO_DEEP", "BytesRead", "JsonItems",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ocx import clock, customers, fields, privacy
 from ocx.errors import OcxError
-from ocx.plugin_api import (
+from ocx.plugin_types import (
     BadRecord,
     ConversationRecord,
     CustomerRecord,

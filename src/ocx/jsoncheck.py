@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import IO
 
-from ocx.plugin_api import ImportFileError, Origin
+from ocx.plugin_types import ImportFileError, Origin
 
 BOM = b"\xef\xbb\xbf"
 CHUNK = 1024 * 1024  # a file too big to read whole is checked for UTF-8 this much at a time

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ocx import channels, clock
 from ocx.errors import ChannelDown, NotFound, OcxError
-from ocx.plugin_api import OutboundMessage
+from ocx.plugin_types import OutboundMessage
 from ocx.store import Store
 from ocx.store import outbox as sql
 

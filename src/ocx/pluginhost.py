@@ -18,7 +18,7 @@ import pluggy
 
 from ocx import hookspecs
 from ocx.errors import OcxError
-from ocx.plugin_api import Importer, Notifier
+from ocx.plugin_types import Importer, Notifier
 
 if TYPE_CHECKING:
     import click

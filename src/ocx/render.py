@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ocx import clock
+from ocx.cellwidth import breaks, measure, wrapped
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -103,64 +103,6 @@ def _print_long_table(out: Console, grid: Callable[[Sequence[Sequence[str]]], An
     from ocx.render_tables import print_long_table
 
     return print_long_table(out, grid, width, cells)
-
-
-# The card's plain text (see profile), and render_tables' long tables, wrap and measure text
-# as rich does, without importing it.
-_WORD = re.compile(r"\s*\S+\s*")  # a word and the spaces around it, as rich._wrap reads them
-
-
-def measure(text: str) -> tuple[int, int] | None:
-    """Rich's (minimum, maximum) width of a Text of printable characters one cell wide each
-    (ASCII, Latin accents): its longest word and its length. None for anything else (wide
-    or combining characters, tabs, control codes)."""
-    if not (text.isprintable() and (text.isascii() or max(text) <= "\u02ff")):
-        return None
-    words = text.split()
-    return (max(map(len, words)) if words else len(text)), len(text)
-
-
-def _breaks(text: str, width: int) -> list[int] | None:
-    """Where rich breaks a line of text _measure reads (one cell a character) to fit the
-    width (rich._wrap.divide_line when no word is too long); None when a word (with the
-    spaces before it, for the first) is longer than the width, and must be folded."""
-    offsets, offset = [], 0
-    if text[:1] != " " and text[-1:] != " " and "  " not in text:  # words one space apart
-        start = 0
-        for word in text.split(" "):
-            size = len(word)
-            if size > width:
-                return None
-            if size <= width - offset:
-                offset += size + 1
-            elif offset and start:
-                offsets.append(start)
-                offset = size + 1
-            start += size + 1
-        return offsets
-    for match in _WORD.finditer(text):
-        start, word = match.start(), match.group()
-        size = len(word.rstrip())
-        if size > width:
-            return None
-        if size <= width - offset:
-            offset += len(word)
-        elif offset and start:
-            offsets.append(start)
-            offset = len(word)
-    return offsets
-
-
-def _lines(text: str, offsets: list[int], width: int) -> list[str]:
-    """The text cut at the offsets, each line cropped to the width as rich crops it (the
-    spaces past the width go first), not padded."""
-    lines = []
-    for start, end in zip([0, *offsets], [*offsets, len(text)], strict=True):
-        line = text[start:end]
-        if len(line) > width:  # Text.rstrip_end, then Text.truncate
-            line = line[: len(line) - min(len(line) - len(line.rstrip()), len(line) - width)]
-        lines.append(line[:width])
-    return lines
 
 
 def due_table(found: Sequence[Item], tz: tzinfo, *, header: bool = True) -> None:
@@ -361,10 +303,10 @@ def _plain_text(lines: list[Line], width: int) -> str | None:
         if not text or (len(text) <= width and measure(text) is not None):
             out.append(text)
             continue
-        offsets = _breaks(text, width) if measure(text) is not None else None
+        offsets = breaks(text, width) if measure(text) is not None else None
         if offsets is None:
             return None
-        out += _lines(text, offsets, width)
+        out += wrapped(text, offsets, width)
     return "\n".join(out) + "\n"
 
 

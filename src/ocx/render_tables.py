@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ocx.render import measure
+from ocx.cellwidth import measure
 from ocx.tsv import write_lines
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Customer search: full-text over profiles and what was said, and where each hit matched.
 
-Re-exported by ocx.customers (`customers.search`, `customers.fts_query`...)."""
+Above ocx.customers: a hit carries a customers.Customer."""
 
 from __future__ import annotations
 

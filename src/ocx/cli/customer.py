@@ -11,6 +11,7 @@ import click
 
 import ocx.cli.complete as complete
 from ocx import clock, customers, fields, render
+from ocx import search as finding
 from ocx.cli.app import App
 from ocx.cli.options import WHEN, F, json_option, limit_option, no_header_option
 
@@ -248,7 +249,7 @@ def search(app: App, query: str, limit: int, as_json: bool, no_header: bool) -> 
 
     Example: ocx customer search 'marg*'
     """
-    hits = customers.search(app.store, query, limit=limit)
+    hits = finding.search(app.store, query, limit=limit)
     if as_json:
         render.emit_json([hit.to_json() for hit in hits])
     elif hits:
@@ -262,7 +263,7 @@ def search(app: App, query: str, limit: int, as_json: bool, no_header: bool) -> 
 _SEARCH_COLUMNS = [*_SUMMARY_COLUMNS, "Match", "Snippet"]
 
 
-def _search_rows(hits: list[customers.Hit]) -> list[tuple[Any, ...]]:
+def _search_rows(hits: list[finding.Hit]) -> list[tuple[Any, ...]]:
     return [
         (*row, *((hit.match.field, hit.match) if hit.match else ("", "")))
         for hit, row in zip(hits, _summary_rows([hit.customer for hit in hits]), strict=True)

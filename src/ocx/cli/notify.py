@@ -29,7 +29,7 @@ def test(app: App, channel: str, address: str | None) -> None:
     Example: ocx notify test ops-hook
     """
     from ocx.outbox import send
-    from ocx.plugin_api import OutboundMessage
+    from ocx.plugin_types import OutboundMessage
 
     stamp = clock.to_iso(clock.now())
     message = OutboundMessage(
