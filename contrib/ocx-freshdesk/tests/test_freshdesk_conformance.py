@@ -4,12 +4,14 @@ Freshdesk's file names and sample bytes."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from ocx_freshdesk.reader import read
 
-from ocx.testing.conformance import ImporterCase, ImporterConformance, RecordCase, bare
+from ocx.testing.conformance import ImportCase, ImporterCase, ImporterConformance, RecordCase, bare
 from ocx.testing.records import deep, encoded, field, ids
 
 ANA = {"id": 1, "name": "Ana Lund", "email": "ana@example.com"}
@@ -100,6 +102,72 @@ def json_exports(draw: st.DrawFn) -> dict[str, bytes]:
     return files
 
 
+# --- damaged copies of the sample export, and files that are not a Freshdesk export --------
+
+
+def truncated_tickets(folder: Path) -> Path:
+    path = folder / "tickets.json"
+    path.write_bytes(path.read_bytes()[:1500])
+    return folder
+
+
+def bad_conversation(folder: Path) -> Path:
+    path = sorted((folder / "conversations").glob("*.json"))[0]
+    path.write_text('[{"id": 1, "body_text": "cut', encoding="utf-8")
+    return folder
+
+
+def empty_contacts(folder: Path) -> Path:
+    (folder / "contacts.json").write_bytes(b"")
+    return folder
+
+
+def empty_conversation(folder: Path) -> Path:
+    sorted((folder / "conversations").glob("*.json"))[0].write_bytes(b"")
+    return folder
+
+
+def tickets_as_contacts(folder: Path) -> Path:
+    shutil.copy(folder / "tickets.json", folder / "contacts.json")
+    return folder
+
+
+def object_as_tickets(folder: Path) -> Path:
+    (folder / "tickets.json").write_text('{"tickets": []}', encoding="utf-8")
+    return folder
+
+
+def latin1_contacts(folder: Path) -> Path:
+    (folder / "contacts.json").write_bytes('[{"id": 1, "name": "Inès"}]'.encode("latin-1"))
+    return folder
+
+
+IMPORTS = ImportCase(
+    dist="ocx-freshdesk",
+    title="Freshdesk",
+    damages=(
+        (truncated_tickets, "tickets.json:", "invalid or truncated JSON at column"),
+        (bad_conversation, ".json:1: ", "invalid or truncated JSON at column"),
+        (empty_contacts, "contacts.json", "file is empty"),
+        (empty_conversation, ".json", "file is empty"),
+        (tickets_as_contacts, "contacts.json",
+         "not a Freshdesk export (expected a JSON array of contacts"),
+        (object_as_tickets, "tickets.json",
+         "not a Freshdesk export (expected a JSON array of tickets"),
+        (latin1_contacts, "contacts.json", "not UTF-8"),
+    ),
+    not_exports=(
+        ("bad/empty.json", "empty.json: file is empty"),
+        ("bad/zendesk_truncated.json", "zendesk_truncated.json: not a Freshdesk export (expected"),
+        ("zendesk/tickets.json", "tickets.json: not a Freshdesk export (expected"),
+        ("helpscout/customers.json", "customers.json: not a Freshdesk export (expected"),
+    ),
+    truncated="tickets.json",
+    non_utf8=(("contacts.json", b'"name": "', 2), ("tickets.json", b'"subject": "', 3),
+              ("conversations/2001.json", b'"body_text": "', 1)),
+)  # fmt: skip
+
+
 class TestFreshdeskConformance(ImporterConformance):
     case = ImporterCase(
         name="freshdesk",
@@ -125,4 +193,5 @@ class TestFreshdeskConformance(ImporterConformance):
             skip_bad_messages=["1-description", "3-description"],
             json_exports=json_exports(),
         ),
+        imports=IMPORTS,
     )

@@ -1,9 +1,13 @@
 """Fixtures for ocx-helpscout's tests: ocx.testing's (an isolated environment with entry points
-ON, so the installed package is what gets tested, and a real SQLite file), plus the samples."""
+ON, so the installed package is what gets tested, and a real SQLite file), plus the samples
+and `export`, the sample export read with plain json (its `counts()` are what a first import
+creates)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +25,43 @@ def samples() -> Path:
         f"the sample exports are missing: {folder} (run tests/fixtures/build.py)"
     )
     return folder
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class Export:
+    """What a Help Scout export folder holds, read with plain json."""
+
+    def __init__(self, folder: Path) -> None:
+        self.customers: list[dict[str, Any]] = load(folder / "customers.json")["_embedded"][
+            "customers"
+        ]
+        self.conversations: list[dict[str, Any]] = load(folder / "conversations.json")["_embedded"][
+            "conversations"
+        ]
+
+    @property
+    def threads(self) -> list[dict[str, Any]]:
+        return [t for c in self.conversations for t in c["_embedded"]["threads"]]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Threads that are messages: not events (lineitem), not unsent drafts."""
+        return [t for t in self.threads if t["type"] != "lineitem" and t.get("state") != "draft"]
+
+    def counts(self) -> dict[str, int]:
+        emails = {
+            e["value"].strip().lower() for c in self.customers for e in c["_embedded"]["emails"][:1]
+        }
+        return {
+            "customers": len(emails),
+            "conversations": len({c["id"] for c in self.conversations}),
+            "messages": len(self.messages),
+        }
+
+
+@pytest.fixture
+def export(samples: Path) -> Export:
+    return Export(samples)

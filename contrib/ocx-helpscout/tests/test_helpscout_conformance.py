@@ -4,13 +4,15 @@ Help Scout's page files and sample bytes."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 from ocx_helpscout.reader import read
 
-from ocx.testing.conformance import ImporterCase, ImporterConformance, RecordCase
+from ocx.testing.conformance import ImportCase, ImporterCase, ImporterConformance, RecordCase
 from ocx.testing.records import deep, encoded, field, ids
 
 ANA = {
@@ -129,6 +131,61 @@ def json_exports(draw: st.DrawFn) -> dict[str, bytes]:
     }
 
 
+# --- damaged copies of the sample export, and files that are not a Help Scout export -------
+
+
+def truncated_conversations(folder: Path) -> Path:
+    path = folder / "conversations.json"
+    path.write_bytes(path.read_bytes()[:5000])
+    return folder
+
+
+def empty_customers(folder: Path) -> Path:
+    (folder / "customers.json").write_bytes(b"")
+    return folder
+
+
+def conversations_as_customers(folder: Path) -> Path:
+    shutil.copy(folder / "conversations.json", folder / "customers.json")
+    return folder
+
+
+def array_as_conversations(folder: Path) -> Path:
+    (folder / "conversations.json").write_text("[]", encoding="utf-8")
+    return folder
+
+
+def latin1_customers(folder: Path) -> Path:
+    (folder / "customers.json").write_bytes(
+        '{"_embedded": {"customers": [{"id": 1, "firstName": "Inès"}]}}'.encode("latin-1")
+    )
+    return folder
+
+
+IMPORTS = ImportCase(
+    dist="ocx-helpscout",
+    title="Help Scout",
+    damages=(
+        (truncated_conversations, "conversations.json:", "invalid or truncated JSON at column"),
+        (empty_customers, "customers.json", "file is empty"),
+        (conversations_as_customers, "customers.json",
+         "not a Help Scout export (expected an object with _embedded.customers"),
+        (array_as_conversations, "conversations.json",
+         "not a Help Scout export (expected an object with _embedded.conversations"),
+        (latin1_customers, "customers.json", "not UTF-8"),
+    ),
+    not_exports=(
+        ("bad/empty.json", "empty.json: file is empty"),
+        ("bad/zendesk_truncated.json", "zendesk_truncated.json:50: invalid or truncated JSON"),
+        ("bad/zendesk_wrong_shape_freshdesk_tickets.json", "not a Help Scout export (expected"),
+        ("zendesk/tickets.json", "tickets.json: not a Help Scout export (expected"),
+        ("freshdesk/contacts.json", "contacts.json: not a Help Scout export (expected"),
+    ),
+    truncated="customers.json",
+    non_utf8=(("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)),
+)  # fmt: skip
+
+
 class TestHelpScoutConformance(ImporterConformance):
     case = ImporterCase(
         name="helpscout",
@@ -164,4 +221,5 @@ class TestHelpScoutConformance(ImporterConformance):
             skip_bad_messages=["10", "30"],
             json_exports=json_exports(),
         ),
+        imports=IMPORTS,
     )  # fmt: skip

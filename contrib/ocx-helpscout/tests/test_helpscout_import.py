@@ -4,7 +4,6 @@ sample export with plain json, not copied from its README."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import re
 import shutil
@@ -13,49 +12,11 @@ from typing import Any
 
 import pytest
 
-from ocx.testing import Plugins, latin1_in_line
-
 TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 
 
 def load(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-class Export:
-    """What a Help Scout export folder holds, read with plain json."""
-
-    def __init__(self, folder: Path) -> None:
-        self.customers: list[dict[str, Any]] = load(folder / "customers.json")["_embedded"][
-            "customers"
-        ]
-        self.conversations: list[dict[str, Any]] = load(folder / "conversations.json")["_embedded"][
-            "conversations"
-        ]
-
-    @property
-    def threads(self) -> list[dict[str, Any]]:
-        return [t for c in self.conversations for t in c["_embedded"]["threads"]]
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        """Threads that are messages: not events (lineitem), not unsent drafts."""
-        return [t for t in self.threads if t["type"] != "lineitem" and t.get("state") != "draft"]
-
-    def counts(self) -> dict[str, int]:
-        emails = {
-            e["value"].strip().lower() for c in self.customers for e in c["_embedded"]["emails"][:1]
-        }
-        return {
-            "customers": len(emails),
-            "conversations": len({c["id"] for c in self.conversations}),
-            "messages": len(self.messages),
-        }
-
-
-@pytest.fixture
-def export(samples: Path) -> Export:
-    return Export(samples)
 
 
 @pytest.fixture
@@ -74,30 +35,11 @@ def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
-# --- the plugin is found as installed --------------------------------------------------------
-
-
-def test_installed_package_is_found_through_the_entry_point_group(ocx, summary) -> None:
-    try:
-        version = importlib.metadata.version("ocx-helpscout")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.fail(
-            "ocx-helpscout is not installed: `python -m pip install ./contrib/ocx-helpscout`"
-        )
-    plugins = Plugins()
-    (info,) = [i for i in plugins.describe() if i.name == "helpscout"]
-    assert (info.version, info.builtin, info.error) == (version, False, None)
-    assert info.hooks == ["ocx_register_importers"]
-    assert "helpscout" in plugins.importers()
-    listed = {i["name"]: i["description"] for i in summary(ocx("import", "--list", "--json"))}
-    assert "Help Scout" in listed["helpscout"]
-
-
 # --- the sample export -----------------------------------------------------------------------
 
 
 def test_imports_the_sample_export_with_the_counts_it_holds(
-    ocx, summary, rows, samples: Path, export: Export
+    ocx, summary, rows, samples: Path, export: Any
 ) -> None:
     expected = export.counts()
     result = summary(ocx("import", "helpscout", samples, "--json"))
@@ -111,17 +53,6 @@ def test_imports_the_sample_export_with_the_counts_it_holds(
     assert {r["external_id"] for r in conversations} == {str(c["id"]) for c in export.conversations}
     messages = rows("SELECT external_id FROM messages WHERE source = 'helpscout'")
     assert {r["external_id"] for r in messages} == {str(t["id"]) for t in export.messages}
-
-
-def test_a_second_import_of_the_same_export_changes_nothing(
-    ocx, summary, dump, samples: Path, export: Export
-) -> None:
-    summary(ocx("import", "helpscout", samples, "--json"))
-    before = dump()
-    again = summary(ocx("import", "helpscout", samples, "--json"))
-    assert (again["created"], again["updated"]) == (zero(), zero())
-    assert again["unchanged"] == export.counts()
-    assert dump() == before
 
 
 def test_customers_fill_the_profile_and_missing_keys_are_fine(
@@ -230,18 +161,11 @@ def test_page_files_are_read_in_name_order(ocx, summary, samples, tmp_path, expo
     assert summary(ocx("import", "helpscout", pages, "--json"))["created"] == export.counts()
 
 
-def test_dry_run_writes_nothing(ocx, summary, dump, samples, export) -> None:
-    before = dump()
-    result = summary(ocx("import", "helpscout", samples, "--dry-run", "--json"))
-    assert result["created"] == export.counts()  # what would be created
-    assert dump() == before
-
-
 # --- records the export cannot place ---------------------------------------------------------
 
 
 def test_a_conversation_with_an_unknown_customer_is_found_by_email(
-    ocx, summary, rows, copy: Path, export: Export
+    ocx, summary, rows, copy: Path, export: Any
 ) -> None:
     def rename(data: dict[str, Any]) -> None:
         data["_embedded"]["conversations"][0]["primaryCustomer"]["id"] = 42
@@ -354,92 +278,6 @@ def test_a_record_without_an_id_is_bad_and_can_be_skipped(
     assert record in result["skipped"][0]["record"] and reason in result["skipped"][0]["reason"]
 
 
-# --- malformed files --------------------------------------------------------------------------
-
-
-def truncated_conversations(folder: Path) -> Path:
-    path = folder / "conversations.json"
-    path.write_bytes(path.read_bytes()[:5000])
-    return folder
-
-
-def empty_customers(folder: Path) -> Path:
-    (folder / "customers.json").write_bytes(b"")
-    return folder
-
-
-def conversations_as_customers(folder: Path) -> Path:
-    shutil.copy(folder / "conversations.json", folder / "customers.json")
-    return folder
-
-
-def array_as_conversations(folder: Path) -> Path:
-    (folder / "conversations.json").write_text("[]", encoding="utf-8")
-    return folder
-
-
-def latin1_customers(folder: Path) -> Path:
-    (folder / "customers.json").write_bytes(
-        '{"_embedded": {"customers": [{"id": 1, "firstName": "Inès"}]}}'.encode("latin-1")
-    )
-    return folder
-
-
-@pytest.mark.parametrize(
-    ("damage", "where", "says"),
-    [
-        (truncated_conversations, "conversations.json:", "invalid or truncated JSON at column"),
-        (empty_customers, "customers.json", "file is empty"),
-        (conversations_as_customers, "customers.json",
-         "not a Help Scout export (expected an object with _embedded.customers"),
-        (array_as_conversations, "conversations.json",
-         "not a Help Scout export (expected an object with _embedded.conversations"),
-        (latin1_customers, "customers.json", "not UTF-8"),
-    ],
-)  # fmt: skip
-def test_a_damaged_export_is_refused_and_nothing_is_written(
-    ocx, dump, error, copy, damage, where, says
-) -> None:
-    before = dump()
-    line = error(ocx("import", "helpscout", damage(copy)))
-    assert where in line and says in line, line
-    assert dump() == before
-
-
-@pytest.mark.parametrize(
-    ("name", "says"),
-    [
-        ("bad/empty.json", "empty.json: file is empty"),
-        ("bad/zendesk_truncated.json", "zendesk_truncated.json:50: invalid or truncated JSON"),
-        ("bad/zendesk_wrong_shape_freshdesk_tickets.json", "not a Help Scout export (expected"),
-        ("zendesk/tickets.json", "tickets.json: not a Help Scout export (expected"),
-        ("freshdesk/contacts.json", "contacts.json: not a Help Scout export (expected"),
-    ],
-)
-def test_a_file_that_is_not_a_help_scout_export_is_refused(
-    ocx, dump, error, samples: Path, name: str, says: str
-) -> None:
-    before = dump()
-    line = error(ocx("import", "helpscout", samples.parent / name))
-    assert says in line, line
-    assert dump() == before
-
-
-def test_truncated_json_names_the_line_and_column(ocx, error, tmp_path: Path, samples) -> None:
-    cut = tmp_path / "customers.json"
-    text = (samples / "customers.json").read_text(encoding="utf-8")
-    cut.write_text(text[: len(text) // 2], encoding="utf-8")
-    line = error(ocx("import", "helpscout", cut))
-    assert re.search(rf"{re.escape(str(cut))}:\d+: invalid or truncated JSON at column \d+", line)
-
-
-def test_a_folder_with_nothing_to_import_is_refused(ocx, error, tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    assert "nothing the helpscout importer can read" in error(
-        ocx("import", "helpscout", tmp_path / "empty")
-    )
-
-
 # --- _embedded lists that are not arrays, non-UTF-8 lines --------------------------------
 
 
@@ -456,20 +294,4 @@ def test_an_embedded_list_that_is_not_an_array_is_not_a_help_scout_export(
     assert dump() == before
     line = error(ocx("import", "helpscout", path))  # the file given alone
     assert f"{path}: not a Help Scout export" in line, line
-    assert dump() == before
-
-
-@pytest.mark.parametrize(
-    ("name", "pattern", "occurrence"),
-    [("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)],
-)
-def test_non_utf8_bytes_name_the_file_and_line(
-    ocx, dump, error, copy: Path, name: str, pattern: bytes, occurrence: int
-) -> None:
-    path = copy / name
-    number = latin1_in_line(path, pattern, occurrence)
-    assert number > 1
-    before = dump()
-    line = error(ocx("import", "helpscout", copy))
-    assert f"{path}:{number}: not UTF-8" in line, line
     assert dump() == before

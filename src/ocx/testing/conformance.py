@@ -42,9 +42,18 @@ from hypothesis import strategies as st
 
 from ocx.plugin_api import OcxError
 from ocx.testing import import_or_refuse, settled
+from ocx.testing.imports import ImportCase, ImportChecks
 from ocx.testing.records import FUZZ, TOO_DEEP, RecordCase, RecordConformance
 
-__all__ = ["FUZZ", "TOO_DEEP", "ImporterCase", "ImporterConformance", "RecordCase", "bare"]
+__all__ = [
+    "FUZZ",
+    "TOO_DEEP",
+    "ImportCase",
+    "ImporterCase",
+    "ImporterConformance",
+    "RecordCase",
+    "bare",
+]
 
 # Bytes for a file of the export: anything, or JSON's own punctuation in any order.
 EXPORT_BYTES = st.one_of(
@@ -68,6 +77,7 @@ class ImporterCase:
     export needs next to that one (a conversations/1.json needs its tickets.json).
     `read_bytes`: the bytes `read()` gets (file name, strategy).
     `records`: the importer's record shapes, for the record-level checks (ocx.testing.records).
+    `imports`: its sample export, for the sample-export checks (ocx.testing.imports).
     """
 
     name: str
@@ -78,9 +88,10 @@ class ImporterCase:
     read_bytes: st.SearchStrategy[bytes]
     beside: Callable[[str], dict[str, bytes]] = field(default=lambda name: {})
     records: RecordCase | None = None
+    imports: ImportCase | None = None
 
 
-class ImporterConformance(RecordConformance):
+class ImporterConformance(RecordConformance, ImportChecks):
     """The checks, run once per `case` of a subclass (see the module docstring)."""
 
     case: ClassVar[ImporterCase]
@@ -94,14 +105,16 @@ class ImporterConformance(RecordConformance):
         if "other_field" in metafunc.fixturenames:
             fields = records.other_fields if records else ()
             metafunc.parametrize("other_field", fields, ids=["-".join(f) for f in fields])
+        self.parametrize_imports(metafunc)
 
     @pytest.fixture(autouse=True)
     def _needs_records(self, request: pytest.FixtureRequest) -> None:
-        """A case without `records` runs only the file-level checks."""
-        if self.case.records is None and request.function.__qualname__.startswith(
-            "RecordConformance."
-        ):
+        """A case without `records` (or `imports`) runs only the file-level checks."""
+        qualname = request.function.__qualname__
+        if self.case.records is None and qualname.startswith("RecordConformance."):
             pytest.skip("the case gives no records (RecordCase)")
+        if self.case.imports is None and qualname.startswith("ImportChecks."):
+            pytest.skip("the case gives no sample export (ImportCase)")
 
     @pytest.mark.parametrize("depth", [30_000, 100_000])
     def test_brackets_nested_by_the_thousand_are_refused_in_bounded_memory(

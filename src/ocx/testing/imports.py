@@ -1,0 +1,161 @@
+"""The sample-export half of the importer conformance suite: the importer is found as
+installed, a second import and a dry run change nothing, and damaged files, files of another
+helpdesk, truncated JSON, an empty folder and bytes that are not UTF-8 are refused with one
+clean `Error:` line and nothing written. `ImportCase` describes the importer's sample export;
+the checks run as part of `ocx.testing.conformance.ImporterConformance`.
+
+They use the package's own fixtures: `samples` (its sample export folder) and `export`
+(that folder read with plain json; `export.counts()` is what a first import creates).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from ocx.testing import Plugins, latin1_in_line
+
+
+def zero() -> dict[str, int]:
+    return {"customers": 0, "conversations": 0, "messages": 0}
+
+
+@dataclass(frozen=True)
+class ImportCase:
+    """The importer's sample export and what is refused in it.
+
+    `dist`: the installed distribution (`ocx-acme`); `title`: a word of its `--list`
+    description. `damages`: (damage(copy) -> folder, where, says) for a copy of the samples
+    damaged one way, the error line holding `where` and `says`. `not_exports`: (path
+    beside the samples folder, says) for files that are not this importer's export.
+    `truncated`: the sample file cut in half. `non_utf8`: (file, pattern, occurrence) for
+    `latin1_in_line`, the error naming that file and line.
+    """
+
+    dist: str
+    title: str
+    damages: tuple[tuple[Callable[[Path], Path], str, str], ...]
+    not_exports: tuple[tuple[str, str], ...]
+    truncated: str
+    non_utf8: tuple[tuple[str, bytes, int], ...]
+
+
+class ImportChecks:
+    """The sample-export checks; mixed into ImporterConformance, which parametrises them."""
+
+    case: ClassVar[Any]  # an ImporterCase whose `imports` is set
+
+    @property
+    def imports(self) -> ImportCase:
+        return self.case.imports  # type: ignore[no-any-return]
+
+    @classmethod
+    def parametrize_imports(cls, metafunc: pytest.Metafunc) -> None:
+        """Each check's cases from the subclass's ImportCase (none without one)."""
+        imports: ImportCase | None = cls.case.imports
+        names = metafunc.fixturenames
+        if "damage" in names:
+            damages = imports.damages if imports else ()
+            metafunc.parametrize(("damage", "where", "says"), damages,
+                                 ids=[d.__name__ for d, _, _ in damages])  # fmt: skip
+        if "not_export" in names:
+            others = imports.not_exports if imports else ()
+            metafunc.parametrize(("not_export", "says"), others, ids=[n for n, _ in others])
+        if "latin1_file" in names:
+            files = imports.non_utf8 if imports else ()
+            metafunc.parametrize(("latin1_file", "pattern", "occurrence"), files,
+                                 ids=[f for f, _, _ in files])  # fmt: skip
+
+    @pytest.fixture
+    def copy(self, samples: Path, tmp_path: Path) -> Path:
+        """A writable copy of the sample export, to change."""
+        return Path(shutil.copytree(samples, tmp_path / self.case.name))
+
+    def test_installed_package_is_found_through_the_entry_point_group(
+        self, ocx: Any, summary: Any
+    ) -> None:
+        name, dist = self.case.name, self.imports.dist
+        try:
+            version = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pytest.fail(f"{dist} is not installed: `python -m pip install ./contrib/{dist}`")
+        plugins = Plugins()
+        (info,) = [i for i in plugins.describe() if i.name == name]
+        assert (info.version, info.builtin, info.error) == (version, False, None)
+        assert info.hooks == ["ocx_register_importers"]
+        assert name in plugins.importers()
+        listed = {i["name"]: i["description"] for i in summary(ocx("import", "--list", "--json"))}
+        assert self.imports.title in listed[name]
+
+    def test_a_second_import_of_the_same_export_changes_nothing(
+        self, ocx: Any, summary: Any, dump: Any, samples: Path, export: Any
+    ) -> None:
+        summary(ocx("import", self.case.name, samples, "--json"))
+        before = dump()
+        again = summary(ocx("import", self.case.name, samples, "--json"))
+        assert (again["created"], again["updated"]) == (zero(), zero())
+        assert again["unchanged"] == export.counts()
+        assert dump() == before
+
+    def test_dry_run_writes_nothing(
+        self, ocx: Any, summary: Any, dump: Any, samples: Path, export: Any
+    ) -> None:
+        before = dump()
+        result = summary(ocx("import", self.case.name, samples, "--dry-run", "--json"))
+        assert result["created"] == export.counts()  # what would be created
+        assert dump() == before
+
+    def test_a_damaged_export_is_refused_and_nothing_is_written(
+        self, ocx: Any, dump: Any, error: Any, copy: Path,
+        damage: Callable[[Path], Path], where: str, says: str,
+    ) -> None:  # fmt: skip
+        before = dump()
+        line = error(ocx("import", self.case.name, damage(copy)))
+        assert where in line and says in line, line
+        assert dump() == before
+
+    def test_a_file_that_is_not_this_importers_export_is_refused(
+        self, ocx: Any, dump: Any, error: Any, samples: Path, not_export: str, says: str
+    ) -> None:
+        before = dump()
+        line = error(ocx("import", self.case.name, samples.parent / not_export))
+        assert says in line, line
+        assert dump() == before
+
+    def test_truncated_json_names_the_line_and_column(
+        self, ocx: Any, error: Any, tmp_path: Path, samples: Path
+    ) -> None:
+        cut = tmp_path / self.imports.truncated
+        text = (samples / self.imports.truncated).read_text(encoding="utf-8")
+        cut.write_text(text[: len(text) // 2], encoding="utf-8")
+        line = error(ocx("import", self.case.name, cut))
+        assert re.search(
+            rf"{re.escape(str(cut))}:\d+: invalid or truncated JSON at column \d+", line
+        )
+
+    def test_a_folder_with_nothing_to_import_is_refused(
+        self, ocx: Any, error: Any, tmp_path: Path
+    ) -> None:
+        (tmp_path / "empty").mkdir()
+        assert f"nothing the {self.case.name} importer can read" in error(
+            ocx("import", self.case.name, tmp_path / "empty")
+        )
+
+    def test_non_utf8_bytes_name_the_file_and_line(
+        self, ocx: Any, dump: Any, error: Any, copy: Path,
+        latin1_file: str, pattern: bytes, occurrence: int,
+    ) -> None:  # fmt: skip
+        path = copy / latin1_file
+        number = latin1_in_line(path, pattern, occurrence)
+        assert number > 1
+        before = dump()
+        line = error(ocx("import", self.case.name, copy))
+        assert f"{path}:{number}: not UTF-8" in line, line
+        assert dump() == before
