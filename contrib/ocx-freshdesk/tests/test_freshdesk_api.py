@@ -153,13 +153,6 @@ def test_agent_and_caller_tickets_are_skipped_with_a_true_reason(ocx, summary, r
     assert rows("SELECT * FROM customers WHERE email = 'test_agent_1@test.com'") == []
 
 
-def test_strict_makes_a_skipped_ticket_an_error(ocx, dump, error) -> None:
-    before = dump()
-    line = error(ocx("import", "freshdesk", EXPORT, "--strict"))
-    assert "ticket 26: requested by agent Test Agent 1" in line, line
-    assert dump() == before
-
-
 # --- pages -----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from ocx_helpscout.reader import read
 from ocx.testing.conformance import ImportCase, ImporterCase, ImporterConformance, RecordCase
 from ocx.testing.records import deep, encoded, field, ids
 
+DATA = Path(__file__).resolve().parent / "data-api"
 ANA = {
     "id": 1,
     "firstName": "Ana",
@@ -183,6 +184,10 @@ IMPORTS = ImportCase(
     ),
     truncated="customers.json",
     non_utf8=(("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)),
+    # tests/data-api: a customer not in the export, a customer without an email address
+    strict=((DATA / "previews",
+             "conversation 1: customer 238604 is not in this export; import the customers too"),
+            (DATA / "threads", "customer 555 has no email address")),
 )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The sample-export half of the importer conformance suite: the importer is found as
 installed, a second import and a dry run change nothing, and damaged files, files of another
 helpdesk, truncated JSON, an empty folder and bytes that are not UTF-8 are refused with one
-clean `Error:` line and nothing written. `ImportCase` describes the importer's sample export;
+clean `Error:` line and nothing written, and `--strict` refuses an export with a skipped record. `ImportCase` describes the importer's sample export;
 the checks run as part of `ocx.testing.conformance.ImporterConformance`.
 
 They use the package's own fixtures: `samples` (its sample export folder) and `export`
@@ -36,7 +36,8 @@ class ImportCase:
     damaged one way, the error line holding `where` and `says`. `not_exports`: (path
     beside the samples folder, says) for files that are not this importer's export.
     `truncated`: the sample file cut in half. `non_utf8`: (file, pattern, occurrence) for
-    `latin1_in_line`, the error naming that file and line.
+    `latin1_in_line`, the error naming that file and line. `strict`: (path, says) for
+    exports with a record that is skipped, which `--strict` refuses with a line holding `says`.
     """
 
     dist: str
@@ -45,6 +46,7 @@ class ImportCase:
     not_exports: tuple[tuple[str, str], ...]
     truncated: str
     non_utf8: tuple[tuple[str, bytes, int], ...]
+    strict: tuple[tuple[Path, str], ...] = ()
 
 
 class ImportChecks:
@@ -159,3 +161,14 @@ class ImportChecks:
         line = error(ocx("import", self.case.name, copy))
         assert f"{path}:{number}: not UTF-8" in line, line
         assert dump() == before
+
+    def test_strict_refuses_a_skipped_record_and_writes_nothing(
+        self, ocx: Any, dump: Any, error: Any
+    ) -> None:
+        if not self.imports.strict:
+            pytest.skip("the case gives no export with a skipped record (strict)")
+        before = dump()
+        for path, says in self.imports.strict:
+            line = error(ocx("import", self.case.name, path, "--strict"))
+            assert says in line and "--strict" in line, line
+            assert dump() == before
