@@ -143,6 +143,13 @@ def latin1_contacts(folder: Path) -> Path:
     return folder
 
 
+def not_a_list(folder: Path, name: str, value: Any) -> tuple[Path, tuple[str, ...]]:
+    """A file whose top level is not an array."""
+    path = folder / name
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path, (f"{path}: not a Freshdesk export (expected a JSON array",)
+
+
 IMPORTS = ImportCase(
     dist="ocx-freshdesk",
     title="Freshdesk",
@@ -167,6 +174,8 @@ IMPORTS = ImportCase(
     non_utf8=(("contacts.json", b'"name": "', 2), ("tickets.json", b'"subject": "', 3),
               ("conversations/2001.json", b'"body_text": "', 1)),
     # tests/data-api/export/tickets-2.json: an agent's own ticket, skipped
+    not_a_list=not_a_list,
+    not_a_list_in=("contacts.json", "tickets.json", "conversations/2001.json"),
     strict=((DATA / "export", "ticket 26: requested by agent Test Agent 1"),),
 )  # fmt: skip
 

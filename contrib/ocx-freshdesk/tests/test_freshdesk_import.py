@@ -287,23 +287,7 @@ def test_a_record_without_an_id_is_bad_and_can_be_skipped(
                       "phone": requester["phone"] or requester["mobile"]}]  # fmt: skip
 
 
-# --- top levels that are not arrays, non-UTF-8 lines, conversations of unknown tickets ----
-
-
-@pytest.mark.parametrize("value", ['{"id": 1}', "{}", '"oops"', "42", "null"])
-@pytest.mark.parametrize("name", ["contacts.json", "tickets.json", "conversations/2001.json"])
-def test_a_top_level_that_is_not_an_array_is_not_a_freshdesk_export(
-    ocx, dump, error, copy: Path, name: str, value: str
-) -> None:
-    (copy / name).write_text(value, encoding="utf-8")
-    before = dump()
-    line = error(ocx("import", "freshdesk", copy))
-    assert f"{copy / name}: not a Freshdesk export (expected a JSON array" in line, line
-    assert dump() == before
-    # and the file given alone
-    line = error(ocx("import", "freshdesk", copy / name))
-    assert f"{copy / name}: not a Freshdesk export" in line, line
-    assert dump() == before
+# --- conversations of unknown tickets ---------------------------------------------------------
 
 
 def test_conversations_of_a_ticket_that_is_not_in_the_export(

@@ -163,6 +163,15 @@ def latin1_customers(folder: Path) -> Path:
     return folder
 
 
+def not_a_list(folder: Path, kind: str, value: Any) -> tuple[Path, tuple[str, ...]]:
+    """A page whose _embedded list is not an array."""
+    path = folder / f"{kind}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["_embedded"][kind] = value
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path, (f"{path}: not a Help Scout export", f"_embedded.{kind}")
+
+
 IMPORTS = ImportCase(
     dist="ocx-helpscout",
     title="Help Scout",
@@ -185,6 +194,8 @@ IMPORTS = ImportCase(
     truncated="customers.json",
     non_utf8=(("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)),
     # tests/data-api: a customer not in the export, a customer without an email address
+    not_a_list=not_a_list,
+    not_a_list_in=("customers", "conversations"),
     strict=((DATA / "previews",
              "conversation 1: customer 238604 is not in this export; import the customers too"),
             (DATA / "threads", "customer 555 has no email address")),

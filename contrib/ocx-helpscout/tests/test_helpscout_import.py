@@ -276,22 +276,3 @@ def test_a_record_without_an_id_is_bad_and_can_be_skipped(
     assert dump() == before
     result = summary(ocx("import", "helpscout", copy, "--skip-bad", "--json"))
     assert record in result["skipped"][0]["record"] and reason in result["skipped"][0]["reason"]
-
-
-# --- _embedded lists that are not arrays, non-UTF-8 lines --------------------------------
-
-
-@pytest.mark.parametrize("value", [{"id": 1}, {}, "oops", 42, None])
-@pytest.mark.parametrize("kind", ["customers", "conversations"])
-def test_an_embedded_list_that_is_not_an_array_is_not_a_help_scout_export(
-    ocx, dump, error, copy: Path, kind: str, value: Any
-) -> None:
-    path = copy / f"{kind}.json"
-    edit(path, lambda data: data["_embedded"].update({kind: value}))
-    before = dump()
-    line = error(ocx("import", "helpscout", copy))
-    assert f"{path}: not a Help Scout export" in line and f"_embedded.{kind}" in line, line
-    assert dump() == before
-    line = error(ocx("import", "helpscout", path))  # the file given alone
-    assert f"{path}: not a Help Scout export" in line, line
-    assert dump() == before

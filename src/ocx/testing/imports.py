@@ -22,6 +22,9 @@ import pytest
 
 from ocx.testing import Plugins, latin1_in_line
 
+# What stands where an export's list of records belongs: any JSON but an array.
+NOT_A_LIST: list[Any] = [{"id": 1}, {}, "oops", 42, None]
+
 
 def zero() -> dict[str, int]:
     return {"customers": 0, "conversations": 0, "messages": 0}
@@ -38,6 +41,8 @@ class ImportCase:
     `truncated`: the sample file cut in half. `non_utf8`: (file, pattern, occurrence) for
     `latin1_in_line`, the error naming that file and line. `strict`: (path, says) for
     exports with a record that is skipped, which `--strict` refuses with a line holding `says`.
+    `not_a_list(folder, where, value)` -> (path, says): puts `value` where the records of
+    `where` (each of `not_a_list_in`) belong in the copy, the folder's error holding `says`.
     """
 
     dist: str
@@ -47,6 +52,8 @@ class ImportCase:
     truncated: str
     non_utf8: tuple[tuple[str, bytes, int], ...]
     strict: tuple[tuple[Path, str], ...] = ()
+    not_a_list: Callable[[Path, str, Any], tuple[Path, tuple[str, ...]]] | None = None
+    not_a_list_in: tuple[str, ...] = ()
 
 
 class ImportChecks:
@@ -70,6 +77,8 @@ class ImportChecks:
         if "not_export" in names:
             others = imports.not_exports if imports else ()
             metafunc.parametrize(("not_export", "says"), others, ids=[n for n, _ in others])
+        if "not_a_list_in" in names:
+            metafunc.parametrize("not_a_list_in", imports.not_a_list_in if imports else ())
         if "latin1_file" in names:
             files = imports.non_utf8 if imports else ()
             metafunc.parametrize(("latin1_file", "pattern", "occurrence"), files,
@@ -172,3 +181,17 @@ class ImportChecks:
             line = error(ocx("import", self.case.name, path, "--strict"))
             assert says in line and "--strict" in line, line
             assert dump() == before
+
+    @pytest.mark.parametrize("value", NOT_A_LIST)
+    def test_records_that_are_not_a_list_are_not_this_importers_export(
+        self, ocx: Any, dump: Any, error: Any, copy: Path, not_a_list_in: str, value: Any
+    ) -> None:
+        assert self.imports.not_a_list is not None
+        path, says = self.imports.not_a_list(copy, not_a_list_in, value)
+        before = dump()
+        line = error(ocx("import", self.case.name, copy))
+        assert all(text in line for text in says), line
+        assert dump() == before
+        line = error(ocx("import", self.case.name, path))  # the file given alone
+        assert f"{path}: not a {self.imports.title} export" in line, line
+        assert dump() == before
