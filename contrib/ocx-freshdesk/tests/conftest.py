@@ -48,6 +48,18 @@ class Export:
     def all_entries(self) -> list[dict[str, Any]]:
         return [e for entries in self.entries.values() for e in entries]
 
+    def customer_ids(self) -> set[str]:
+        return {str(c["id"]) for c in self.contacts}
+
+    def conversation_ids(self) -> set[str]:
+        return {str(t["id"]) for t in self.tickets}
+
+    def message_ids(self) -> set[str]:
+        described = [t for t in self.tickets if "description" in t or "description_text" in t]
+        return {f"{t['id']}-description" for t in described} | {
+            str(e["id"]) for e in self.all_entries
+        }
+
     def counts(self) -> dict[str, int]:
         descriptions = [t for t in self.tickets if "description" in t or "description_text" in t]
         return {

@@ -51,6 +51,15 @@ class Export:
         """Threads that are messages: not events (lineitem), not unsent drafts."""
         return [t for t in self.threads if t["type"] != "lineitem" and t.get("state") != "draft"]
 
+    def customer_ids(self) -> set[str]:
+        return {str(c["id"]) for c in self.customers}
+
+    def conversation_ids(self) -> set[str]:
+        return {str(c["id"]) for c in self.conversations}
+
+    def message_ids(self) -> set[str]:
+        return {str(t["id"]) for t in self.messages}
+
     def counts(self) -> dict[str, int]:
         emails = {
             e["value"].strip().lower() for c in self.customers for e in c["_embedded"]["emails"][:1]

@@ -38,23 +38,6 @@ def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 # --- the sample export -----------------------------------------------------------------------
 
 
-def test_imports_the_sample_export_with_the_counts_it_holds(
-    ocx, summary, rows, samples: Path, export: Any
-) -> None:
-    expected = export.counts()
-    result = summary(ocx("import", "helpscout", samples, "--json"))
-    assert result["created"] == expected
-    assert result["updated"] == zero()
-    assert result["skipped"] == []
-    assert rows("SELECT count(*) AS n FROM customers")[0]["n"] == expected["customers"]
-    sources = rows("SELECT external_id FROM customer_sources WHERE source = 'helpscout'")
-    assert {r["external_id"] for r in sources} == {str(c["id"]) for c in export.customers}
-    conversations = rows("SELECT external_id FROM conversations WHERE source = 'helpscout'")
-    assert {r["external_id"] for r in conversations} == {str(c["id"]) for c in export.conversations}
-    messages = rows("SELECT external_id FROM messages WHERE source = 'helpscout'")
-    assert {r["external_id"] for r in messages} == {str(t["id"]) for t in export.messages}
-
-
 def test_customers_fill_the_profile_and_missing_keys_are_fine(
     ocx, summary, rows, samples, export
 ) -> None:

@@ -1,11 +1,13 @@
 """The sample-export half of the importer conformance suite: the importer is found as
-installed, a second import and a dry run change nothing, and damaged files, files of another
+installed, the sample export imports with the counts it holds, a second import and a dry
+run change nothing, and damaged files, files of another
 helpdesk, truncated JSON, an empty folder and bytes that are not UTF-8 are refused with one
 clean `Error:` line and nothing written, and `--strict` refuses an export with a skipped record. `ImportCase` describes the importer's sample export;
 the checks run as part of `ocx.testing.conformance.ImporterConformance`.
 
 They use the package's own fixtures: `samples` (its sample export folder) and `export`
-(that folder read with plain json; `export.counts()` is what a first import creates).
+(that folder read with plain json): `export.counts()` is what a first import creates, and
+`customer_ids()`, `conversation_ids()`, `message_ids()` the external ids it stores.
 """
 
 from __future__ import annotations
@@ -104,6 +106,23 @@ class ImportChecks:
         assert name in plugins.importers()
         listed = {i["name"]: i["description"] for i in summary(ocx("import", "--list", "--json"))}
         assert self.imports.title in listed[name]
+
+    def test_imports_the_sample_export_with_the_counts_it_holds(
+        self, ocx: Any, summary: Any, rows: Any, samples: Path, export: Any
+    ) -> None:
+        name, expected = self.case.name, export.counts()
+        result = summary(ocx("import", name, samples, "--json"))
+        assert result["created"] == expected
+        assert result["updated"] == zero()
+        assert result["skipped"] == []
+        assert rows("SELECT count(*) AS n FROM customers")[0]["n"] == expected["customers"]
+        sources = rows("SELECT external_id FROM customer_sources WHERE source = ?", (name,))
+        assert {r["external_id"] for r in sources} == export.customer_ids()
+        conversations = rows("SELECT external_id FROM conversations WHERE source = ?", (name,))
+        assert {r["external_id"] for r in conversations} == export.conversation_ids()
+        messages = rows("SELECT external_id FROM messages WHERE source = ?", (name,))
+        assert len(messages) == expected["messages"]
+        assert {r["external_id"] for r in messages} == export.message_ids()
 
     def test_a_second_import_of_the_same_export_changes_nothing(
         self, ocx: Any, summary: Any, dump: Any, samples: Path, export: Any
