@@ -1,9 +1,10 @@
 """The sample-export half of the importer conformance suite: the importer is found as
-installed, the sample export imports with the counts it holds, a second import and a dry
-run change nothing, and damaged files, files of another
-helpdesk, truncated JSON, an empty folder and bytes that are not UTF-8 are refused with one
-clean `Error:` line and nothing written, and `--strict` refuses an export with a skipped record. `ImportCase` describes the importer's sample export;
-the checks run as part of `ocx.testing.conformance.ImporterConformance`.
+installed, the sample export imports with the counts it holds, a second import and a dry run
+change nothing; damaged files, another helpdesk's files, truncated JSON, an empty folder,
+records that are not a list and bytes that are not UTF-8 are refused with one clean `Error:`
+line and nothing written, and `--strict` refuses an export with a skipped record.
+`ImportCase` describes the importer's sample export; the checks run as part of
+`ocx.testing.conformance.ImporterConformance`.
 
 They use the package's own fixtures: `samples` (its sample export folder) and `export`
 (that folder read with plain json): `export.counts()` is what a first import creates, and
