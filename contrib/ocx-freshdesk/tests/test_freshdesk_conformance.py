@@ -11,7 +11,14 @@ from typing import Any
 from hypothesis import strategies as st
 from ocx_freshdesk.reader import read
 
-from ocx.testing.conformance import ImportCase, ImporterCase, ImporterConformance, RecordCase, bare
+from ocx.testing.conformance import (
+    ImportCase,
+    ImporterCase,
+    ImporterConformance,
+    RecordCase,
+    Unplaced,
+    bare,
+)
 from ocx.testing.records import deep, encoded, field, ids
 
 DATA = Path(__file__).resolve().parent / "data-api"
@@ -150,6 +157,34 @@ def not_a_list(folder: Path, name: str, value: Any) -> tuple[Path, tuple[str, ..
     return path, (f"{path}: not a Freshdesk export (expected a JSON array",)
 
 
+def add_ticket(folder: Path, ticket: dict[str, Any]) -> None:
+    path = folder / "tickets.json"
+    tickets = json.loads(path.read_text(encoding="utf-8"))
+    tickets.append(
+        {"subject": "Extra", "status": 2, "description_text": "Hello", **ticket,
+         "created_at": "2025-06-01T10:00:00Z", "updated_at": "2025-06-01T10:00:00Z"}
+    )  # fmt: skip
+    path.write_text(json.dumps(tickets), encoding="utf-8")
+
+
+def found_by_email(folder: Path, export: Any) -> tuple[str, str]:
+    """A requester missing from the contacts, whose email (in capitals) a contact has."""
+    someone = export.contacts[3]
+    add_ticket(
+        folder,
+        {"id": 9001, "requester_id": 77,
+         "requester": {"id": 77, "name": someone["name"], "email": someone["email"].upper()}},
+    )  # fmt: skip
+    return "9001", someone["email"].lower()
+
+
+def unplaced(folder: Path, export: Any) -> Unplaced:
+    add_ticket(folder, {"id": 9002, "requester_id": 78})
+    reason = "ticket 9002: requester 78 is not in this export; import the contacts too"
+    return Unplaced("tickets.json", "ticket 9002", reason, export.counts(), "9002",
+                    ("9002-description",))  # fmt: skip
+
+
 IMPORTS = ImportCase(
     dist="ocx-freshdesk",
     title="Freshdesk",
@@ -175,6 +210,8 @@ IMPORTS = ImportCase(
               ("conversations/2001.json", b'"body_text": "', 1)),
     # tests/data-api/export/tickets-2.json: an agent's own ticket, skipped
     not_a_list=not_a_list,
+    found_by_email=found_by_email,
+    unplaced=unplaced,
     not_a_list_in=("contacts.json", "tickets.json", "conversations/2001.json"),
     strict=((DATA / "export", "ticket 26: requested by agent Test Agent 1"),),
 )  # fmt: skip

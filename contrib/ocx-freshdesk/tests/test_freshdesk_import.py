@@ -177,15 +177,6 @@ def test_single_files_import_the_same_as_the_folder(ocx, summary, samples, expor
 # --- requesters and records the export cannot place ----------------------------------------
 
 
-def add_ticket(folder: Path, ticket: dict[str, Any]) -> None:
-    tickets = load(folder / "tickets.json")
-    tickets.append(
-        {"subject": "Extra", "status": 2, "description_text": "Hello", **ticket,
-         "created_at": "2025-06-01T10:00:00Z", "updated_at": "2025-06-01T10:00:00Z"}
-    )  # fmt: skip
-    (folder / "tickets.json").write_text(json.dumps(tickets), encoding="utf-8")
-
-
 def test_tickets_alone_between_two_contacts_imports_undo_nothing_a_person_did(
     ocx, summary, rows, samples: Path, export: Any, tmp_path: Path
 ) -> None:
@@ -208,41 +199,6 @@ def test_tickets_alone_between_two_contacts_imports_undo_nothing_a_person_did(
         (marcus["email"].lower(),),
     )
     assert sorted(t["tag"] for t in tags) == sorted(set(marcus["tags"]) - {"vip"})
-
-
-def test_a_requester_missing_from_the_contacts_is_found_by_email(
-    ocx, summary, rows, copy: Path, export: Any
-) -> None:
-    someone = export.contacts[3]
-    add_ticket(
-        copy,
-        {"id": 9001, "requester_id": 77,
-         "requester": {"id": 77, "name": someone["name"], "email": someone["email"].upper()}},
-    )  # fmt: skip
-    summary(ocx("import", "freshdesk", copy, "--json"))
-    found = rows(
-        "SELECT c.email FROM conversations v JOIN customers c ON c.id = v.customer_id "
-        "WHERE v.external_id = '9001'"
-    )
-    assert found == [{"email": someone["email"].lower()}]
-
-
-def test_a_requester_nobody_knows_is_skipped_and_the_rest_imports(
-    ocx, summary, dump, error, rows, copy, export
-) -> None:
-    add_ticket(copy, {"id": 9002, "requester_id": 78})
-    before = dump()
-    line = error(ocx("import", "freshdesk", copy, "--strict"))
-    assert "tickets.json: ticket 9002" in line and "requester 78 is not in this export" in line
-    assert dump() == before
-    result = summary(ocx("import", "freshdesk", copy, "--json"))
-    assert result["skipped"] == [{
-        "file": str(copy / "tickets.json"), "record": "ticket 9002",
-        "reason": "ticket 9002: requester 78 is not in this export; import the contacts too",
-    }]  # fmt: skip
-    assert result["created"] == export.counts()
-    assert rows("SELECT * FROM conversations WHERE external_id = '9002'") == []
-    assert rows("SELECT * FROM messages WHERE external_id = '9002-description'") == []
 
 
 def test_a_record_without_an_id_is_bad_and_can_be_skipped(

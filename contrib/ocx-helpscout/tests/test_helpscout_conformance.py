@@ -12,7 +12,13 @@ from typing import Any
 from hypothesis import strategies as st
 from ocx_helpscout.reader import read
 
-from ocx.testing.conformance import ImportCase, ImporterCase, ImporterConformance, RecordCase
+from ocx.testing.conformance import (
+    ImportCase,
+    ImporterCase,
+    ImporterConformance,
+    RecordCase,
+    Unplaced,
+)
 from ocx.testing.records import deep, encoded, field, ids
 
 DATA = Path(__file__).resolve().parent / "data-api"
@@ -172,6 +178,41 @@ def not_a_list(folder: Path, kind: str, value: Any) -> tuple[Path, tuple[str, ..
     return path, (f"{path}: not a Help Scout export", f"_embedded.{kind}")
 
 
+def edit(path: Path, change: Callable[[Any], None]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def found_by_email(folder: Path, export: Any) -> tuple[str, str]:
+    """The first conversation's primaryCustomer gets an id no customers page holds."""
+
+    def rename(data: dict[str, Any]) -> None:
+        data["_embedded"]["conversations"][0]["primaryCustomer"]["id"] = 42
+
+    edit(folder / "conversations.json", rename)
+    first = export.conversations[0]
+    return str(first["id"]), first["primaryCustomer"]["email"].lower()
+
+
+def unplaced(folder: Path, export: Any) -> Unplaced:
+    """primaryCustomer only an id, no customers page with it."""
+
+    def stranger(data: dict[str, Any]) -> None:
+        data["_embedded"]["conversations"][1]["primaryCustomer"] = {"id": 42}
+
+    edit(folder / "conversations.json", stranger)
+    second, counts = export.conversations[1], export.counts()
+    lost = [t for t in second["_embedded"]["threads"] if t in export.messages]
+    reason = (
+        f"conversation {second['id']}: customer 42 is not in this export; import the customers too"
+    )
+    created = {**counts, "conversations": counts["conversations"] - 1,
+               "messages": counts["messages"] - len(lost)}  # fmt: skip
+    return Unplaced("conversations.json", f"conversation {second['id']}", reason, created,
+                    str(second["id"]), tuple(str(t["id"]) for t in lost))  # fmt: skip
+
+
 IMPORTS = ImportCase(
     dist="ocx-helpscout",
     title="Help Scout",
@@ -195,6 +236,8 @@ IMPORTS = ImportCase(
     non_utf8=(("customers.json", b'"firstName": "', 2), ("conversations.json", b'"body": "', 2)),
     # tests/data-api: a customer not in the export, a customer without an email address
     not_a_list=not_a_list,
+    found_by_email=found_by_email,
+    unplaced=unplaced,
     not_a_list_in=("customers", "conversations"),
     strict=((DATA / "previews",
              "conversation 1: customer 238604 is not in this export; import the customers too"),

@@ -147,54 +147,6 @@ def test_page_files_are_read_in_name_order(ocx, summary, samples, tmp_path, expo
 # --- records the export cannot place ---------------------------------------------------------
 
 
-def test_a_conversation_with_an_unknown_customer_is_found_by_email(
-    ocx, summary, rows, copy: Path, export: Any
-) -> None:
-    def rename(data: dict[str, Any]) -> None:
-        data["_embedded"]["conversations"][0]["primaryCustomer"]["id"] = 42
-
-    edit(copy / "conversations.json", rename)
-    summary(ocx("import", "helpscout", copy, "--json"))
-    first = export.conversations[0]
-    found = rows(
-        "SELECT c.email FROM conversations v JOIN customers c ON c.id = v.customer_id "
-        "WHERE v.external_id = ?",
-        (str(first["id"]),),
-    )
-    assert found == [{"email": first["primaryCustomer"]["email"].lower()}]
-
-
-def test_a_conversation_whose_customer_nobody_knows_is_skipped_with_the_reason(
-    ocx, summary, dump, error, rows, copy, export
-) -> None:
-    """primaryCustomer only an id, no customers page with it: listed under skipped with a
-    true reason, the rest imported; an error with --strict."""
-
-    def stranger(data: dict[str, Any]) -> None:
-        data["_embedded"]["conversations"][1]["primaryCustomer"] = {"id": 42}
-
-    edit(copy / "conversations.json", stranger)
-    second = export.conversations[1]
-    reason = (
-        f"conversation {second['id']}: customer 42 is not in this export; import the customers too"
-    )
-    before = dump()
-    line = error(ocx("import", "helpscout", copy, "--strict"))
-    assert reason in line, line
-    assert dump() == before
-    result = summary(ocx("import", "helpscout", copy, "--json"))
-    assert result["skipped"] == [
-        {"file": str(copy / "conversations.json"), "record": f"conversation {second['id']}",
-         "reason": reason}
-    ]  # fmt: skip
-    assert result["created"]["conversations"] == export.counts()["conversations"] - 1
-    assert result["created"]["messages"] == export.counts()["messages"] - len(
-        [t for t in second["_embedded"]["threads"] if t in export.messages]
-    )
-    assert rows("SELECT count(*) AS n FROM conversations WHERE external_id = ?",
-                (str(second["id"]),))[0]["n"] == 0  # fmt: skip
-
-
 def test_a_primary_customer_with_an_email_nobody_knows_becomes_a_customer(
     ocx, summary, rows, copy, export
 ) -> None:

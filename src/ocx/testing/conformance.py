@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from ocx.plugin_api import OcxError
 from ocx.testing import import_or_refuse, settled
-from ocx.testing.imports import ImportCase, ImportChecks
+from ocx.testing.imports import ImportCase, ImportChecks, Unplaced
 from ocx.testing.records import FUZZ, TOO_DEEP, RecordCase, RecordConformance
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "ImporterCase",
     "ImporterConformance",
     "RecordCase",
+    "Unplaced",
     "bare",
 ]
 

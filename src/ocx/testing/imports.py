@@ -34,6 +34,20 @@ def zero() -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class Unplaced:
+    """A conversation of the sample export whose customer nobody knows: in `file` (of the
+    folder), listed as `record` with `reason`; the rest imports with `created`, and neither
+    the `conversation` nor its `messages` (external ids) are stored."""
+
+    file: str
+    record: str
+    reason: str
+    created: dict[str, int]
+    conversation: str
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ImportCase:
     """The importer's sample export and what is refused in it.
 
@@ -46,6 +60,9 @@ class ImportCase:
     exports with a record that is skipped, which `--strict` refuses with a line holding `says`.
     `not_a_list(folder, where, value)` -> (path, says): puts `value` where the records of
     `where` (each of `not_a_list_in`) belong in the copy, the folder's error holding `says`.
+    `found_by_email(folder, export)` -> (conversation, email): gives a conversation of the
+    copy a customer id the export does not hold, with an email ocx finds the customer by.
+    `unplaced(folder, export)` -> Unplaced: gives one a customer nobody knows.
     """
 
     dist: str
@@ -57,6 +74,8 @@ class ImportCase:
     strict: tuple[tuple[Path, str], ...] = ()
     not_a_list: Callable[[Path, str, Any], tuple[Path, tuple[str, ...]]] | None = None
     not_a_list_in: tuple[str, ...] = ()
+    found_by_email: Callable[[Path, Any], tuple[str, str]] | None = None
+    unplaced: Callable[[Path, Any], Unplaced] | None = None
 
 
 class ImportChecks:
@@ -215,3 +234,36 @@ class ImportChecks:
         line = error(ocx("import", self.case.name, path))  # the file given alone
         assert f"{path}: not a {self.imports.title} export" in line, line
         assert dump() == before
+
+    def test_a_conversation_with_an_unknown_customer_id_is_found_by_email(
+        self, ocx: Any, summary: Any, rows: Any, copy: Path, export: Any
+    ) -> None:
+        if self.imports.found_by_email is None:
+            pytest.skip("the case gives no found_by_email")
+        conversation, email = self.imports.found_by_email(copy, export)
+        summary(ocx("import", self.case.name, copy, "--json"))
+        found = rows(
+            "SELECT c.email FROM conversations v JOIN customers c ON c.id = v.customer_id "
+            "WHERE v.external_id = ?",
+            (conversation,),
+        )
+        assert found == [{"email": email}]
+
+    def test_a_conversation_whose_customer_nobody_knows_is_skipped_and_the_rest_imports(
+        self, ocx: Any, summary: Any, dump: Any, error: Any, rows: Any, copy: Path, export: Any
+    ) -> None:
+        if self.imports.unplaced is None:
+            pytest.skip("the case gives no unplaced")
+        bad = self.imports.unplaced(copy, export)
+        path = copy / bad.file
+        before = dump()
+        line = error(ocx("import", self.case.name, copy, "--strict"))
+        assert f"{path}: {bad.reason}" in line, line
+        assert dump() == before
+        result = summary(ocx("import", self.case.name, copy, "--json"))
+        assert result["skipped"] == [{"file": str(path), "record": bad.record,
+                                      "reason": bad.reason}]  # fmt: skip
+        assert result["created"] == bad.created
+        assert rows("SELECT * FROM conversations WHERE external_id = ?", (bad.conversation,)) == []
+        marks = ", ".join("?" * len(bad.messages))
+        assert rows(f"SELECT * FROM messages WHERE external_id IN ({marks})", bad.messages) == []
