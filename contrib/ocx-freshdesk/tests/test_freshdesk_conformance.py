@@ -185,6 +185,12 @@ def unplaced(folder: Path, export: Any) -> Unplaced:
                     ("9002-description",))  # fmt: skip
 
 
+def one_more(samples: Path) -> tuple[Path, int]:
+    """A conversations file alone, after contacts.json and tickets.json."""
+    one = sorted((samples / "conversations").glob("*.json"))[0]
+    return one, len(json.loads(one.read_text(encoding="utf-8")))
+
+
 IMPORTS = ImportCase(
     dist="ocx-freshdesk",
     title="Freshdesk",
@@ -212,6 +218,8 @@ IMPORTS = ImportCase(
     not_a_list=not_a_list,
     found_by_email=found_by_email,
     unplaced=unplaced,
+    single_files=("contacts.json", "tickets.json"),
+    one_more=one_more,
     not_a_list_in=("contacts.json", "tickets.json", "conversations/2001.json"),
     strict=((DATA / "export", "ticket 26: requested by agent Test Agent 1"),),
 )  # fmt: skip

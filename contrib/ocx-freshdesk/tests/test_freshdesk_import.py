@@ -160,20 +160,6 @@ def test_a_ticket_without_a_conversations_file_has_its_description_only(
         assert [r["external_id"] for r in found] == [f"{ticket['id']}-description"]
 
 
-def test_single_files_import_the_same_as_the_folder(ocx, summary, samples, export) -> None:
-    expected = export.counts()
-    contacts = summary(ocx("import", "freshdesk", samples / "contacts.json", "--json"))
-    assert contacts["created"] == {**zero(), "customers": expected["customers"]}
-    tickets = summary(ocx("import", "freshdesk", samples / "tickets.json", "--json"))
-    assert tickets["created"] == {**expected, "customers": 0}
-    one = sorted((samples / "conversations").glob("*.json"))[0]
-    again = summary(ocx("import", "freshdesk", one, "--json"))
-    assert again["created"] == again["updated"] == zero()
-    assert again["unchanged"]["messages"] == len(load(one))
-    folder = summary(ocx("import", "freshdesk", samples, "--json"))
-    assert folder["created"] == folder["updated"] == zero()
-
-
 # --- requesters and records the export cannot place ----------------------------------------
 
 

@@ -238,6 +238,7 @@ IMPORTS = ImportCase(
     not_a_list=not_a_list,
     found_by_email=found_by_email,
     unplaced=unplaced,
+    single_files=("customers.json", "conversations.json"),
     not_a_list_in=("customers", "conversations"),
     strict=((DATA / "previews",
              "conversation 1: customer 238604 is not in this export; import the customers too"),

@@ -122,16 +122,6 @@ def test_statuses_subjects_and_times(ocx, summary, rows, samples, export) -> Non
         assert row["updated_at"] == conversation.get("userUpdatedAt")
 
 
-def test_single_files_import_the_same_as_the_folder(ocx, summary, samples, export) -> None:
-    expected = export.counts()
-    customers = summary(ocx("import", "helpscout", samples / "customers.json", "--json"))
-    assert customers["created"] == {**zero(), "customers": expected["customers"]}
-    conversations = summary(ocx("import", "helpscout", samples / "conversations.json", "--json"))
-    assert conversations["created"] == {**expected, "customers": 0}
-    folder = summary(ocx("import", "helpscout", samples, "--json"))
-    assert folder["created"] == folder["updated"] == zero()
-
-
 def test_page_files_are_read_in_name_order(ocx, summary, samples, tmp_path, export) -> None:
     pages = tmp_path / "pages"
     pages.mkdir()

@@ -63,6 +63,9 @@ class ImportCase:
     `found_by_email(folder, export)` -> (conversation, email): gives a conversation of the
     copy a customer id the export does not hold, with an email ocx finds the customer by.
     `unplaced(folder, export)` -> Unplaced: gives one a customer nobody knows.
+    `single_files`: (people file, conversations file) of the samples, imported one by one;
+    `one_more(samples)` -> (path, messages): a file that, imported alone after them, changes
+    nothing (its `messages` counted unchanged).
     """
 
     dist: str
@@ -76,6 +79,8 @@ class ImportCase:
     not_a_list_in: tuple[str, ...] = ()
     found_by_email: Callable[[Path, Any], tuple[str, str]] | None = None
     unplaced: Callable[[Path, Any], Unplaced] | None = None
+    single_files: tuple[str, str] | None = None
+    one_more: Callable[[Path], tuple[Path, int]] | None = None
 
 
 class ImportChecks:
@@ -267,3 +272,22 @@ class ImportChecks:
         assert rows("SELECT * FROM conversations WHERE external_id = ?", (bad.conversation,)) == []
         marks = ", ".join("?" * len(bad.messages))
         assert rows(f"SELECT * FROM messages WHERE external_id IN ({marks})", bad.messages) == []
+
+    def test_single_files_import_the_same_as_the_folder(
+        self, ocx: Any, summary: Any, samples: Path, export: Any
+    ) -> None:
+        if self.imports.single_files is None:
+            pytest.skip("the case gives no single_files")
+        name, expected = self.case.name, export.counts()
+        people, conversations = self.imports.single_files
+        first = summary(ocx("import", name, samples / people, "--json"))
+        assert first["created"] == {**zero(), "customers": expected["customers"]}
+        second = summary(ocx("import", name, samples / conversations, "--json"))
+        assert second["created"] == {**expected, "customers": 0}
+        if self.imports.one_more is not None:
+            path, messages = self.imports.one_more(samples)
+            again = summary(ocx("import", name, path, "--json"))
+            assert again["created"] == again["updated"] == zero()
+            assert again["unchanged"]["messages"] == messages
+        folder = summary(ocx("import", name, samples, "--json"))
+        assert folder["created"] == folder["updated"] == zero()
