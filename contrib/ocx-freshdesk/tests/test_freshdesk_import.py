@@ -38,10 +38,6 @@ def copy(samples: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(samples, tmp_path / "freshdesk"))
 
 
-def zero() -> dict[str, int]:
-    return {"customers": 0, "conversations": 0, "messages": 0}
-
-
 # --- the sample export -----------------------------------------------------------------------
 
 

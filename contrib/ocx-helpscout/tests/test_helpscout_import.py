@@ -25,10 +25,6 @@ def copy(samples: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(samples, tmp_path / "helpscout"))
 
 
-def zero() -> dict[str, int]:
-    return {"customers": 0, "conversations": 0, "messages": 0}
-
-
 def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
     data = load(path)
     change(data)
