@@ -111,10 +111,11 @@ class ImporterConformance(RecordConformance, ImportChecks):
     @pytest.fixture(autouse=True)
     def _needs_records(self, request: pytest.FixtureRequest) -> None:
         """A case without `records` (or `imports`) runs only the file-level checks."""
-        qualname = request.function.__qualname__
-        if self.case.records is None and qualname.startswith("RecordConformance."):
+        # by name: hypothesis' wrapper of a @given check has a qualname of its own
+        name = request.function.__name__
+        if self.case.records is None and name in vars(RecordConformance):
             pytest.skip("the case gives no records (RecordCase)")
-        if self.case.imports is None and qualname.startswith("ImportChecks."):
+        if self.case.imports is None and name in vars(ImportChecks):
             pytest.skip("the case gives no sample export (ImportCase)")
 
     @pytest.mark.parametrize("depth", [30_000, 100_000])
