@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ocx.cli import cli
+from ocx.testing import query as _rows
 
 
 @pytest.fixture
@@ -84,15 +85,6 @@ Dump = Callable[[Path], list[str]]
 LoadJson = Callable[[Result], Any]
 AssertError = Callable[..., str]
 AssertUsageError = Callable[[Result], None]
-
-
-def _rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def _dump(path: Path) -> list[str]:

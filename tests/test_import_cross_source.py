@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sqlite3
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ocx.cli import cli
+from ocx.testing import query
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # made by tests/fixtures/build.py
 SOURCES = ("zendesk", "freshdesk", "helpscout", "csv")
@@ -138,15 +138,6 @@ def ocx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     assert result.exit_code == 0, result.output
     invoke.db = db  # type: ignore[attr-defined]
     return invoke
-
-
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(db)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql, params)]
-    finally:
-        conn.close()
 
 
 def import_all(ocx, order: tuple[str, ...]) -> dict[str, dict[str, int]]:  # type: ignore[no-untyped-def]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from ocx.testing import cli, record_line, save_json, settled
+from ocx.testing import record_line, refusal, save_json
 from ocx.testing.records import SKIP_HINT, TOO_DEEP
 
 ANA = {"id": 1, "name": "Ana Lund", "email": "ana@example.com"}
@@ -28,16 +28,8 @@ def ticket(number: int, **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def refused(db: Path, dump: Callable[[], list[str]], error: Callable[[Result], str]) -> Any:
-    """refused(*args): `ocx import ARGS` fails with one clean `Error:` line and leaves the
-    database file byte-identical. Returns the line."""
-
-    def check(*args: str) -> str:
-        before, rows_before = settled(db), dump()
-        line = error(CliRunner().invoke(cli, ["--db", str(db), "import", *args]))
-        assert settled(db) == before and dump() == rows_before
-        return line
-
-    return check
+    """refused(*args): see ocx.testing.refusal."""
+    return refusal(db, dump, error)
 
 
 # --- nesting (64 and 65 levels: the conformance suite) ----------------------------------------

@@ -73,19 +73,35 @@ def ocx(db: Path) -> Ocx:
     return invoke
 
 
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """The rows of a query on the database file, with plain sqlite3 (not ocx's store)."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def refusal(db: Path, dump: Callable[[], list[str]], error: Callable[[Result], str]
+            ) -> Callable[..., str]:  # fmt: skip
+    """refusal(db, dump, error)(*args): `ocx import ARGS` fails with one clean `Error:` line
+    and leaves the database file byte-identical (and `dump()` as it was). Returns the line."""
+
+    def check(*args: str) -> str:
+        before, rows_before = settled(db), dump()
+        line = error(CliRunner().invoke(cli, ["--db", str(db), "import", *args]))
+        assert settled(db) == before and dump() == rows_before
+        return line
+
+    return check
+
+
 @pytest.fixture
 def rows(db: Path) -> Callable[..., list[dict[str, Any]]]:
     """rows(sql, params=()): query the database with plain sqlite3."""
 
-    def query(sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        conn = sqlite3.connect(db)
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(row) for row in conn.execute(sql, params)]
-        finally:
-            conn.close()
-
-    return query
+    return lambda sql, params=(): query(db, sql, params)
 
 
 @pytest.fixture

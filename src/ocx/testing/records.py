@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ocx.testing import cli, import_or_refuse, record_line, save_json, settled
+from ocx.testing import import_or_refuse, record_line, refusal, save_json
 
 TOO_DEEP = "JSON nested more than 64 levels deep"
 # As many examples as ocx's own hostile tests run; OCX_FUZZ_EXAMPLES raises it for a long run.
@@ -125,16 +125,8 @@ class RecordConformance:
     def refused(
         self, db: Path, dump: Callable[[], list[str]], error: Callable[[Result], str]
     ) -> Callable[..., str]:
-        """refused(*args): `ocx import ARGS` fails with one clean `Error:` line and leaves
-        the database file byte-identical. Returns the line."""
-
-        def check(*args: str) -> str:
-            before, rows_before = settled(db), dump()
-            line = error(CliRunner().invoke(cli, ["--db", str(db), "import", *args]))
-            assert settled(db) == before and dump() == rows_before
-            return line
-
-        return check
+        """refused(*args): see ocx.testing.refusal."""
+        return refusal(db, dump, error)
 
     @pytest.mark.parametrize(("levels", "too_deep"), [(64, False), (65, True)])
     def test_64_levels_are_read_and_65_refused_at_the_line_where_it_opens(
