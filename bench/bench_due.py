@@ -20,7 +20,6 @@ as baseline and a full scan for scale.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import sys
@@ -32,7 +31,6 @@ from typing import Any
 
 import datagen
 from harness import (
-    CACHE_DIR,
     BenchError,
     Command,
     Context,
@@ -212,28 +210,9 @@ def _build(path: Path, kind: str, promises: int, seed: int) -> dict[str, Any]:
 
 def ensure(kind: str, promises: int, seed: int) -> tuple[Path, dict[str, Any]]:
     """The cached database of this kind, size and seed, built first if there is none."""
-    stem = f"promises-{kind}-n{promises}-seed{seed}"
-    path = CACHE_DIR / f"{stem}-g{GENERATOR_VERSION}-s{datagen.schema_key()}.db"
-    meta_path = path.with_suffix(".json")
-    if path.is_file() and meta_path.is_file() and datagen._applied(path) == datagen._known():
-        return path, {**json.loads(meta_path.read_text(encoding="utf-8")), "cached": True}
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in CACHE_DIR.glob(f"{stem}-*"):
-        stale.unlink()  # an older generator or schema: never read again
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    leftovers = (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"))
-    for leftover in leftovers:
-        leftover.unlink(missing_ok=True)
-    log(f"due: building {promises:,} promises ({kind}) into {path.name}")
-    try:
-        meta = _build(tmp, kind, promises, seed)
-        os.replace(tmp, path)  # only a complete database ever gets the cached name
-    finally:
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    log(f"due: built {kind} in {meta['seconds']} s ({meta['bytes'] / 1e6:.0f} MB)")
-    return path, {**meta, "cached": False}
+    return datagen.cached(f"promises-{kind}-n{promises}-seed{seed}", GENERATOR_VERSION,
+                          lambda tmp: _build(tmp, kind, promises, seed),
+                          f"due data: {promises:,} promises ({kind})")  # fmt: skip
 
 
 def _sizes(ctx: Context) -> tuple[int, int]:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import shutil
 import sqlite3
@@ -52,7 +51,6 @@ from typing import Any
 
 import datagen
 from harness import (
-    CACHE_DIR,
     BenchError,
     Context,
     Goal,
@@ -277,29 +275,10 @@ def _build_fanout(path: Path, count: int, seed: int) -> dict[str, Any]:
 
 def ensure(kind: str, count: int, seed: int) -> tuple[Path, dict[str, Any]]:
     """The cached database of this kind, size and seed, built first if there is none."""
-    stem = f"incidents-{kind}-n{count}-seed{seed}"
-    path = CACHE_DIR / f"{stem}-g{GENERATOR_VERSION}-s{datagen.schema_key()}.db"
-    meta_path = path.with_suffix(".json")
-    if path.is_file() and meta_path.is_file() and datagen._applied(path) == datagen._known():
-        return path, {**json.loads(meta_path.read_text(encoding="utf-8")), "cached": True}
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in CACHE_DIR.glob(f"{stem}-*"):
-        stale.unlink()  # an older generator or schema: never read again
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    leftovers = (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"))
-    for leftover in leftovers:
-        leftover.unlink(missing_ok=True)
-    log(f"incidents: building {kind} data, {count:,} into {path.name}")
     build = _build_cases if kind == "cases" else _build_fanout
-    try:
-        meta = build(tmp, count, seed)
-        os.replace(tmp, path)  # only a complete database ever gets the cached name
-    finally:
-        for leftover in leftovers:
-            leftover.unlink(missing_ok=True)
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    log(f"incidents: built {kind} {count:,} in {meta['seconds']} s ({meta['bytes'] / 1e6:.0f} MB)")
-    return path, {**meta, "cached": False}
+    return datagen.cached(f"incidents-{kind}-n{count}-seed{seed}", GENERATOR_VERSION,
+                          lambda tmp: build(tmp, count, seed),
+                          f"incident data: {kind} {count:,}")  # fmt: skip
 
 
 def _copy(source: str | Path, target: Path) -> Path:

@@ -16,7 +16,7 @@ import re
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,10 +210,6 @@ def _applied(path: Path) -> list[str] | None:
         return None
 
 
-def cache_path(size: int, seed: int) -> Path:
-    return CACHE_DIR / f"customers-n{size}-seed{seed}-g{GENERATOR_VERSION}-s{schema_key()}.db"
-
-
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -254,26 +250,36 @@ def generate(path: Path, size: int, seed: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def ensure(size: int, seed: int) -> tuple[Path, dict[str, Any]]:
-    """The cached database for this size and seed, generated first if there is none."""
-    path = cache_path(size, seed)
+def cached(
+    stem: str, generator: int, build: Callable[[Path], dict[str, Any]], what: str
+) -> tuple[Path, dict[str, Any]]:
+    """The cached database `STEM-gGENERATOR-sSCHEMA.db` and its facts (`cached` True), or,
+    when there is none with the current generator and schema, one made by `build(tmp)`
+    (which returns its facts), renamed into place only when complete (`cached` False)."""
+    path = CACHE_DIR / f"{stem}-g{generator}-s{schema_key()}.db"
     meta_path = path.with_suffix(".json")
     if path.is_file() and meta_path.is_file() and _applied(path) == _known():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return path, {**meta, "cached": True}
+        return path, {**json.loads(meta_path.read_text(encoding="utf-8")), "cached": True}
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in CACHE_DIR.glob(f"customers-n{size}-seed{seed}-*"):
+    for stale in CACHE_DIR.glob(f"{stem}-*"):
         stale.unlink()  # an older generator or schema: never read again
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+    leftovers = (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"))
+    for leftover in leftovers:
         leftover.unlink(missing_ok=True)
-    log(f"generating {size:,} customers (seed {seed}) into {path.name}")
+    log(f"building {what} into {path.name}")
     try:
-        meta = generate(tmp, size, seed)
+        meta = build(tmp)
         os.replace(tmp, path)  # only a complete database ever gets the cached name
     finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
     meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    log(f"generated {size:,} customers and {meta['notes']:,} notes in {meta['seconds']} s")
+    log(f"built {what} in {meta['seconds']} s ({meta['bytes'] / 1e6:.0f} MB)")
     return path, {**meta, "cached": False}
+
+
+def ensure(size: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The cached database of `size` customers for this seed, generated first if there is none."""
+    return cached(f"customers-n{size}-seed{seed}", GENERATOR_VERSION,
+                  lambda tmp: generate(tmp, size, seed), f"{size:,} customers (seed {seed})")  # fmt: skip
