@@ -6,7 +6,6 @@ emails and SOURCE:ID come first."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from click.testing import Result
 
 from ocx import customers
 from ocx.store import open_store
+from ocx.testing import Recorder
 
 Run = Callable[..., Result]
 LoadJson = Callable[[Result], Any]
@@ -207,18 +207,6 @@ def test_show_by_name_through_the_console_script(
             assert "zoe@example.com" in done.stdout
         else:
             assert "ocx customer search 'nobody here'" in done.stderr
-
-
-class Recorder:
-    """A connection stand-in that remembers every statement it runs."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.statements: list[tuple[str, Any]] = []
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self.statements.append((sql, params))
-        return self.conn.execute(sql, params)
 
 
 @pytest.mark.parametrize("ref", ["margo lane", "marg", "zz", "m"])

@@ -18,20 +18,9 @@ from ocx.store import cadences as cadence_sql
 from ocx.store import create_store
 from ocx.store import customers as customer_sql
 from ocx.store import promises as promise_sql
+from ocx.testing import Recorder
 
 UNTIL = "2026-12-01T10:00:00Z"
-
-
-class Recorder:
-    """A connection stand-in that remembers every statement and its parameters."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.statements: list[tuple[str, Any]] = []
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        self.statements.append((sql, params))
-        return self.conn.execute(sql, params)
 
 
 @pytest.fixture(params=["no statistics", "analyzed"])

@@ -23,6 +23,7 @@ from ocx import testing
 from ocx.store import customers as customer_sql
 from ocx.store import incidents as sql
 from ocx.store import outbox as outbox_sql
+from ocx.testing import Recorder
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -39,23 +40,6 @@ SMALL = ("incidents", "i", "fanout_batch", "s", "j")
 def ok(result: Result) -> Result:
     assert result.exit_code == 0, result.output
     return result
-
-
-class Recorder:
-    """A connection stand-in that keeps every statement (and its parameters) run through it;
-    statements run with executemany are kept without parameters (not planned here)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.statements: list[tuple[str, Any]] = []
-
-    def execute(self, statement: str, params: Any = ()) -> sqlite3.Cursor:
-        self.statements.append((statement, params))
-        return self.conn.execute(statement, params)
-
-    def executemany(self, statement: str, params: Any) -> sqlite3.Cursor:
-        self.statements.append((statement, None))
-        return self.conn.executemany(statement, params)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import pytest
 from ocx import testing
 from ocx.store import cadences as cadence_sql
 from ocx.store import reports as sql
+from ocx.testing import Recorder
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -36,18 +37,6 @@ SMALL = ("incidents", "i", "owners", "candidates", "r")
 def ok(result: Result) -> Result:
     assert result.exit_code == 0, result.output
     return result
-
-
-class Recorder:
-    """A connection stand-in that keeps every statement (and its parameters) run through it."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.statements: list[tuple[str, Any]] = []
-
-    def execute(self, statement: str, params: Any = ()) -> sqlite3.Cursor:
-        self.statements.append((statement, params))
-        return self.conn.execute(statement, params)
 
 
 @pytest.fixture

@@ -259,6 +259,23 @@ def import_or_refuse(
         return None
 
 
+class Recorder:
+    """A connection stand-in that keeps every statement (and its parameters) run through it,
+    for query-plan checks; statements run with executemany are kept without parameters."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.statements: list[tuple[str, Any]] = []
+
+    def execute(self, statement: str, params: Any = ()) -> sqlite3.Cursor:
+        self.statements.append((statement, params))
+        return self.conn.execute(statement, params)
+
+    def executemany(self, statement: str, params: Any) -> sqlite3.Cursor:
+        self.statements.append((statement, None))
+        return self.conn.executemany(statement, params)
+
+
 def assert_no_big_scan(plan: str, small: tuple[str, ...] = ()) -> None:
     """An EXPLAIN QUERY PLAN (detail lines) reads no table from end to end (by name or
     alias), but the `small` ones: a later change cannot fall back to a scan unseen."""
