@@ -24,22 +24,61 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("ocx", appauthor=False)) / DB_NAME
 
 
-def resolve_db_path(option: str | None) -> Path:
-    """--db PATH > OCX_DB > $OCX_HOME/ocx.db > the user data dir."""
+def is_url(target: object) -> bool:
+    """Whether a database setting names a PostgreSQL database rather than a file."""
+    return isinstance(target, str) and target.lower().startswith(("postgresql://", "postgres://"))
+
+
+def _target(value: str, base: Path | None = None) -> Path | str:
+    if is_url(value):
+        return value
+    path = Path(value).expanduser()
+    return base / path if base is not None and not path.is_absolute() else path
+
+
+def explicit_db(option: str | None) -> Path | str | None:
+    """The database named on the command line (--db) or in OCX_DB, if any."""
     if option:
-        return Path(option).expanduser()
+        return _target(option)
     if os.environ.get("OCX_DB"):
-        return Path(os.environ["OCX_DB"]).expanduser()
+        return _target(os.environ["OCX_DB"])
+    return None
+
+
+def resolve_db_path(option: str | None, configured: Any = None, base: Path | None = None
+                    ) -> Path | str:  # fmt: skip
+    """--db > OCX_DB > the `db` key of ocx.toml > $OCX_HOME/ocx.db > the user data dir.
+    A postgresql:// (or postgres://) URL is returned as text, a file as a Path; a relative
+    `db` path in ocx.toml is read from the config's folder (`base`)."""
+    explicit = explicit_db(option)
+    if explicit is not None:
+        return explicit
+    if isinstance(configured, str) and configured.strip():
+        return _target(configured.strip(), base)
+    if configured is not None and not isinstance(configured, str):
+        raise OcxError("config key 'db' must be a path or a postgresql:// URL (a string)")
     if os.environ.get("OCX_HOME"):
         return Path(os.environ["OCX_HOME"]).expanduser() / DB_NAME
     return default_db_path()
 
 
-def resolve_config_path(db_path: Path) -> Path:
-    """$OCX_HOME/ocx.toml when OCX_HOME is set, else ocx.toml beside the database."""
+def resolve_config_path(db_path: Path | str | None) -> Path:
+    """$OCX_HOME/ocx.toml when OCX_HOME is set, else ocx.toml beside a database file named
+    by --db or OCX_DB, else the one in the user data dir (also for a database URL)."""
     if os.environ.get("OCX_HOME"):
         return Path(os.environ["OCX_HOME"]).expanduser() / CONFIG_NAME
+    if db_path is None or isinstance(db_path, str):
+        return default_db_path().parent / CONFIG_NAME
     return db_path.parent / CONFIG_NAME
+
+
+def shown_db(target: Path | str) -> str:
+    """A database as messages show it: a URL's password masked."""
+    if isinstance(target, str):
+        from ocx.store.pg import masked
+
+        return masked(target)
+    return str(target)
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -26,12 +26,15 @@ class App:
         self.plugin_commands: dict[str, Any] | None = None
 
     @cached_property
-    def db_path(self) -> Path:
-        return cfg.resolve_db_path(self.db_option)
+    def db_path(self) -> Path | str:
+        """The database: a file's Path, or a postgresql:// URL as text."""
+        return cfg.resolve_db_path(
+            self.db_option, self.config.get("db"), base=self.config_path.parent
+        )
 
     @cached_property
     def config_path(self) -> Path:
-        return cfg.resolve_config_path(self.db_path)
+        return cfg.resolve_config_path(cfg.explicit_db(self.db_option))
 
     @cached_property
     def config(self) -> dict[str, Any]:

@@ -33,12 +33,16 @@ def _items(choices: Choices) -> list[CompletionItem]:
     return [CompletionItem(value, help=help or None) for value, help in choices]
 
 
-def _db_path(ctx: click.Context) -> Path:
-    """The database a command typed so far would use: --db if typed, else OCX_DB, OCX_HOME,
-    the user data dir (the root group's callback does not run while completing)."""
+def _db_path(ctx: click.Context) -> Path | str:
+    """The database a command typed so far would use: --db if typed, else OCX_DB, the `db`
+    key of ocx.toml, OCX_HOME, the user data dir (the root group's callback does not run
+    while completing)."""
     from ocx import config as cfg
 
-    return cfg.resolve_db_path(ctx.find_root().params.get("db"))
+    option = ctx.find_root().params.get("db")
+    config_path = cfg.resolve_config_path(cfg.explicit_db(option))
+    configured = cfg.load(config_path).get("db")
+    return cfg.resolve_db_path(option, configured, base=config_path.parent)
 
 
 def _from_store(ask: Callable[[Store, str], Choices]) -> Callback:
@@ -48,7 +52,7 @@ def _from_store(ask: Callable[[Store, str], Choices]) -> Callback:
             from ocx.store.complete import open_read_only
 
             path = _db_path(ctx)
-            if not path.is_file():
+            if isinstance(path, Path) and not path.is_file():
                 return []
             store = open_read_only(path)
             try:
@@ -110,7 +114,7 @@ def channels(ctx: click.Context, param: click.Parameter, incomplete: str
         from ocx import completion
         from ocx import config as cfg
 
-        config = cfg.load(cfg.resolve_config_path(_db_path(ctx)))
+        config = cfg.load(cfg.resolve_config_path(cfg.explicit_db(ctx.find_root().params.get("db"))))
         return _items(completion.channels(config, incomplete))
     except Exception:
         return []

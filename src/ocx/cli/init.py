@@ -49,7 +49,7 @@ def init(app: App, sample: bool) -> None:
         from ocx import sample as demo
 
         added = demo.load(store, author=app.user)
-    render.message(str(app.db_path))
+    render.message(cfg.shown_db(app.db_path))
     if sample:
         render.warn(
             f"{added} sample customers added" if added else "sample customers already there"

@@ -109,8 +109,8 @@ class SQLiteEngine:
         values = ", ".join(":" + c for c in columns) if named else ", ".join("?" * len(columns))
         return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
-    def update_or_ignore(self, table: str, column: str) -> str:
-        return f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?'
+    def update_or_ignore(self, conn: Connection, table: str, column: str, new: Any, old: Any) -> None:
+        conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (new, old))
 
     def text_match(self, index: str) -> str:
         return f"{index} MATCH ?"
@@ -181,7 +181,7 @@ class Store:
     """One open database: pragmas set, migrations applied, transactions counted."""
 
     def __init__(
-        self, conn: Connection, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        self, conn: Connection, path: Path | str, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         engine: Engine | None = None,
     ) -> None:  # fmt: skip
         self.engine = engine or engine_of(conn)
@@ -276,10 +276,27 @@ def _connect(path: Path, create: bool) -> Connection:
     return SQLITE.connect(path, create=create)
 
 
-def open_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
-    """Open an existing database, applying any pending migrations."""
+def _open_url(url: str, busy_timeout: float) -> Store:
+    from ocx.store.pg import POSTGRES, masked
+
+    conn = POSTGRES.connect(url)
+    conn.lock_wait_ms = busy_timeout * 1000  # type: ignore[attr-defined]
+    return Store(conn, masked(url), busy_timeout, POSTGRES)  # type: ignore[arg-type]
+
+
+def open_store(path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+    """Open an existing database (a file, or a postgresql:// URL), applying any pending
+    migrations."""
     from ocx.store import migrations
 
+    if isinstance(path, str):
+        store = _open_url(path, busy_timeout)
+        try:
+            migrations.apply(store)
+        except BaseException:
+            store.close()
+            raise
+        return store
     if not path.is_file():
         raise NoDatabase(f"no ocx database at {path}; run 'ocx init' or pass --db")
     store = Store(_connect(path, create=False), path, busy_timeout, SQLITE)
@@ -287,11 +304,20 @@ def open_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Sto
     return store
 
 
-def create_store(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
-    """Create the database (and its folder) if needed; harmless when it already exists."""
+def create_store(path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
+    """Create the database (and its folder) if needed; harmless when it already exists.
+    A PostgreSQL database must exist already (its owner made it); ocx creates the schema."""
     from ocx import private  # only here: opening a database needs none of it
     from ocx.store import migrations
 
+    if isinstance(path, str):
+        store = _open_url(path, busy_timeout)
+        try:
+            migrations.apply(store, fresh_ok=True)
+        except BaseException:
+            store.close()
+            raise
+        return store
     try:
         private.make_dirs(path.parent)
     except OSError as exc:

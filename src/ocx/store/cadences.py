@@ -50,7 +50,8 @@ _CANDIDATES = """
                k.set_at AS start_at
           FROM cadences k WHERE k.stopped_at IS NULL AND k.customer_id IS NOT NULL
         UNION ALL
-        SELECT k.id, t.customer_id, 1, k.set_at, max(k.set_at, coalesce(t.tagged_at, k.set_at))
+        SELECT k.id, t.customer_id, 1, k.set_at,
+               CASE WHEN t.tagged_at > k.set_at THEN t.tagged_at ELSE k.set_at END
           FROM cadences k JOIN tags t ON t.tag = k.tag
          WHERE k.stopped_at IS NULL AND k.tag IS NOT NULL
     )

@@ -15,9 +15,14 @@ from ocx.store import SQLITE, Store, engine_of
 _WAIT_MS = 50
 
 
-def open_read_only(path: Path) -> Store:
+def open_read_only(path: Path | str) -> Store:
     """The database at path, read-only and as it is (pending migrations are not applied:
     a query the old schema cannot answer fails, and the completion offers nothing)."""
+    if isinstance(path, str):
+        from ocx.store.pg import POSTGRES, masked
+
+        return Store(POSTGRES.connect_read_only(path, _WAIT_MS / 1000), masked(path),
+                     busy_timeout=_WAIT_MS / 1000, engine=POSTGRES)  # type: ignore[arg-type]  # fmt: skip
     conn = SQLITE.connect_read_only(path, _WAIT_MS / 1000)
     return Store(conn, path, busy_timeout=_WAIT_MS / 1000, engine=SQLITE)
 

@@ -413,7 +413,7 @@ def move_references(conn: sqlite3.Connection, keep: int, other: int) -> None:
     """Point everything that belongs to `other` at `keep`; duplicates (a tag both have) drop."""
     engine = engine_of(conn)
     for table, column in _referencing_columns(conn):
-        conn.execute(engine.update_or_ignore(table, column), (keep, other))
+        engine.update_or_ignore(conn, table, column, keep, other)
 
 
 def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:

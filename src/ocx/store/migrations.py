@@ -398,8 +398,55 @@ def _has_tables(store: Store) -> bool:
     return store.engine.has_schema(store.conn)
 
 
+def _apply_postgres(store: Store, fresh_ok: bool) -> list[str]:
+    """A new PostgreSQL database gets the whole schema at once (ocx.store.pg_schema); the
+    write lock (an advisory lock) lets one host of several starting at once do it."""
+    from ocx.errors import NoDatabase
+    from ocx.store.pg_schema import COVERS, SCHEMA
+
+    def has_migrations() -> bool:
+        row = store.conn.execute("SELECT to_regclass('migrations') IS NOT NULL").fetchone()
+        return bool(row[0])
+
+    if not has_migrations():
+        if not fresh_ok:
+            raise NoDatabase(f"no ocx database at {store.path}; run 'ocx init'")
+        if store.engine.has_schema(store.conn):
+            raise OcxError(
+                f"{store.path} is not an ocx database (it holds other tables); "
+                "give ocx a database of its own and run 'ocx init'"
+            )
+    applied = [] if not has_migrations() else _applied(store)
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise OcxError(
+            f"{store.path} was made by a newer ocx (unknown migration {unknown[0]!r}); "
+            "upgrade ocx to use it"
+        )
+    if len(applied) == len(known):
+        return []
+    done: list[str] = []
+    with store.write():
+        if not has_migrations():  # no other host made it while we waited for the lock
+            store.conn.raw.execute(SCHEMA)  # type: ignore[attr-defined]
+            stamp = clock.to_iso(clock.now())
+            for name in COVERS:
+                store.conn.execute(
+                    "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, stamp)
+                )
+            done.extend(COVERS)
+        applied = _applied(store)
+        missing = [name for name in known if name not in applied]
+        if missing:  # a migration after the schema above must say how it runs here
+            raise OcxError(f"migration {missing[0]!r} has no PostgreSQL form; upgrade ocx")
+    return done
+
+
 def apply(store: Store, fresh_ok: bool = False) -> list[str]:
     """Bring the schema up to date; refuse a database from a newer ocx or another program."""
+    if store.engine.name == "postgresql":
+        return _apply_postgres(store, fresh_ok)
     try:
         applied = store.patiently(lambda: _applied(store))
     except sqlite3.OperationalError:  # no such table: not a database ocx made
