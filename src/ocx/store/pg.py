@@ -134,7 +134,7 @@ def _rewrite(part: str) -> str:
 class Row:
     """A result row addressable by index and by column name, as sqlite3.Row is."""
 
-    __slots__ = ("_values", "_index")
+    __slots__ = ("_index", "_values")
 
     def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
         self._values = values
