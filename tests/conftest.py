@@ -7,7 +7,6 @@ import email
 import email.policy
 import json
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,12 +19,45 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ocx.cli import cli
+from ocx.testing import dump_database as _dump
+from ocx.testing import (
+    empty_db,  # noqa: F401  (a fixture: a file, or a PostgreSQL database)
+    postgres,
+)
 from ocx.testing import query as _rows
+
+ON_POSTGRES = postgres.wanted()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only: about the SQLite file itself (its bytes, WAL, locks, pragmas, query "
+        "plans); left out when the suite runs on PostgreSQL (OCX_TEST_DATABASE=postgresql)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, tests about the SQLite file are deselected (and counted), not skipped."""
+    if not ON_POSTGRES:
+        return
+    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
+    left_out = [item for item in items if item.get_closest_marker("sqlite_only") is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "ocx database: " + ("PostgreSQL (a server started by this session)"
+                               if ON_POSTGRES else "SQLite files in tmp_path")  # fmt: skip
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ocx.db"
+def db_path(request: pytest.FixtureRequest) -> Path:
+    """The test's database: a SQLite file in tmp_path, or (OCX_TEST_DATABASE=postgresql) the
+    URL of a new empty PostgreSQL database, as text."""
+    return request.getfixturevalue("empty_db")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(autouse=True)
@@ -85,14 +117,6 @@ Dump = Callable[[Path], list[str]]
 LoadJson = Callable[[Result], Any]
 AssertError = Callable[..., str]
 AssertUsageError = Callable[[Result], None]
-
-
-def _dump(path: Path) -> list[str]:
-    conn = sqlite3.connect(path)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def _load_json(result: Result) -> Any:

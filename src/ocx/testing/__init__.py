@@ -52,12 +52,29 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """A fresh ocx database (made by `ocx init`) in tmp_path."""
-    path = tmp_path / "ocx.db"
-    result = CliRunner().invoke(cli, ["--db", str(path), "init"])
+def empty_db(tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's database goes: a file in tmp_path, or with OCX_TEST_DATABASE=postgresql
+    a new empty PostgreSQL database on the session's own server (ocx.testing.postgres)."""
+    from ocx.testing import postgres
+
+    if not postgres.wanted():
+        yield tmp_path / "ocx.db"
+        return
+    server = postgres.server()
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def db(empty_db: Path) -> Path:
+    """A fresh ocx database (made by `ocx init`): a file in tmp_path, or a PostgreSQL
+    database when the session runs on PostgreSQL."""
+    result = CliRunner().invoke(cli, ["--db", str(empty_db), "init"])
     assert result.exit_code == 0, result.output
-    return path
+    return empty_db
 
 
 Ocx = Callable[..., Result]
@@ -73,12 +90,52 @@ def ocx(db: Path) -> Ocx:
     return invoke
 
 
-def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    """The rows of a query on the database file, with plain sqlite3 (not ocx's store)."""
+def connect(db: Path | str) -> Any:
+    """A plain connection to a test's database: sqlite3 for a file; for a PostgreSQL URL,
+    psycopg behind ocx.store.pg's translation, so a test's SQLite-flavoured SQL runs on both."""
+    if isinstance(db, str):
+        from ocx.store.pg import POSTGRES
+
+        return POSTGRES.connect(db)
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
+    return conn
+
+
+def query(db: Path | str, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+    """The rows of a query on the database, with plain sqlite3 (not ocx's store) for a file."""
+    conn = connect(db)
     try:
-        return [dict(row) for row in conn.execute(sql, params)]
+        return [dict(zip(row.keys(), row, strict=True)) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def dump_database(db: Path | str) -> list[str]:
+    """Every schema statement and row: sqlite3's iterdump for a file; for PostgreSQL each
+    table's columns and its rows in a fixed order."""
+    if not isinstance(db, str):
+        conn = sqlite3.connect(db)
+        try:
+            return list(conn.iterdump())
+        finally:
+            conn.close()
+    conn = connect(db)
+    try:
+        out: list[str] = []
+        tables = [row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+            "ORDER BY tablename")]  # fmt: skip
+        for table in tables:
+            columns = [row[0] for row in conn.execute(
+                "SELECT column_name || ' ' || data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ? "
+                "ORDER BY ordinal_position", (table,))]  # fmt: skip
+            out.append(f"TABLE {table} ({', '.join(columns)})")
+            order = ", ".join(str(n + 1) for n in range(len(columns)))
+            out.extend(f"{table} {tuple(row)!r}" for row in conn.execute(
+                f'SELECT * FROM "{table}" ORDER BY {order}'))  # fmt: skip
+        return out
     finally:
         conn.close()
 
@@ -108,14 +165,7 @@ def rows(db: Path) -> Callable[..., list[dict[str, Any]]]:
 def dump(db: Path) -> Callable[[], list[str]]:
     """dump(): every schema statement and row, to prove a failed import changed nothing."""
 
-    def everything() -> list[str]:
-        conn = sqlite3.connect(db)
-        try:
-            return list(conn.iterdump())
-        finally:
-            conn.close()
-
-    return everything
+    return lambda: dump_database(db)
 
 
 @pytest.fixture
@@ -206,9 +256,12 @@ TEXT_COLUMNS = {
 }
 
 
-def settled(db: Path) -> bytes:
+def settled(db: Path | str) -> bytes:
     """The database file's bytes with everything committed in it: a checkpoint moves what
-    the WAL holds into the file (and empties the WAL), so nothing written can hide there."""
+    the WAL holds into the file (and empties the WAL), so nothing written can hide there.
+    A PostgreSQL database has no file: its full dump stands in."""
+    if isinstance(db, str):
+        return "\n".join(dump_database(db)).encode()
     conn = sqlite3.connect(db)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -217,9 +270,9 @@ def settled(db: Path) -> bytes:
     return db.read_bytes()
 
 
-def text_cells(db: Path) -> Iterator[str]:
+def text_cells(db: Path | str) -> Iterator[str]:
     """Every stored text in TEXT_COLUMNS, to look for what an import must have removed."""
-    conn = sqlite3.connect(db)
+    conn = connect(db)
     try:
         for table, columns in TEXT_COLUMNS.items():
             for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table}"):
