@@ -89,12 +89,24 @@ class Server:
         return f"postgresql://{user}@/{database}?host={self.folder}"
 
     def create_database(self) -> str:
-        """A new empty database owned by the test role (not a superuser); its URL."""
+        """A new empty database owned by the test role (not a superuser); its URL. Its
+        default collation is ICU's en-US (which sorts `B` after `b` and ignores `_`), so the
+        suite shows that ocx's ordering does not depend on the database's collation."""
         name = f"ocx_t{os.getpid()}_{next(self._names)}"
         self.admin.execute(
-            f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0 STRATEGY FILE_COPY"
+            f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0 STRATEGY FILE_COPY "
+            f"{self._collation}"
         )
         return self.url(name)
+
+    @property
+    def _collation(self) -> str:
+        if not hasattr(self, "_icu"):
+            row = self.admin.execute(
+                "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'"
+            ).fetchone()
+            self._icu = bool(row and row[0]) and self.admin.info.server_version >= 150000
+        return "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'" if self._icu else ""
 
     def drop_database(self, url: str) -> None:
         from urllib.parse import urlsplit
