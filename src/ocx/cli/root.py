@@ -50,6 +50,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
     "outbox": ("ocx.cli.outbox", "outbox_group", "Messages sent, failed, retried."),
     "notify": ("ocx.cli.notify", "notify_group", "Test a notification channel."),
     "config": ("ocx.cli.config", "config", "Show or change ocx.toml."),
+    "db": ("ocx.cli.db", "db_group", "Copy the database (SQLite, PostgreSQL); check it."),
     "plugins": ("ocx.cli.plugins", "plugins", "List installed plugins and their hooks."),
 }
 
