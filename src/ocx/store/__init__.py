@@ -115,6 +115,9 @@ class SQLiteEngine:
     def text_match(self, index: str) -> str:
         return f"{index} MATCH ?"
 
+    def text_query(self, conn: Connection, query: str) -> str:
+        return query
+
     # --- maintenance
 
     def optimize_search(self, conn: Connection, index: str) -> None:

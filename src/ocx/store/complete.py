@@ -43,15 +43,16 @@ def customers(
         parts.append(
             "SELECT id FROM (SELECT id FROM customers WHERE email >= ?"
             + (" AND email < ?" if email_to is not None else "")
-            + " ORDER BY email LIMIT ?)"
+            + " ORDER BY email LIMIT ?) AS by_email"
         )
         params += [email_from, *([email_to] if email_to is not None else []), limit]
     if name_query is not None:
+        engine = engine_of(conn)
         parts.append(
             "SELECT rowid FROM (SELECT rowid FROM customer_search"
-            f" WHERE {engine_of(conn).text_match('customer_search')} LIMIT ?)"
+            f" WHERE {engine.text_match('customer_search')} LIMIT ?) AS by_name"
         )
-        params += [name_query, limit]
+        params += [engine.text_query(conn, name_query), limit]
     sql = (
         "SELECT email, name FROM customers WHERE id IN ("
         + " UNION ".join(parts)
@@ -71,6 +72,7 @@ def _in_ranges(
     condition = "id BETWEEN ? AND ?" + (f" AND {where}" if where else "")
     each = (
         f"SELECT * FROM (SELECT {columns} FROM {table} WHERE {condition} ORDER BY id DESC LIMIT ?)"
+        " AS one_range"  # PostgreSQL before 16 wants a subquery named
     )
     sql = " UNION ALL ".join([each] * len(ranges)) + " ORDER BY id DESC LIMIT ?"
     params: list[int] = []

@@ -237,21 +237,35 @@ SELECT c.id, c.name, c.email, c.company,
                   WHERE customer_id = c.id AND kind IN ({kinds})), '')
        || ' ' || coalesce((SELECT group_concat(subject, ' ') FROM conversations
                   WHERE customer_id = c.id), '')
-       || ' ' || coalesce((SELECT group_concat(j.atom, ' ') FROM conversations v, json_tree(v.data) j
-                  WHERE v.customer_id = c.id AND v.data IS NOT NULL AND j.atom IS NOT NULL
-                    AND j.type = 'text'), '')
+       || ' ' || coalesce(({atoms}), '')
        || ' ' || coalesce((SELECT group_concat(m.body, ' ') FROM messages m
                   JOIN conversations v ON v.id = m.conversation_id
                   WHERE v.customer_id = c.id), '')
   FROM customers c WHERE c.id {where}
 """
+# The string values anywhere in a conversation's details (a ticket's priority, tags, custom
+# fields), run together.
+_ATOMS = {
+    "sqlite": "SELECT group_concat(j.atom, ' ') FROM conversations v, json_tree(v.data) j"
+              " WHERE v.customer_id = c.id AND v.data IS NOT NULL AND j.atom IS NOT NULL"
+              " AND j.type = 'text'",
+    "postgresql": "SELECT string_agg(j #>> '{}', ' ') FROM conversations v,"
+                  " jsonb_path_query(CAST(v.data AS jsonb), 'strict $.**') j"
+                  " WHERE v.customer_id = c.id AND v.data IS NOT NULL"
+                  " AND jsonb_typeof(j) = 'string'",
+}  # fmt: skip
+
+
+def _reindex_sql(conn: sqlite3.Connection, where: str) -> str:
+    kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
+    atoms = _ATOMS[engine_of(conn).name]
+    return _REINDEX_SQL.format(kinds=kinds, where=where, atoms=atoms)
 
 
 def reindex(conn: sqlite3.Connection, customer_id: int) -> None:
     """Rebuild one customer's search row from the profile, tags and what was said."""
     conn.execute("DELETE FROM customer_search WHERE rowid = ?", (customer_id,))
-    kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
-    conn.execute(_REINDEX_SQL.format(kinds=kinds, where="= ?"), (*SEARCHABLE_KINDS, customer_id))
+    conn.execute(_reindex_sql(conn, "= ?"), (*SEARCHABLE_KINDS, customer_id))
 
 
 def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
@@ -260,22 +274,30 @@ def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
     conn.execute("DELETE FROM reindex_ids")
     conn.executemany("INSERT OR IGNORE INTO reindex_ids VALUES (?)", ((i,) for i in customer_ids))
     conn.execute("DELETE FROM customer_search WHERE rowid IN (SELECT id FROM reindex_ids)")
-    kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
-    conn.execute(
-        _REINDEX_SQL.format(kinds=kinds, where="IN (SELECT id FROM reindex_ids)"), SEARCHABLE_KINDS
-    )
+    conn.execute(_reindex_sql(conn, "IN (SELECT id FROM reindex_ids)"), SEARCHABLE_KINDS)
     conn.execute("DELETE FROM reindex_ids")
 
 
 def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3.Row]:
-    """Customers matching an FTS5 query, best first (bm25, name and email weigh most)."""
-    match = engine_of(conn).text_match("customer_search")
+    """Customers matching an FTS5 query, best first (name and email weigh most), the lower
+    id first between equals; `rank` is lower for a better match."""
+    engine = engine_of(conn)
+    match = engine.text_match("customer_search")
+    query = engine.text_query(conn, fts_query)
+    if engine.name == "postgresql":
+        from ocx.store.pg_search import RANK_WEIGHTS
+
+        rank = f"-ts_rank('{RANK_WEIGHTS}', doc, CAST(? AS tsquery))"
+        params: tuple[Any, ...] = (query, query, limit)
+    else:
+        rank = "bm25(customer_search, 10.0, 10.0, 5.0, 3.0, 2.0, 1.0)"
+        params = (query, limit)
     return conn.execute(
         "SELECT c.*, s.rank AS rank FROM ("
-        "  SELECT rowid, bm25(customer_search, 10.0, 10.0, 5.0, 3.0, 2.0, 1.0) AS rank"
-        f"  FROM customer_search WHERE {match} ORDER BY rank LIMIT ?"
-        ") s JOIN customers c ON c.id = s.rowid ORDER BY s.rank",
-        (fts_query, limit),
+        f"  SELECT rowid, {rank} AS rank"
+        f"  FROM customer_search WHERE {match} ORDER BY rank, rowid LIMIT ?"
+        ") s JOIN customers c ON c.id = s.rowid ORDER BY s.rank, c.id",
+        params,
     ).fetchall()
 
 
@@ -329,8 +351,60 @@ SELECT v.customer_id, 'message', m.body FROM conversations v JOIN json_each(:ids
 }
 
 
+# The same texts on PostgreSQL (ids and kinds as JSON lists through ocx_each/_text, a
+# conversation's details through jsonb_path_query).
+_MATCH_TEXTS_PG = {
+    "profile": """
+SELECT c.id, 'name', c.name FROM customers c JOIN ocx_each(:ids) h ON h.value = c.id
+ WHERE c.name IS NOT NULL
+UNION ALL
+SELECT c.id, 'email', c.email FROM customers c JOIN ocx_each(:ids) h ON h.value = c.id
+UNION ALL
+SELECT c.id, 'company', c.company FROM customers c JOIN ocx_each(:ids) h ON h.value = c.id
+ WHERE c.company IS NOT NULL
+UNION ALL
+SELECT h.value, 'tags', (SELECT string_agg(tag, ' ' ORDER BY tag) FROM tags
+                          WHERE customer_id = h.value)
+  FROM ocx_each(:ids) h
+UNION ALL
+SELECT c.id, 'context', c.context FROM customers c JOIN ocx_each(:ids) h ON h.value = c.id
+ WHERE c.context IS NOT NULL
+""",
+    "history": """
+SELECT t.customer_id, t.kind, t.text FROM timeline t JOIN ocx_each(:ids) h
+    ON t.customer_id = h.value
+ WHERE t.kind IN (SELECT value FROM ocx_each_text(:kinds))
+UNION ALL
+SELECT v.customer_id, 'subject', v.subject FROM conversations v JOIN ocx_each(:ids) h
+    ON v.customer_id = h.value
+ WHERE v.subject IS NOT NULL
+UNION ALL
+SELECT v.customer_id, 'subject', j #>> '{}' FROM conversations v JOIN ocx_each(:ids) h
+    ON v.customer_id = h.value, jsonb_path_query(CAST(v.data AS jsonb), 'strict $.**') j
+ WHERE v.data IS NOT NULL AND jsonb_typeof(j) = 'string'
+UNION ALL
+SELECT v.customer_id, 'message', m.body FROM conversations v JOIN ocx_each(:ids) h
+    ON v.customer_id = h.value JOIN messages m ON m.conversation_id = v.id
+""",
+}
+
+
 def collect_match_texts(conn: sqlite3.Connection, stage: str, customer_ids: Sequence[int]) -> None:
     """Put one stage's texts of these customers into the temporary match index."""
+    params = {"ids": json.dumps(list(customer_ids)), "kinds": json.dumps(SEARCHABLE_KINDS)}
+    if engine_of(conn).name == "postgresql":
+        # a temporary table of the texts with their words, folded as customer_search's are
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS search_match (rowid BIGINT GENERATED ALWAYS AS"
+            " IDENTITY PRIMARY KEY, customer_id BIGINT, field TEXT, body TEXT, doc tsvector)"
+        )
+        conn.execute(
+            "INSERT INTO pg_temp.search_match (customer_id, field, body, doc)"
+            " SELECT customer_id, field, body, to_tsvector('simple', ocx_fold(body))"
+            f" FROM ({_MATCH_TEXTS_PG[stage]}) AS t (customer_id, field, body)",
+            params,
+        )
+        return
     conn.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_match USING fts5 ("
         " customer_id UNINDEXED, field UNINDEXED, body,"
@@ -338,7 +412,7 @@ def collect_match_texts(conn: sqlite3.Connection, stage: str, customer_ids: Sequ
     )
     conn.execute(
         f"INSERT INTO temp.search_match (customer_id, field, body) {_MATCH_TEXTS[stage]}",
-        {"ids": json.dumps(list(customer_ids)), "kinds": json.dumps(SEARCHABLE_KINDS)},
+        params,
     )
 
 
@@ -348,6 +422,18 @@ def texts_matching(
     """(rowid, customer_id, field, snippet) of each collected text an FTS5 query matches;
     with marks, the snippet is a few words around what matched, each match between the
     marks (else it is NULL)."""
+    engine = engine_of(conn)
+    if engine.name == "postgresql":
+        from ocx.store.pg_search import snippet as make_snippet
+
+        rows = conn.execute(
+            "SELECT rowid, customer_id, field, body FROM pg_temp.search_match"
+            " WHERE doc @@ CAST(? AS tsquery) ORDER BY rowid",
+            (engine.text_query(conn, fts_query),),
+        ).fetchall()
+        return [{"rowid": row["rowid"], "customer_id": row["customer_id"], "field": row["field"],
+                 "snippet": make_snippet(conn, row["body"], fts_query, marks, "…", tokens)
+                 if marks else None} for row in rows]  # type: ignore[misc]  # fmt: skip
     snippet = "snippet(search_match, 2, ?, ?, '…', ?)" if marks else "NULL"
     return conn.execute(
         f"SELECT rowid, customer_id, field, {snippet} AS snippet FROM temp.search_match"
@@ -377,10 +463,10 @@ def customers_named(
 
 def ids_by_name_query(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[int]:
     """Customers whose name an FTS5 query (a `name : ...` filter) matches, in no order."""
-    match = engine_of(conn).text_match("customer_search")
+    engine = engine_of(conn)
     rows = conn.execute(
-        f"SELECT rowid FROM customer_search WHERE {match} LIMIT ?",
-        (fts_query, limit),
+        f"SELECT rowid FROM customer_search WHERE {engine.text_match('customer_search')} LIMIT ?",
+        (engine.text_query(conn, fts_query), limit),
     )
     return [cid for (cid,) in rows]
 
@@ -389,14 +475,16 @@ def name_query_candidates(
     conn: sqlite3.Connection, fts_query: str, limit: int
 ) -> tuple[int, list[sqlite3.Row]]:
     """How many customers a `name : ...` query matches, and the first few by name."""
-    match = engine_of(conn).text_match("customer_search")
-    found = conn.execute(f"SELECT count(*) FROM customer_search WHERE {match}", (fts_query,))
+    engine = engine_of(conn)
+    match = engine.text_match("customer_search")
+    query = engine.text_query(conn, fts_query)
+    found = conn.execute(f"SELECT count(*) FROM customer_search WHERE {match}", (query,))
     count = found.fetchone()[0]
     rows = conn.execute(
         "SELECT id, name, email FROM customers WHERE id IN"
         f" (SELECT rowid FROM customer_search WHERE {match})"
         " ORDER BY sort_name, email LIMIT ?",
-        (fts_query, limit),
+        (query, limit),
     ).fetchall()
     return int(count), rows
 
@@ -423,9 +511,10 @@ def delete_customer(conn: sqlite3.Connection, customer_id: int) -> None:
 
 def search_ids(conn: sqlite3.Connection, fts_query: str) -> list[int]:
     """Every customer matching an FTS5 query (no ranking, no limit: for selecting a group)."""
-    match = engine_of(conn).text_match("customer_search")
+    engine = engine_of(conn)
     rows = conn.execute(
-        f"SELECT rowid FROM customer_search WHERE {match} ORDER BY rowid",
-        (fts_query,),
+        f"SELECT rowid FROM customer_search WHERE {engine.text_match('customer_search')}"
+        " ORDER BY rowid",
+        (engine.text_query(conn, fts_query),),
     )
     return [cid for (cid,) in rows]

@@ -92,6 +92,11 @@ class Engine(Protocol):
     def text_match(self, index: str) -> str:
         """A WHERE condition: rows of full-text index `index` matching the query parameter."""
 
+    def text_query(self, conn: Connection, query: str) -> str:
+        """The query parameter for text_match from an FTS5 query as the store writes it
+        (quoted phrases, `*` prefixes, OR, a `name :` filter). SQLite: the query itself;
+        PostgreSQL: a tsquery with the same meaning, its words folded as the index's are."""
+
     # --- maintenance (ocx forget)
     def optimize_search(self, conn: Connection, index: str) -> None: ...
     def vacuum(self, conn: Connection) -> None: ...

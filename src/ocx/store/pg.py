@@ -396,6 +396,11 @@ class PostgresEngine:
     def text_match(self, index: str) -> str:
         return f"{index}.doc @@ CAST(? AS tsquery)"
 
+    def text_query(self, conn: Any, query: str) -> str:
+        from ocx.store.pg_search import text_query
+
+        return text_query(conn, query)
+
     # --- maintenance
 
     def optimize_search(self, conn: Any, index: str) -> None:
