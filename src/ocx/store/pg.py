@@ -68,6 +68,11 @@ _REWRITES = [
     (re.compile(r"\bLIKE\b", re.I), "ILIKE"),
     # SQLite's NOCASE folds ASCII only, as lower() does under the "C" collation.
     (re.compile(r"([\w.]+)\s*=\s*(\?|:\w+)\s+COLLATE\s+NOCASE", re.I), r"lower(\1) = lower(\2)"),
+]
+# Rewrites of calls that hold a string literal ('$.key', '%s'): made on the whole statement
+# before it is cut into tokens, since _rewrite never sees a literal and its surroundings
+# together.
+_CALLS_WITH_LITERALS = [
     (re.compile(r"json_extract\(([\w.]+),\s*'\$\.(\w+)'\)", re.I), r"(CAST(\1 AS json) ->> '\2')"),
     (
         re.compile(r"CAST\(strftime\('%s',\s*([\w.]+)\)\s+AS\s+INTEGER\)", re.I),
@@ -89,6 +94,8 @@ ID_TABLES = frozenset({
 def translate(sql: str) -> tuple[str, bool]:
     """(PostgreSQL text, whether to add RETURNING id) for one statement of the store."""
     ignore = bool(_OR_IGNORE.search(sql))
+    for pattern, replacement in _CALLS_WITH_LITERALS:
+        sql = pattern.sub(replacement, sql)
     out: list[str] = []
     last = 0
     for match in _TOKENS.finditer(sql):
