@@ -107,7 +107,7 @@ def to_tsquery(groups: list[list[Phrase]], words: dict[str, list[str]]) -> str:
                 for n, word in enumerate(found)
             ))  # fmt: skip
         if ands:
-            ors.append(" & ".join(f"({part})" for part in ands))
+            ors.append(" & ".join(f"({part})" for part in ands) if len(ands) > 1 else ands[0])
     if not ors:
         return NOTHING
     return " | ".join(f"({part})" for part in ors) if len(ors) > 1 else ors[0]
