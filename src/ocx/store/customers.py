@@ -202,9 +202,9 @@ SELECT NULL, customer_id, coalesce(created_at, imported_at), 'conversation', NUL
 UNION ALL
 SELECT NULL, c.customer_id, coalesce(m.created_at, c.created_at, c.imported_at), 'message',
        m.author, m.body, m.direction, m.source, 'message', m.id,
-       json_object('source', m.source, 'external_id', m.external_id,
+       CAST(json_object('source', m.source, 'external_id', m.external_id,
                    'conversation_id', m.conversation_id, 'public', json(iif(m.public, 'true', 'false')),
-                   'preview', json(iif(m.preview, 'true', 'false'))),
+                   'preview', json(iif(m.preview, 'true', 'false'))) AS TEXT),
        0
   FROM messages m JOIN conversations c ON c.id = m.conversation_id
  WHERE c.customer_id = :customer {since_m}

@@ -62,6 +62,7 @@ _REWRITES = [
     (re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I), "INSERT INTO"),
     (re.compile(r"\bgroup_concat\s*\(", re.I), "string_agg("),
     (re.compile(r"\bjson_each\s*\(", re.I), "ocx_each("),
+    (re.compile(r"\bjson_object\s*\(", re.I), "json_build_object("),
     (re.compile(r"\bAS\s+REAL\b", re.I), "AS double precision"),
     (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),
     (re.compile(r"\btemp\.", re.I), "pg_temp."),

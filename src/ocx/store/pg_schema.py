@@ -367,4 +367,26 @@ CREATE FUNCTION ocx_each(list TEXT) RETURNS TABLE (value BIGINT)
 CREATE FUNCTION ocx_each_text(list TEXT) RETURNS TABLE (value TEXT)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT j COLLATE "C" FROM json_array_elements_text(CAST(list AS json)) j $$;
+
+-- SQLite's json_patch(target, patch) for the flat objects the store merges (a conversation's
+-- own keys, then its imported data, in a customer's timeline): the target's keys in order,
+-- each taking the patch's value if it has one, then the patch's other keys in order; a key
+-- the patch sets to null is left out. Key order kept, so the JSON reads as on SQLite.
+CREATE FUNCTION json_patch(target json, patch TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CAST(coalesce(json_object_agg(k, v ORDER BY o), '{}') AS TEXT) FROM (
+        SELECT t.key AS k, coalesce(p.value, t.value) AS v, t.n AS o, p.value AS given
+          FROM json_each(target) WITH ORDINALITY AS t(key, value, n)
+          LEFT JOIN json_each(CAST(patch AS json)) AS p ON p.key = t.key
+        UNION ALL
+        SELECT p.key, p.value, 1000000000 + p.n, p.value
+          FROM json_each(CAST(patch AS json)) WITH ORDINALITY AS p(key, value, n)
+         WHERE p.key NOT IN (SELECT key FROM json_each(target))
+    ) merged WHERE given IS NULL OR json_typeof(given) <> 'null'
+    $$;
+-- SQLite's iif(condition, yes, no) for the 0/1 flags the store reads as JSON booleans.
+CREATE FUNCTION iif(cond BIGINT, yes TEXT, no TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN cond <> 0 THEN yes ELSE no END $$;
 """
