@@ -137,7 +137,7 @@ NOT_IDS = {
     ("customer contact", "text"), ("customer search", "query"), ("import", "source"),
     ("import", "paths"), ("incident new", "title"), ("notify test", "channel"),
     ("postmortem review", "reviewer"), ("postmortem action", "text"), ("promise add", "text"),
-    ("team add", "handle"), ("team edit", "handle"),
+    ("team add", "handle"), ("team edit", "handle"), ("db copy", "source"), ("db copy", "target"),
 }  # fmt: skip
 
 
