@@ -59,6 +59,8 @@ def fill(ocx: Ocx) -> None:
     ocx("customer", "note", "cook@kitchen.example", "Pepper again: pepper pepper pepper")
     ocx("customer", "contact", "jim@example.com", "Called about the duplicate invoice",
         "--inbound", "--channel", "phone")  # fmt: skip
+    ocx("customer", "note", "jim@example.com", "Same as the samples: Samsung phones, Samba "
+        "shares, samosas for Samuel, a Samoa trip, samurai films, Samantha's salmon")  # fmt: skip
     ocx("customer", "add", "ivan@example.ru", "--name", "ИВАН Петров")
     ocx("customer", "add", "twin.one@example.com", "--name", "Robin Twin")
     ocx("customer", "add", "twin.two@example.com", "--name", "Robin Twin")
@@ -94,7 +96,7 @@ QUERIES = [
     "noel", "NOËL", "bronte", "brontë", "bront*", "noël b*",
     "ørsted", "иван", "петров", "hardware", "founding", "squeaky-wheel", "pepper", "invoice",
     "com", "a*", "s*", "the", "sync failed", "expired 401", "bank-feeds", "lane.margo",
-    "margo@@@", "@@@", "nobody-here", "twin", "rob* twin",
+    "margo@@@", "@@@", "nobody-here", "twin", "rob* twin", "sam*", "same sam*",
 ]  # fmt: skip
 
 
@@ -145,6 +147,9 @@ def test_the_best_match_comes_first(both: dict[str, Path | str]) -> None:
         assert found[0] == "pepper@potts.example", (db, found)
         assert set(found) == {"pepper@potts.example", "cook@kitchen.example", "noel@example.com"}
         assert emails(db, "twin") == ["twin.one@example.com", "twin.two@example.com"], db
+        # a prefix: the name it begins beats a note holding many words it begins
+        found = emails(db, "sam*")
+        assert found[0] == "cook@kitchen.example" and "jim@example.com" in found, (db, found)
 
 
 def test_search_ids_select_the_same_group(both: dict[str, Path | str]) -> None:

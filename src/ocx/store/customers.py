@@ -285,10 +285,10 @@ def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3
     match = engine.text_match("customer_search")
     query = engine.text_query(conn, fts_query)
     if engine.name == "postgresql":
-        from ocx.store.pg_search import RANK_WEIGHTS
+        from ocx.store.pg_search import rank as pg_rank
 
-        rank = f"-ts_rank('{RANK_WEIGHTS}', doc, CAST(? AS tsquery))"
-        params: tuple[Any, ...] = (query, query, limit)
+        rank, rank_params = pg_rank(conn, fts_query, "doc")
+        params: tuple[Any, ...] = (*rank_params, query, limit)
     else:
         rank = "bm25(customer_search, 10.0, 10.0, 5.0, 3.0, 2.0, 1.0)"
         params = (query, limit)

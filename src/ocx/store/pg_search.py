@@ -88,24 +88,28 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _phrase(words: list[str], prefix: bool, weight: str) -> str:
+    """One phrase as tsquery text: its words in a row (<->), the last a prefix with `*`,
+    each restricted to the weight's columns when there is one."""
+    last = len(words) - 1
+    return " <-> ".join(
+        _lexeme(word) + (":" + ("*" if prefix and n == last else "") + weight
+                         if weight or (prefix and n == last) else "")
+        for n, word in enumerate(words)
+    )  # fmt: skip
+
+
 def to_tsquery(groups: list[list[Phrase]], words: dict[str, list[str]]) -> str:
     """The tsquery text for parsed groups, given each phrase's folded words: a phrase's
     words follow each other (<->), the last a prefix with `*`; a column keeps its weight; a
     phrase without words is left out (as FTS5 leaves out an empty phrase)."""
     ors = []
     for group in groups:
-        ands = []
-        for phrase in group:
-            found = words[phrase.text]
-            if not found:
-                continue
-            weight = COLUMN_WEIGHTS[phrase.column] if phrase.column else ""
-            last = len(found) - 1
-            ands.append(" <-> ".join(
-                _lexeme(word) + (":" + ("*" if phrase.prefix and n == last else "") + weight
-                                 if weight or (phrase.prefix and n == last) else "")
-                for n, word in enumerate(found)
-            ))  # fmt: skip
+        ands = [
+            _phrase(words[phrase.text], phrase.prefix,
+                    COLUMN_WEIGHTS[phrase.column] if phrase.column else "")
+            for phrase in group if words[phrase.text]
+        ]  # fmt: skip
         if ands:
             ors.append(" & ".join(f"({part})" for part in ands) if len(ands) > 1 else ands[0])
     if not ors:
@@ -118,6 +122,36 @@ def text_query(conn: Any, query: str) -> str:
     groups = parse(query)
     words = fold(conn, [phrase.text for group in groups for phrase in group])
     return to_tsquery(groups, words)
+
+
+# Points for a phrase by the best column it is found in: the name or the email, the
+# company or tags, context or notes (bm25's 10, 5 and 3, 2 and 1). Whole points, so that
+# ts_rank's tie-break below 1 never outweighs a better column.
+_LEVELS = (("AB", 20), ("C", 8), ("", 3))
+
+
+def rank(conn: Any, query: str, doc: str) -> tuple[str, list[str]]:
+    """An SQL expression (and its parameters) ranking a document against an FTS5 query,
+    lower for a better match, as bm25 ranks on SQLite: each phrase counts by the best
+    column it is in (a word in the name beats the same word many times in messages),
+    then ts_rank, relative to the document's length, between equals."""
+    groups = parse(query)
+    words = fold(conn, [phrase.text for group in groups for phrase in group])
+    parts, params = [], []
+    for phrase in dict.fromkeys(phrase for group in groups for phrase in group):
+        found = words[phrase.text]
+        if not found:
+            continue
+        levels = [(COLUMN_WEIGHTS[phrase.column], 20)] if phrase.column else _LEVELS
+        cases = []
+        for weight, points in levels:
+            cases.append(f"WHEN {doc} @@ CAST(? AS tsquery) THEN {points}")
+            params.append(_phrase(found, phrase.prefix, weight))
+        parts.append(f"CASE {' '.join(cases)} ELSE 0 END")
+    params.append(to_tsquery(groups, words))
+    # 1|32: divided by 1 + the log of the document's length, then scaled into [0, 1)
+    tie = f"ts_rank('{RANK_WEIGHTS}', {doc}, CAST(? AS tsquery), 33)"
+    return f"-({' + '.join([*parts, tie])})", params
 
 
 # --- FTS5's snippet() ----------------------------------------------------------------------
