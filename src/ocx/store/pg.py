@@ -62,18 +62,18 @@ _REWRITES = [
     (re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.I), "INSERT INTO"),
     (re.compile(r"\bgroup_concat\s*\(", re.I), "string_agg("),
     (re.compile(r"\bjson_each\s*\(", re.I), "ocx_each("),
-    (re.compile(r"\bjson_object\s*\(", re.I), "json_build_object("),
     (re.compile(r"\bAS\s+REAL\b", re.I), "AS double precision"),
     (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),
     (re.compile(r"\btemp\.", re.I), "pg_temp."),
     (re.compile(r"\bLIKE\b", re.I), "ILIKE"),
+    (re.compile(r"\bjson_object\s*\(", re.I), "json_build_object("),
+]
+# Rewrites of phrases that hold a string literal ('$.key', '%s') or a placeholder: made on the
+# whole statement before it is cut into tokens, since _rewrite sees only the text between
+# those, never a literal or a placeholder with its surroundings.
+_CALLS_WITH_LITERALS = [
     # SQLite's NOCASE folds ASCII only, as lower() does under the "C" collation.
     (re.compile(r"([\w.]+)\s*=\s*(\?|:\w+)\s+COLLATE\s+NOCASE", re.I), r"lower(\1) = lower(\2)"),
-]
-# Rewrites of calls that hold a string literal ('$.key', '%s'): made on the whole statement
-# before it is cut into tokens, since _rewrite never sees a literal and its surroundings
-# together.
-_CALLS_WITH_LITERALS = [
     (re.compile(r"json_extract\(([\w.]+),\s*'\$\.(\w+)'\)", re.I), r"(CAST(\1 AS json) ->> '\2')"),
     (
         re.compile(r"CAST\(strftime\('%s',\s*([\w.]+)\)\s+AS\s+INTEGER\)", re.I),
