@@ -28,6 +28,7 @@ import bench_due
 import bench_import
 import bench_import_contention
 import bench_incidents
+import bench_postgresql
 import bench_reports
 import bench_search
 import bench_startup
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "reports": bench_reports,
     "incidents": bench_incidents,
     "completion": bench_completion,
+    "postgresql": bench_postgresql,
 }
 
 
