@@ -7,8 +7,8 @@ every table's row count and checksum compared with the source's before it commit
 wrong rolls the whole target back (a SQLite file the copy made is removed).
 
 The checksum is the same on both engines: every row of a table, in primary-key order, as
-one canonical JSON line (columns sorted by name; integers, text and nulls as JSON has them),
-through SHA-256.
+one canonical JSON line (values in the order of the sorted column names; integers, text and
+nulls as JSON has them), through SHA-256.
 """
 
 from __future__ import annotations
@@ -44,30 +44,34 @@ def engine_name(target: Path | str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
+    """A value JSON has no form for (a BLOB, which ocx never writes): its bytes in hex."""
     if isinstance(value, bytes | bytearray | memoryview):
         return {"bytes": bytes(value).hex()}
-    return value
+    raise TypeError(f"cannot checksum a {type(value).__name__}")
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), default=_plain).encode
 
 
 class Digest:
-    """One table's running row count and checksum."""
+    """One table's running row count and checksum: SHA-256 over a first line naming the
+    columns (sorted) and then one line per row, its values in that column order, as JSON
+    (integers, text and nulls as JSON has them; ASCII only)."""
 
     def __init__(self, cols: Sequence[str]) -> None:
         self.order = sorted(range(len(cols)), key=lambda i: cols[i])
-        self.names = [cols[i] for i in self.order]
-        self.hash = hashlib.sha256()
+        self.hash = hashlib.sha256(_encode([cols[i] for i in self.order]).encode("ascii") + b"\n")
         self.rows = 0
 
-    def add(self, rows: Iterable[Sequence[Any]]) -> None:
-        for row in rows:
-            line = json.dumps(
-                dict(zip(self.names, (_plain(row[i]) for i in self.order), strict=True)),
-                separators=(",", ":"),
-            )
-            self.hash.update(line.encode("ascii") + b"\n")
-            self.rows += 1
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        order = self.order
+        if order == list(range(len(order))):
+            lines = [_encode(list(row)) for row in rows]
+        else:
+            lines = [_encode([row[i] for i in order]) for row in rows]
+        if lines:
+            self.hash.update(("\n".join(lines) + "\n").encode("ascii"))
+        self.rows += len(lines)
 
     def hexdigest(self) -> str:
         return self.hash.hexdigest()

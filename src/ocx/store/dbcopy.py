@@ -185,7 +185,20 @@ def batches(conn: Any, table: str, key: Sequence[str], cols: Sequence[str],
 
 
 def insert_many(conn: Any, table: str, cols: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Rows as they are, ids included."""
+    """Rows as they are, ids included (PostgreSQL: through COPY, several times faster)."""
+    if is_postgres(conn):
+        from ocx.store.pg import _sqlite_error
+
+        try:
+            with (
+                conn.raw.cursor() as cursor,
+                cursor.copy(f'COPY "{table}" ({_names(cols)}) FROM STDIN') as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            raise _sqlite_error(exc) from exc
+        return
     conn.executemany(
         f'INSERT INTO "{table}" ({_names(cols)}) VALUES ({", ".join("?" * len(cols))})', rows
     )
