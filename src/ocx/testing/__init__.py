@@ -16,6 +16,7 @@ Imported only by tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -51,10 +52,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture
-def empty_db(tmp_path: Path) -> Iterator[Path | str]:
+@contextlib.contextmanager
+def new_database(tmp_path: Path) -> Iterator[Path | str]:
     """Where a test's database goes: a file in tmp_path, or with OCX_TEST_DATABASE=postgresql
-    a new empty PostgreSQL database on the session's own server (ocx.testing.postgres)."""
+    a new empty PostgreSQL database on the session's own server (ocx.testing.postgres),
+    dropped afterwards."""
     from ocx.testing import postgres
 
     if not postgres.wanted():
@@ -69,12 +71,21 @@ def empty_db(tmp_path: Path) -> Iterator[Path | str]:
 
 
 @pytest.fixture
-def db(empty_db: Path) -> Path:
+def empty_db(tmp_path: Path) -> Iterator[Path | str]:
+    """A database with nothing in it yet (see new_database)."""
+    with new_database(tmp_path) as where:
+        yield where
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Path | str]:
     """A fresh ocx database (made by `ocx init`): a file in tmp_path, or a PostgreSQL
-    database when the session runs on PostgreSQL."""
-    result = CliRunner().invoke(cli, ["--db", str(empty_db), "init"])
-    assert result.exit_code == 0, result.output
-    return empty_db
+    database when the session runs on PostgreSQL. Needs no other fixture, so a plugin's
+    conftest imports only what it uses."""
+    with new_database(tmp_path) as where:
+        result = CliRunner().invoke(cli, ["--db", str(where), "init"])
+        assert result.exit_code == 0, result.output
+        yield where
 
 
 Ocx = Callable[..., Result]
