@@ -4,13 +4,11 @@ the original did; refusals that leave the target as it was; checks that find a b
 database on either engine.
 
 Everything runs through the CLI against real SQLite files in tmp_path and real PostgreSQL
-databases (a throwaway database per test on the development server)."""
+databases (a throwaway database per test on the server the test session starts)."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,13 +20,13 @@ from click.testing import CliRunner, Result
 from ocx.cli import cli
 from ocx.store import SQLITE
 from ocx.store.dbcopy import SEARCH, TABLES
+from ocx.testing import postgres
 
 if TYPE_CHECKING:
     from conftest import AssertError, AssertUsageError, Dump
 
 NOW = "2026-11-25T10:00:00Z"
 DAY_BEFORE = "2026-11-24T10:00:00Z"
-PG_HOST = os.environ.get("OCX_TEST_PGHOST", "/tmp/pgdev")
 CONFIG = """\
 user = "alex"
 timezone = "UTC"
@@ -45,50 +43,36 @@ type = "console"
 
 # --- PostgreSQL: a throwaway database per test ----------------------------------------------
 
-_names = itertools.count(1)
-
-
-def _admin() -> Any:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        return psycopg.connect(f"postgresql://postgres@/postgres?host={PG_HOST}", autocommit=True)
-    except psycopg.Error as exc:
-        pytest.skip(f"no PostgreSQL server reachable at {PG_HOST}: {exc}")
-
-
 NewPg = Callable[[], str]
 
 
 @pytest.fixture
 def new_pg() -> Iterator[NewPg]:
-    """new_pg() -> the URL of a new empty database owned by `ocx` (not a superuser); each is
-    dropped after the test."""
-    admin = _admin()
+    """new_pg() -> the URL of a new empty database on the session's own server, owned by a
+    role that is not a superuser; each is dropped after the test."""
+    server = postgres.server()
     made: list[str] = []
 
     def make() -> str:
-        name = f"dbcopy_t{os.getpid()}_{next(_names)}"
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name} OWNER ocx TEMPLATE template0")
-        made.append(name)
-        return f"postgresql://ocx@/{name}?host={PG_HOST}"
+        made.append(server.create_database())
+        return made[-1]
 
     try:
         yield make
     finally:
-        for name in made:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+        for url in made:
+            server.drop_database(url)
 
 
 def as_superuser(url: str, *statements: str) -> None:
     """Run statements in the test's database as `postgres` (breaking it on purpose)."""
     import psycopg
 
+    server = postgres.server()
     name = url.split("/")[3].split("?")[0]
-    with psycopg.connect(f"postgresql://postgres@/{name}?host={PG_HOST}", autocommit=True) as c:
+    with psycopg.connect(server.url(name, "postgres"), autocommit=True) as conn:
         for statement in statements:
-            c.execute(statement)
+            conn.execute(statement)
 
 
 # --- running ocx -----------------------------------------------------------------------------
@@ -322,7 +306,9 @@ def test_targets_that_cannot_take_the_copy_are_refused_and_left_alone(
     source: Path, tmp_path: Path, new_pg: NewPg, assert_error: AssertError, dump: Dump
 ) -> None:
     url = new_pg()
-    as_superuser(url, "CREATE TABLE invoices (id int)", "ALTER TABLE invoices OWNER TO ocx")
+    as_superuser(
+        url, "CREATE TABLE invoices (id int)", f"ALTER TABLE invoices OWNER TO {postgres.ROLE}"
+    )
     for extra in ((), ("--replace",)):
         line = assert_error(ocx(None, "db", "copy", str(source), url, *extra))
         assert "is not an ocx database (it holds other tables: invoices)" in line
