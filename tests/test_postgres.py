@@ -98,8 +98,10 @@ def test_several_hosts_starting_at_once_migrate_once(pg_url: str) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", "from ocx.cli import main; main()", "--db", pg_url, "init"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(6)
     ]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]

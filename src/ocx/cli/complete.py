@@ -113,7 +113,9 @@ def channels(ctx: click.Context, param: click.Parameter, incomplete: str
         from ocx import completion
         from ocx import config as cfg
 
-        config = cfg.load(cfg.resolve_config_path(cfg.explicit_db(ctx.find_root().params.get("db"))))
+        config = cfg.load(
+            cfg.resolve_config_path(cfg.explicit_db(ctx.find_root().params.get("db")))
+        )
         return _items(completion.channels(config, incomplete))
     except Exception:
         return []

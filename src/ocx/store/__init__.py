@@ -109,8 +109,12 @@ class SQLiteEngine:
         values = ", ".join(":" + c for c in columns) if named else ", ".join("?" * len(columns))
         return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
-    def update_or_ignore(self, conn: Connection, table: str, column: str, new: Any, old: Any) -> None:
-        conn.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (new, old))
+    def update_or_ignore(
+        self, conn: Connection, table: str, column: str, new: Any, old: Any
+    ) -> None:
+        conn.execute(
+            f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (new, old)
+        )
 
     def text_match(self, index: str) -> str:
         return f"{index} MATCH ?"

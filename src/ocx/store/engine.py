@@ -85,7 +85,9 @@ class Engine(Protocol):
     def insert_or_ignore(self, table: str, columns: Sequence[str], *, named: bool = False) -> str:
         """INSERT of one row that does nothing when it would break a unique constraint."""
 
-    def update_or_ignore(self, conn: Connection, table: str, column: str, new: Any, old: Any) -> None:
+    def update_or_ignore(
+        self, conn: Connection, table: str, column: str, new: Any, old: Any
+    ) -> None:
         """UPDATE table SET column = new WHERE column = old, skipping rows that would clash
         with a unique constraint (they stay as they were)."""
 

@@ -52,7 +52,7 @@ def masked(url: str) -> str:
 
 _TOKENS = re.compile(
     r"""('(?:[^']|'')*')"""  # a string literal: left alone
-    r'''|("(?:[^"]|"")*")'''  # a quoted identifier: left alone
+    r"""|("(?:[^"]|"")*")"""  # a quoted identifier: left alone
     r"|(--[^\n]*)"  # a comment
     r"|(\?)"  # a positional placeholder
     r"|(?<![:\w]):([A-Za-z_]\w*)"  # a named placeholder (not a :: cast)
@@ -394,7 +394,9 @@ class PostgresEngine:
             (column, column, table),
         ):
             same = "".join(f' AND o."{name}" = t."{name}"' for name in others)
-            clashes.append(f'NOT EXISTS (SELECT 1 FROM "{table}" o WHERE o."{column}" = :new{same})')
+            clashes.append(
+                f'NOT EXISTS (SELECT 1 FROM "{table}" o WHERE o."{column}" = :new{same})'
+            )
         where = "".join(f" AND {clash}" for clash in clashes)
         conn.execute(
             f'UPDATE "{table}" t SET "{column}" = :new WHERE t."{column}" = :old{where}',
