@@ -20,6 +20,7 @@ root); every database is new and owned by a role that is not a superuser.
   customers` as baseline; then `ocx --db URL customer search Q --json` end to end.
 
     python bench/run.py --only postgresql [--quick]
+    python bench/run.py --only postgresql-import [--quick]   (the import rows alone)
     python bench/bench_postgresql.py --floor EXPORT_DIR URL     (the floor's child process)
 """
 
@@ -120,7 +121,7 @@ def _sizes(ctx: Context) -> dict[str, int]:
     }
 
 
-def prepare(ctx: Context) -> None:
+def prepare(ctx: Context, *, parts: tuple[str, ...] = ("import", "due", "search")) -> None:
     why = _unavailable()
     if why:
         ctx.facts.setdefault("notes", []).append(f"postgresql: skipped: {why}")
@@ -131,8 +132,10 @@ def prepare(ctx: Context) -> None:
     try:
         sizes = _sizes(ctx)
         ctx.facts["pg_export"] = str(_export(sizes["tickets"], ctx.settings.seed))
-        ctx.facts["pg_due_url"] = _due_database(ctx, server, sizes["promises"])
-        ctx.facts["pg_search_url"] = _search_database(ctx, server, sizes["customers"])
+        if "due" in parts:
+            ctx.facts["pg_due_url"] = _due_database(ctx, server, sizes["promises"])
+        if "search" in parts:
+            ctx.facts["pg_search_url"] = _search_database(ctx, server, sizes["customers"])
     except BaseException:
         _stop(ctx)
         raise
@@ -544,7 +547,7 @@ def search_end_to_end(ctx: Context) -> list[Row]:
     return time_commands(group, python_baseline(), commands, ctx)
 
 
-def run(ctx: Context) -> list[Row]:
+def run(ctx: Context, *, parts: tuple[str, ...] = ("import", "due", "search")) -> list[Row]:
     if "pg_server" not in ctx.facts:
         return []  # skipped in prepare (no psycopg or no server binaries): a note says why
     try:
@@ -552,9 +555,26 @@ def run(ctx: Context) -> list[Row]:
         version = server.admin.execute("SHOW server_version").fetchone()[0]
         _note(ctx, f"server: PostgreSQL {version} from {server.bindir}, Unix socket, fsync "
                    "off, shared_buffers 128MB (ocx.testing.postgres.Server)")  # fmt: skip
-        return import_rows(ctx) + due_rows(ctx) + search_in_process(ctx) + search_end_to_end(ctx)
+        rows = import_rows(ctx) if "import" in parts else []
+        if "due" in parts:
+            rows += due_rows(ctx)
+        if "search" in parts:
+            rows += search_in_process(ctx) + search_end_to_end(ctx)
+        return rows
     finally:
         _stop(ctx)
+
+
+class ImportOnly:
+    """The import rows alone (`--only postgresql-import`): no due or search data is made."""
+
+    @staticmethod
+    def prepare(ctx: Context) -> None:
+        prepare(ctx, parts=("import",))
+
+    @staticmethod
+    def run(ctx: Context) -> list[Row]:
+        return run(ctx, parts=("import",))
 
 
 if __name__ == "__main__":

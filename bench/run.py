@@ -44,6 +44,7 @@ BENCHMARKS = {
     "incidents": bench_incidents,
     "completion": bench_completion,
     "postgresql": bench_postgresql,
+    "postgresql-import": bench_postgresql.ImportOnly,
 }
 
 
