@@ -209,6 +209,7 @@ def test_show_by_name_through_the_console_script(
             assert "ocx customer search 'nobody here'" in done.stderr
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("ref", ["margo lane", "marg", "zz", "m"])
 def test_a_name_is_found_through_indexes_not_a_scan(run: Run, initialized: Path, ref: str) -> None:
     for i in range(30):

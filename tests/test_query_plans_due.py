@@ -20,6 +20,9 @@ from ocx.store import customers as customer_sql
 from ocx.store import promises as promise_sql
 from ocx.testing import Recorder
 
+# About SQLite's query planner (EXPLAIN QUERY PLAN): left out on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
 UNTIL = "2026-12-01T10:00:00Z"
 
 

@@ -25,6 +25,9 @@ from ocx.store import incidents as sql
 from ocx.store import outbox as outbox_sql
 from ocx.testing import Recorder
 
+# About SQLite's query planner (EXPLAIN QUERY PLAN): left out on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
 if TYPE_CHECKING:
     from click.testing import Result
     from conftest import Run

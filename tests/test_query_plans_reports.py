@@ -23,6 +23,9 @@ from ocx.store import cadences as cadence_sql
 from ocx.store import reports as sql
 from ocx.testing import Recorder
 
+# About SQLite's query planner (EXPLAIN QUERY PLAN): left out on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
 if TYPE_CHECKING:
     from click.testing import Result
     from conftest import Run
