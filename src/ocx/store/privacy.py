@@ -138,12 +138,18 @@ def digests_with(conn: sqlite3.Connection, keys: Sequence[str]) -> list[sqlite3.
     """Digest messages that carry any of these messages (by key) as one of their items."""
     if not keys:
         return []
-    return conn.execute(
-        "SELECT id, payload FROM outbox o WHERE kind = 'digest' AND json_valid(payload) "
-        "AND EXISTS (SELECT 1 FROM json_each(o.payload, '$.items') j "
-        "            WHERE j.value IN (SELECT value FROM json_each(?))) ORDER BY id",
-        (_ids(keys),),
-    ).fetchall()
+    # The items are read here rather than in SQL: SQLite's json_valid and json_each(x, path)
+    # have no PostgreSQL equivalent the translation could map them to, and forget is rare.
+    wanted = set(keys)
+    found = []
+    for row in conn.execute("SELECT id, payload FROM outbox WHERE kind = 'digest' ORDER BY id"):
+        try:
+            items = json.loads(row["payload"]).get("items")
+        except (TypeError, ValueError, AttributeError):
+            continue  # not a JSON object: no items to take out
+        if isinstance(items, list) and any(isinstance(k, str) and k in wanted for k in items):
+            found.append(row)
+    return found
 
 
 def rewrite_digest(
