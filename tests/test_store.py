@@ -16,6 +16,7 @@ import pytest
 from ocx import customers
 from ocx.errors import OcxError
 from ocx.store import Busy, create_store, open_store
+from ocx.testing import connect
 
 if TYPE_CHECKING:
     from conftest import Dump, Rows, Run
@@ -41,6 +42,7 @@ def customer(run: Run, initialized: Path) -> int:
     return int(result.stdout)
 
 
+@pytest.mark.sqlite_only
 def test_open_store_sets_foreign_keys_and_wal(initialized: Path) -> None:
     store = open_store(initialized)
     try:
@@ -51,22 +53,45 @@ def test_open_store_sets_foreign_keys_and_wal(initialized: Path) -> None:
         store.close()
 
 
-def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
-    """Another connection takes the write lock and keeps it for `seconds`."""
-    started = threading.Event()
+class _Holder:
+    """Another ocx connection holding the write lock in a thread; `join()` fails the test if
+    the holder itself failed."""
 
-    def hold() -> None:
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        started.set()
-        time.sleep(seconds)
-        other.execute("COMMIT")
-        other.close()
+    def __init__(self, db: Path | str, seconds: float) -> None:
+        self.failure: BaseException | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=(db, seconds), daemon=True)
+        self._thread.start()
+        # Either the lock is held or the holder failed: never wait for an event nobody sets.
+        while not self._started.wait(0.05):
+            if not self._thread.is_alive():
+                self.join()
+                raise AssertionError("the holder ended without taking the write lock")
 
-    thread = threading.Thread(target=hold)
-    thread.start()
-    started.wait()
-    return thread
+    def _hold(self, db: Path | str, seconds: float) -> None:
+        try:
+            store = open_store(db)
+            try:
+                with store.write():
+                    self._started.set()
+                    time.sleep(seconds)
+            finally:
+                store.close()
+        except BaseException as exc:
+            self.failure = exc
+
+    def join(self) -> None:
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "the holder still holds the write lock after 60 s"
+        if self.failure is not None:
+            raise AssertionError(f"the holder failed: {self.failure!r}") from self.failure
+
+
+def _hold_write_lock(db: Path | str, seconds: float) -> _Holder:
+    """Another ocx (its own store and connection) takes the write lock and keeps it for
+    `seconds`: the same lock on either engine (BEGIN IMMEDIATE on SQLite, the advisory lock
+    on PostgreSQL)."""
+    return _Holder(db, seconds)
 
 
 def test_a_writer_waits_for_the_lock_instead_of_failing(initialized: Path) -> None:
@@ -75,24 +100,23 @@ def test_a_writer_waits_for_the_lock_instead_of_failing(initialized: Path) -> No
     try:
         began = time.monotonic()
         with store.write():
-            store.conn.execute("CREATE TABLE waited (x)")
+            customers.add(store, "waited@example.com", author="tester")
         assert time.monotonic() - began >= 0.9
     finally:
         holder.join()
         store.close()
 
 
-def test_a_writer_gives_up_after_busy_timeout_with_advice(initialized: Path) -> None:
+def test_a_writer_gives_up_after_busy_timeout_with_advice(initialized: Path, rows: Rows) -> None:
     store = open_store(initialized, busy_timeout=0.3)
     holder = _hold_write_lock(initialized, 1.5)
     try:
         with pytest.raises(Busy, match="busy_timeout"), store.write():
-            store.conn.execute("CREATE TABLE never (x)")
+            customers.add(store, "never@example.com", author="tester")
     finally:
         holder.join()
         store.close()
-    assert "never" not in {r[0] for r in sqlite3.connect(initialized).execute(
-        "SELECT name FROM sqlite_master")}  # fmt: skip
+    assert rows(initialized, "SELECT id FROM customers") == []
 
 
 def test_busy_timeout_comes_from_the_config(run: Run, initialized: Path) -> None:
@@ -108,11 +132,10 @@ def test_busy_timeout_comes_from_the_config(run: Run, initialized: Path) -> None
     assert run("config", "set", "busy_timeout", "true").exit_code == 1
 
 
-def test_create_store_twice_applies_each_migration_once(tmp_path: Path, rows: Rows) -> None:
-    path = tmp_path / "twice.db"
+def test_create_store_twice_applies_each_migration_once(db_path: Path, rows: Rows) -> None:
     for _ in range(2):
-        create_store(path).close()
-    names = [r["name"] for r in rows(path, "SELECT name FROM migrations ORDER BY id")]
+        create_store(db_path).close()
+    names = [r["name"] for r in rows(db_path, "SELECT name FROM migrations ORDER BY id")]
     assert names and len(names) == len(set(names))
 
 
@@ -138,17 +161,22 @@ def test_two_processes_writing_at_once_both_succeed(
     assert len(ids) == len(set(ids)) == 21  # 20 notes and the "created" entry
 
 
-def test_several_first_inits_at_once_make_one_database(tmp_path: Path, rows: Rows) -> None:
-    path = tmp_path / "fresh" / "ocx.db"
+def test_several_first_inits_at_once_make_one_database(
+    tmp_path: Path, db_path: Path | str, rows: Rows
+) -> None:
+    # A file in a folder not made yet; on PostgreSQL, the test's new empty database.
+    path = tmp_path / "fresh" / "ocx.db" if isinstance(db_path, Path) else db_path
     results = [finish(p) for p in [ocx_process(path, "init") for _ in range(4)]]
     for code, out, err in results:
         assert code == 0, err
         assert out == f"{path}\n"
     names = [r["name"] for r in rows(path, "SELECT name FROM migrations")]
     assert names and len(names) == len(set(names))
-    assert rows(path, "PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+    if isinstance(path, Path):
+        assert rows(path, "PRAGMA journal_mode") == [{"journal_mode": "wal"}]
 
 
+@pytest.mark.sqlite_only  # another program's BEGIN IMMEDIATE on the file
 def test_a_writer_waits_for_a_lock_held_by_another_program(
     initialized: Path, customer: int, rows: Rows
 ) -> None:
@@ -208,18 +236,34 @@ def test_a_committed_write_is_seen_by_a_new_connection(initialized: Path, rows: 
     ]
 
 
+def _refuse_merges(db: Path | str) -> None:
+    """A trigger that fails the last step of a merge: recording it in KEEP's timeline."""
+    conn = connect(db)
+    try:
+        if isinstance(db, Path):
+            conn.execute(
+                "CREATE TRIGGER no_merges BEFORE INSERT ON timeline WHEN NEW.kind = 'merged' "
+                "BEGIN SELECT RAISE(ABORT, 'merges are refused'); END"
+            )
+            conn.commit()
+        else:  # autocommit
+            conn.execute(
+                "CREATE FUNCTION no_merges() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'merges are refused'; END $$"
+            )
+            conn.execute(
+                "CREATE TRIGGER no_merges BEFORE INSERT ON timeline FOR EACH ROW "
+                "WHEN (NEW.kind = 'merged') EXECUTE FUNCTION no_merges()"
+            )
+    finally:
+        conn.close()
+
+
 def test_merge_that_fails_half_way_rolls_back(run: Run, initialized: Path, dump: Dump) -> None:
     for email in ("keep@example.com", "other@example.com"):
         assert run("customer", "add", email, "--tag", "t").exit_code == 0
     assert run("customer", "note", "other@example.com", "moves only if all moves").exit_code == 0
-    conn = sqlite3.connect(initialized)
-    with conn:
-        # Fails on the last step of a merge: recording it in KEEP's timeline.
-        conn.execute(
-            "CREATE TRIGGER no_merges BEFORE INSERT ON timeline WHEN NEW.kind = 'merged' "
-            "BEGIN SELECT RAISE(ABORT, 'merges are refused'); END"
-        )
-    conn.close()
+    _refuse_merges(initialized)
     before = dump(initialized)
     result = run("customer", "merge", "keep@example.com", "other@example.com")
     assert result.exit_code == 1
@@ -238,6 +282,7 @@ def _lock_readers_out(db: Path) -> sqlite3.Connection:
     return holder
 
 
+@pytest.mark.sqlite_only  # SQLite's exclusive locking mode
 def test_a_command_waits_while_readers_are_locked_out(
     initialized: Path, customer: int, rows: Rows
 ) -> None:
@@ -252,6 +297,7 @@ def test_a_command_waits_while_readers_are_locked_out(
     assert texts == ["written after"]
 
 
+@pytest.mark.sqlite_only  # SQLite's exclusive locking mode
 def test_readers_locked_out_past_busy_timeout_say_busy(run: Run, initialized: Path) -> None:
     assert run("config", "set", "busy_timeout", "0.3").exit_code == 0
     holder = _lock_readers_out(initialized)
