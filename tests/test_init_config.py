@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 import ocx
+from ocx.store import open_store
+from ocx.testing import connect
 
 if TYPE_CHECKING:
     from conftest import AssertError, Dump, LoadJson, Rows, Run
@@ -45,6 +47,18 @@ def table_names(rows: Rows) -> Callable[[Path], set[str]]:
 def emails(run: Run, load_json: LoadJson) -> Callable[[], list[str]]:
     """emails(): every customer's email, as `customer list --json` orders them."""
     return lambda: [c["email"] for c in load_json(run("customer", "list", "--json"))]
+
+
+def write(db: Path | str, *statements: str) -> None:
+    """Change the database behind ocx's back, as another program would, and commit."""
+    conn = connect(db)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        if isinstance(db, Path):
+            conn.commit()  # a PostgreSQL connection from connect() commits each statement
+    finally:
+        conn.close()
 
 
 def write_config(path: Path, text: str) -> None:
@@ -125,6 +139,7 @@ def test_init_adds_sample_data_to_an_existing_database(
     assert sorted(emails()) == sorted([*SAMPLE_EMAILS, "mine@example.com"])
 
 
+@pytest.mark.sqlite_only
 def test_the_database_uses_wal_and_declares_its_foreign_keys(initialized: Path) -> None:
     conn = sqlite3.connect(initialized)
     try:
@@ -134,6 +149,16 @@ def test_the_database_uses_wal_and_declares_its_foreign_keys(initialized: Path) 
             assert targets == {"customers"}, table
     finally:
         conn.close()
+
+
+def test_the_database_declares_its_foreign_keys_on_either_engine(initialized: Path) -> None:
+    store = open_store(initialized)
+    try:
+        for table in ("tags", "customer_sources", "timeline"):
+            targets = {target for target, _ in store.engine.references(store.conn, table)}
+            assert targets == {"customers"}, table
+    finally:
+        store.close()
 
 
 def test_init_writes_a_private_starter_config(run: Run, db_path: Path, env: Path) -> None:
@@ -264,19 +289,26 @@ def test_a_database_from_a_newer_ocx_is_refused_and_not_changed(
     run: Run, initialized: Path, command: list[str], dump: Dump, assert_error: AssertError
 ) -> None:
     assert run("customer", "add", "jim@example.com").exit_code == 0
-    conn = sqlite3.connect(initialized)
-    with conn:
-        conn.execute(
-            "INSERT INTO migrations (name, applied_at) VALUES ('9999_from_the_future', ?)",
-            ("2030-01-01T00:00:00Z",),
-        )
-    conn.close()
+    write(initialized, "INSERT INTO migrations (name, applied_at) "
+          "VALUES ('9999_from_the_future', '2030-01-01T00:00:00Z')")  # fmt: skip
     before = dump(initialized)
     line = assert_error(run(*command))
     assert "9999_from_the_future" in line and "newer ocx" in line
     assert dump(initialized) == before
 
 
+@pytest.mark.parametrize("command", [["customer", "list"], ["customer", "show", "1"], ["init"]])
+def test_another_programs_database_is_refused_and_not_changed(
+    run: Run, db_path: Path, command: list[str], dump: Dump, assert_error: AssertError
+) -> None:
+    write(db_path, "CREATE TABLE recipes (name TEXT)", "INSERT INTO recipes VALUES ('pancakes')")
+    before = dump(db_path)
+    line = assert_error(run(*command))
+    assert "not an ocx database" in line
+    assert dump(db_path) == before
+
+
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("command", [["customer", "list"], ["customer", "show", "1"], ["init"]])
 def test_another_programs_sqlite_file_is_refused_and_not_changed(
     run: Run, db_path: Path, command: list[str], assert_error: AssertError
@@ -292,6 +324,7 @@ def test_another_programs_sqlite_file_is_refused_and_not_changed(
     assert db_path.read_bytes() == before  # not even its journal mode changes
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("command", [["customer", "list"], ["init"]])
 def test_a_file_that_is_not_sqlite_is_refused_and_not_changed(
     run: Run, db_path: Path, command: list[str], assert_error: AssertError
@@ -510,13 +543,14 @@ def test_an_unexpected_failure_is_one_line_too(
     run: Run, initialized: Path, dump: Dump, assert_error: AssertError
 ) -> None:
     """Even a failure ocx did not foresee (here: a trigger refusing writes) is one line."""
-    conn = sqlite3.connect(initialized)
-    with conn:
-        conn.execute(
-            "CREATE TRIGGER no_notes BEFORE INSERT ON timeline "
-            "BEGIN SELECT RAISE(ABORT, 'timeline is read-only'); END"
-        )
-    conn.close()
+    if isinstance(initialized, Path):
+        write(initialized, "CREATE TRIGGER no_notes BEFORE INSERT ON timeline "
+              "BEGIN SELECT RAISE(ABORT, 'timeline is read-only'); END")  # fmt: skip
+    else:
+        write(initialized, "CREATE FUNCTION no_notes() RETURNS trigger LANGUAGE plpgsql AS $$ "
+              "BEGIN RAISE EXCEPTION 'timeline is read-only'; END $$",
+              "CREATE TRIGGER no_notes BEFORE INSERT ON timeline FOR EACH ROW "
+              "EXECUTE FUNCTION no_notes()")  # fmt: skip
     before = dump(initialized)
     line = assert_error(run("customer", "add", "a@example.com"))
     assert "timeline is read-only" in line
@@ -537,6 +571,7 @@ def test_config_show_hides_credentials_and_query_strings_in_urls(
         assert "bob" not in result.output and "hooks.example/x" in result.output
 
 
+@pytest.mark.sqlite_only
 def test_a_new_database_is_readable_by_its_owner_only(run: Run, db_path: Path) -> None:
     assert run("init").exit_code == 0
     assert db_path.stat().st_mode & 0o777 == 0o600

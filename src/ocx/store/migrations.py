@@ -409,13 +409,14 @@ def _apply_postgres(store: Store, fresh_ok: bool) -> list[str]:
         return bool(row[0])
 
     if not has_migrations():
-        if not fresh_ok:
-            raise NoDatabase(f"no ocx database at {store.path}; run 'ocx init'")
+        # Another program's tables first: 'run ocx init' would be the wrong advice there.
         if store.engine.has_schema(store.conn):
             raise OcxError(
                 f"{store.path} is not an ocx database (it holds other tables); "
                 "give ocx a database of its own and run 'ocx init'"
             )
+        if not fresh_ok:
+            raise NoDatabase(f"no ocx database at {store.path}; run 'ocx init'")
     applied = [] if not has_migrations() else _applied(store)
     known = [name for name, _ in MIGRATIONS]
     unknown = [name for name in applied if name not in known]
