@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from ocx.testing import execute
 
 if TYPE_CHECKING:
     from conftest import AssertError, AssertUsageError, Dump, LoadJson, Rows, Run
@@ -355,14 +356,12 @@ def test_show_json_has_every_documented_key_and_utc_times(
 def test_show_finds_a_customer_by_id_email_or_source(
     run: Run, initialized: Path, margo: int, show: Show
 ) -> None:
-    conn = sqlite3.connect(initialized)
-    with conn:
-        conn.execute(
-            "INSERT INTO customer_sources (customer_id, source, external_id, created_at) "
-            "VALUES (?, 'zendesk', '1234', ?)",
-            (margo, "2026-11-20T12:00:00+00:00"),
-        )
-    conn.close()
+    execute(
+        initialized,
+        "INSERT INTO customer_sources (customer_id, source, external_id, created_at) "
+        "VALUES (?, 'zendesk', '1234', ?)",
+        (margo, "2026-11-20T12:00:00+00:00"),
+    )
     for ref in [str(margo), f" {margo} ", "margo@example.com", "  MARGO@Example.Com ",
                 "zendesk:1234", "Zendesk:1234"]:  # fmt: skip
         assert show(ref)["id"] == margo, ref
@@ -801,14 +800,12 @@ def duplicates(run: Run, initialized: Path) -> tuple[int, int]:
                env={"OCX_NOW": "2026-11-24T11:00:00Z"}).exit_code == 0  # fmt: skip
     assert run("customer", "contact", str(other), "Called about billing", "--inbound",
                env={"OCX_NOW": "2026-11-24T12:00:00Z"}).exit_code == 0  # fmt: skip
-    conn = sqlite3.connect(initialized)
-    with conn:
-        conn.execute(
-            "INSERT INTO customer_sources (customer_id, source, external_id, created_at) "
-            "VALUES (?, 'zendesk', '77', '2026-11-20T00:00:00Z')",
-            (other,),
-        )
-    conn.close()
+    execute(
+        initialized,
+        "INSERT INTO customer_sources (customer_id, source, external_id, created_at) "
+        "VALUES (?, 'zendesk', '77', '2026-11-20T00:00:00Z')",
+        (other,),
+    )
     return keep, other
 
 
@@ -876,13 +873,14 @@ def test_merge_is_all_or_nothing(
 ) -> None:
     """A failure after the references moved (here a trigger refuses the delete) rolls back."""
     keep, other = duplicates
-    conn = sqlite3.connect(initialized)
-    with conn:
-        conn.execute(
-            "CREATE TRIGGER refuse_delete BEFORE DELETE ON customers "
-            "BEGIN SELECT RAISE(ABORT, 'deleting customers is refused'); END"
-        )
-    conn.close()
+    if isinstance(initialized, Path):
+        execute(initialized, "CREATE TRIGGER refuse_delete BEFORE DELETE ON customers "
+                "BEGIN SELECT RAISE(ABORT, 'deleting customers is refused'); END")  # fmt: skip
+    else:
+        execute(initialized, "CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'deleting customers is refused'; END $$")  # fmt: skip
+        execute(initialized, "CREATE TRIGGER refuse_delete BEFORE DELETE ON customers "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_delete()")  # fmt: skip
     before = dump(initialized)
     line = assert_error(run("customer", "merge", str(keep), str(other)))
     assert "deleting customers is refused" in line

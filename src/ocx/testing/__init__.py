@@ -122,6 +122,17 @@ def query(db: Path | str, sql: str, params: Any = ()) -> list[dict[str, Any]]:
         conn.close()
 
 
+def execute(db: Path | str, sql: str, params: Any = ()) -> None:
+    """One statement on the database outside ocx (as another program would), committed."""
+    conn = connect(db)
+    try:
+        conn.execute(sql, params)
+        if not isinstance(db, str):
+            conn.commit()  # the PostgreSQL connection commits each statement itself
+    finally:
+        conn.close()
+
+
 def dump_database(db: Path | str) -> list[str]:
     """Every schema statement and row: sqlite3's iterdump for a file; for PostgreSQL each
     table's columns and its rows in a fixed order."""
