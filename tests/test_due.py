@@ -786,17 +786,22 @@ out, db, held, seconds = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4
 data = sys.stdin.read()
 with open(out, "a", encoding="utf-8") as handle:
     handle.write(json.dumps(json.loads(data)) + "\\n")
+# Another ocx takes its write lock: BEGIN IMMEDIATE on SQLite, the advisory lock on PostgreSQL.
 holder = (
-    "import sqlite3, sys, time, pathlib\\n"
-    "c = sqlite3.connect(sys.argv[1], isolation_level=None)\\n"
-    "c.execute('BEGIN IMMEDIATE')\\n"
-    "pathlib.Path(sys.argv[2]).touch()\\n"
-    "time.sleep(float(sys.argv[3]))\\n"
-    "c.execute('COMMIT')\\n"
+    "import sys, time, pathlib\\n"
+    "from ocx.config import explicit_db\\n"
+    "from ocx.store import open_store\\n"
+    "store = open_store(explicit_db(sys.argv[1]))\\n"
+    "with store.write():\\n"
+    "    pathlib.Path(sys.argv[2]).touch()\\n"
+    "    time.sleep(float(sys.argv[3]))\\n"
 )
 subprocess.Popen([sys.executable, "-c", holder, db, str(held), seconds], start_new_session=True,
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+deadline = time.monotonic() + 20
 while not held.exists():
+    if time.monotonic() > deadline:
+        sys.exit("the holder never took the write lock")
     time.sleep(0.01)
 """
 
