@@ -35,14 +35,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "sqlite_only: about the SQLite file itself (its bytes, WAL, locks, pragmas, query "
         "plans); left out when the suite runs on PostgreSQL (OCX_TEST_DATABASE=postgresql)",
     )
+    config.addinivalue_line(
+        "markers",
+        "postgres_itself: compares the engines or tests PostgreSQL directly, against the "
+        "session's own server in every run; the PostgreSQL run leaves it out, as already run",
+    )
+
+
+def _left_out_on_postgres(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("sqlite_only", "postgres_itself"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, tests about the SQLite file are deselected (and counted), not skipped."""
+    """On PostgreSQL, tests about the SQLite file are deselected (and counted), not skipped;
+    so are those that run against PostgreSQL in every session (they ran already)."""
     if not ON_POSTGRES:
         return
-    kept = [item for item in items if item.get_closest_marker("sqlite_only") is None]
-    left_out = [item for item in items if item.get_closest_marker("sqlite_only") is not None]
+    kept = [item for item in items if not _left_out_on_postgres(item)]
+    left_out = [item for item in items if _left_out_on_postgres(item)]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept

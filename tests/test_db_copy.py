@@ -22,6 +22,9 @@ from ocx.store import SQLITE
 from ocx.store.dbcopy import SEARCH, TABLES
 from ocx.testing import postgres
 
+# Runs against the session's PostgreSQL server in the SQLite run too: not again on PostgreSQL.
+pytestmark = pytest.mark.postgres_itself
+
 if TYPE_CHECKING:
     from conftest import AssertError, AssertUsageError, Dump
 

@@ -19,6 +19,9 @@ import pytest
 from ocx.store.migrations import MIGRATIONS
 from ocx.testing import postgres, query
 
+# Runs against the session's PostgreSQL server in the SQLite run too: not again on PostgreSQL.
+pytestmark = pytest.mark.postgres_itself
+
 if TYPE_CHECKING:
     from conftest import AssertError, LoadJson, Run
 

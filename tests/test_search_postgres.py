@@ -19,6 +19,9 @@ from ocx.store import open_store
 from ocx.store.complete import open_read_only
 from ocx.testing import postgres
 
+# Runs against the session's PostgreSQL server in the SQLite run too: not again on PostgreSQL.
+pytestmark = pytest.mark.postgres_itself
+
 ZENDESK_TICKETS = Path(__file__).resolve().parent / "fixtures" / "zendesk" / "tickets.json"
 Ocx = Callable[..., Result]
 
