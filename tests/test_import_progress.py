@@ -49,7 +49,7 @@ def write_csv_export(folder: Path, tickets: int) -> tuple[int, int]:
 
 
 def import_on_terminal(
-    db: Path, folder: Path, *args: str, progress_after: str | None = "0"
+    db: Path | str, folder: Path, *args: str, progress_after: str | None = "0"
 ) -> tuple[str, str, int]:
     """`ocx import csv FOLDER` with stderr on a pseudo-terminal: (stderr as the terminal
     received it, stdout, exit code)."""
@@ -65,7 +65,7 @@ def import_on_terminal(
         env.pop("OCX_IMPORT_PROGRESS_SECONDS", None)
     else:
         env["OCX_IMPORT_PROGRESS_SECONDS"] = progress_after
-    stdout_file = db.parent / "stdout.txt"
+    stdout_file = folder.parent / "stdout.txt"
     with stdout_file.open("wb") as stdout:
         process = subprocess.Popen(
             [sys.executable, "-m", "ocx", "--db", str(db), "import", "csv", str(folder), *args],
