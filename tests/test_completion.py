@@ -8,7 +8,6 @@ and a completion never writes to the database."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from ocx.testing import settled
 
 if TYPE_CHECKING:
     from conftest import Run
@@ -244,11 +245,11 @@ def test_a_database_of_another_program_offers_nothing_quietly(tmp_path: Path) ->
 
 
 def test_completion_never_writes_to_the_database(data: Path) -> None:
-    before = hashlib.sha256(data.read_bytes()).hexdigest()
+    before = settled(data)  # the file's bytes; on PostgreSQL, every row
     for line in ("ocx customer show m", "ocx incident next ", "ocx promise show ",
                  "ocx due --owner "):  # fmt: skip
         assert offered(line, data)
-    assert hashlib.sha256(data.read_bytes()).hexdigest() == before
+    assert settled(data) == before
 
 
 def test_completing_a_customer_loads_neither_rich_nor_plugins(data: Path) -> None:
