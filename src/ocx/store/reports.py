@@ -158,7 +158,7 @@ def inbound_contacts(
             UNION ALL
             SELECT customer_id, created_at FROM conversations
              WHERE created_at >= :since AND created_at <= :until
-        ) GROUP BY customer_id HAVING count(*) >= :at_least
+        ) AS contacts GROUP BY customer_id HAVING count(*) >= :at_least  -- PostgreSQL 15 needs the alias
         """,
         {"since": since, "until": until, "at_least": at_least},
     ).fetchall()
