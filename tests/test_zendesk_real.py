@@ -12,7 +12,6 @@ import json
 import os
 import runpy
 import shutil
-import sqlite3
 import tempfile
 import tracemalloc
 from pathlib import Path
@@ -25,6 +24,7 @@ from hypothesis import strategies as st
 
 from ocx.cli import cli
 from ocx.plugins.zendesk import read_all
+from ocx.testing import new_database, query
 
 if TYPE_CHECKING:
     from conftest import AssertError, Dump, LoadJson, Rows, Run
@@ -553,11 +553,11 @@ def expected_data(ticket: dict[str, Any]) -> dict[str, Any]:
 def test_generated_pages_import_with_exit_0_and_keep_each_ticket_as_zendesk_means_it(
     export: dict[str, Any],
 ) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    # A new database per example: a file, or a PostgreSQL database when the suite runs there.
+    with tempfile.TemporaryDirectory() as tmp, new_database(Path(tmp)) as db:
         folder = Path(tmp) / "zendesk"
         folder.mkdir()
         (folder / "tickets.json").write_text(json.dumps(export), encoding="utf-8")
-        db = Path(tmp) / "ocx.db"
         assert CliRunner().invoke(cli, ["--db", str(db), "init"]).exit_code == 0
         result = CliRunner().invoke(cli, ["--db", str(db), "import", "zendesk", str(folder),
                                           "--json"])  # fmt: skip
@@ -574,11 +574,8 @@ def test_generated_pages_import_with_exit_0_and_keep_each_ticket_as_zendesk_mean
                     f"ticket {t['id']}: requested by agent {user['name'] or user['id']}"
                 )
         assert sorted(s["reason"] for s in summary["skipped"]) == sorted(reasons.values())
-        conn = sqlite3.connect(db)
-        try:
-            stored = dict(conn.execute("SELECT external_id, data FROM conversations"))
-        finally:
-            conn.close()
+        stored = {row["external_id"]: row["data"]
+                  for row in query(db, "SELECT external_id, data FROM conversations")}  # fmt: skip
         taken = [t for t in export["tickets"] if t["id"] not in reasons]
         assert sorted(stored) == sorted(str(t["id"]) for t in taken)
         for t in taken:
