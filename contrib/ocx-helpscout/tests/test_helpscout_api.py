@@ -98,7 +98,7 @@ def test_pages_with_threads_import_with_exit_0_whatever_order_the_paths_come_in(
         ("conversation 26",
          "conversation 26: customer 555 has no email address; ocx knows customers by email"),
     ]  # fmt: skip
-    stored = rows("SELECT external_id FROM conversations ORDER BY 0 + external_id")
+    stored = rows("SELECT external_id FROM conversations ORDER BY CAST(external_id AS INTEGER)")
     assert [r["external_id"] for r in stored] == sorted(str(c["id"]) for c in kept)
     again = summary(ocx("import", "helpscout", THREADS, "--json"))
     assert (again["created"], again["updated"]) == (zero(), zero())
