@@ -367,6 +367,26 @@ def insert_profile(store: Store, fields: dict[str, Any], tags: list[str], at: st
     return customer_id
 
 
+def insert_profiles(store: Store, rows: list[dict[str, Any]], at: str) -> list[int]:
+    """insert_profile for many customers (no tags: see tag_many); their ids, in order."""
+    return sql.insert_customers(
+        store.conn, [{**fields, "created_at": at, "updated_at": at} for fields in rows]
+    )
+
+
+def tag_many(store: Store, pairs: list[tuple[int, str]], at: str) -> None:
+    """Give each (customer id, normalised tag) pair's customer the tag, tagged at `at`."""
+    sql.add_tags_many(store.conn, pairs, at)
+
+
+def profile_rows(store: Store, customer_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Many customers' stored profiles at once, by id, each as {column: value}."""
+    return {
+        cid: dict(zip(sql.PROFILE_ROW, row, strict=True))
+        for cid, row in sql.profiles(store.conn, customer_ids).items()
+    }
+
+
 def update_profile(store: Store, customer_id: int, fields: dict[str, Any], at: str) -> None:
     """Set already-normalised fields, stamped `at`."""
     sql.update_customer(store.conn, customer_id, {**fields, "updated_at": at})

@@ -145,6 +145,7 @@ def run(
                 job.flush()
                 customers.reindex_many(store, job.touched)
                 job.touched.clear()
+                job.refresh_statistics()
                 if dry_run:
                     raise _DryRun
             kept = job.summary.taken()

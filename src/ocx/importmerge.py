@@ -198,6 +198,16 @@ def _sort(
     return True
 
 
+@dataclass
+class _Person:
+    """A customer record's usable parts, checked (see Job._usable)."""
+
+    external_id: str
+    email: str
+    tags: list[str]
+    profile: dict[str, Any]
+
+
 class Job:
     """One import run's state: what it took in, skipped and left out so far."""
 
@@ -215,6 +225,7 @@ class Job:
         self.pending: list[Any] = []
         self.touched: set[int] = set()
         self.seen = 0
+        self.analyzed_at = 0  # records taken in when statistics were last refreshed
         # Conversations left out as bad: their messages go with them, not listed again.
         self.skipped_conversations: set[str] = set()
         # Customers erased with `ocx customer forget`: their records are left out, every time.
@@ -258,6 +269,16 @@ class Job:
                 self.summary.warnings.append(text)
         self.left_out.clear()
 
+    def refresh_statistics(self) -> None:
+        """After a batch: refresh the database's statistics of the tables an import writes
+        whenever what it has taken in has doubled since the last time (a few times in all).
+        A PostgreSQL database the import started empty is otherwise planned as empty: every
+        lookup of the next batch scans whole tables."""
+        taken = sum(self.summary.taken().values())
+        if taken and taken >= 2 * self.analyzed_at:
+            self.analyzed_at = taken
+            sql.analyze(self.conn)
+
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, record: Any) -> None:
         self.seen += 1
@@ -282,76 +303,129 @@ class Job:
 
     def flush(self) -> None:
         batch, self.pending = self.pending, []
-        for record in batch:
-            if isinstance(record, CustomerRecord):
-                self.customer(record)
+        self.customers([r for r in batch if isinstance(r, CustomerRecord)])
         self.conversations([r for r in batch if isinstance(r, ConversationRecord)])
         self.messages([r for r in batch if isinstance(r, MessageRecord)])
 
     # -- customers ---------------------------------------------------------------------------
-    def customer(self, record: CustomerRecord) -> None:
+    def _usable(self, record: CustomerRecord) -> _Person | None:
+        """The record's id, email, tags and profile, checked; None when it is left out (bad,
+        or a forgotten customer's)."""
         origin = _where(record.origin, f"customer {record.external_id}")
         external_id = str(record.external_id or "").strip()
         if not external_id:
             self.bad(origin, "customer has no id" if (record.email or "").strip() else "no email")
-            return
+            return None
         try:
             email = customers.normalise_email(record.email or "")
         except OcxError:
             self.bad(origin, f"invalid email {record.email!r}")
-            return
+            return None
         if self.forgotten.source(self.source, external_id) or self.forgotten.email(email):
             self.forget(origin)
-            return
+            return None
         try:
             tags = [_tag(t) for t in record.tags if str(t).strip()]
         except OcxError as exc:
             self.bad(origin, str(exc))
-            return
+            return None
         profile, refused = _profile(record)
         for reason in refused:
             self.leave_out(origin, reason)
-        conn, store = self.conn, self.store
-        known = sql.source_row(conn, self.source, external_id)
-        last: dict[str, Any] = json.loads(known["imported"] or "{}") if known else {}
-        customer_id = known["customer_id"] if known else customers.id_by_email(store, email)
-        # What this source said last time, tags included: what it said before and a person
-        # removed or changed in ocx since is not brought back. Added to what it said before,
-        # not instead: a partial record (a ticket's embedded requester: name and email only)
-        # must not make ocx forget the company a full contact record set.
-        said_tags = sorted(set(tags) | set(last.get("tags", [])))
-        imported = json.dumps(
-            {**last, **profile, "tags": said_tags}, sort_keys=True, ensure_ascii=False
-        )
-        if customer_id is None:
-            customer_id = customers.insert_profile(
-                store, {"email": email, **profile}, tags, self.stamp
-            )
-            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
-            self.summary.created["customers"] += 1
-            self.touched.add(customer_id)
+        return _Person(external_id, email, tags, profile)
+
+    def customers(self, records: Sequence[CustomerRecord]) -> None:
+        """Take in a chunk of customer records, in order, as if one at a time: a record sees
+        what the ones before it wrote (a user listed twice, two ids with one email). What
+        the database holds is read for the whole chunk at once, the records are merged in
+        memory, and what changed is written in a few statements: a statement per customer
+        was a round trip each on PostgreSQL."""
+        people = [p for p in map(self._usable, records) if p is not None]
+        if not people:
             return
-        current = customers.profile_row(store, customer_id)
-        # Fill empty fields; replace a value only if it is still what this source last set
-        # (nobody edited it in ocx since).
-        changes = {
-            name: value
-            for name, value in profile.items()
-            if current[name] is None or (current[name] == last.get(name) != value)
-        }
-        said_before = set(last.get("tags", []))
-        added = customers.add_tags(
-            store, customer_id, [t for t in tags if t not in said_before], self.stamp
-        )
-        if changes:
+        conn, store = self.conn, self.store
+        known = sql.source_rows(conn, self.source, [p.external_id for p in people])
+        by_email: dict[str, int] = sql.customer_ids_by_email(conn, [p.email for p in people])
+        stored = {cid for cid, _ in known.values()} | set(by_email.values())
+        current = customers.profile_rows(store, sorted(stored))
+        has = {cid: set(tags) for cid, tags in customers.tags_for(store, sorted(stored)).items()}
+        # New customers are numbered -1, -2, ... until they are inserted and have ids.
+        new: list[dict[str, Any]] = []
+        tagged: list[tuple[int, str]] = []
+        changed: dict[int, dict[str, Any]] = {}
+        sources: list[tuple[int, str, str]] = []
+        touched: set[int] = set()
+        for p in people:
+            found = known.get(p.external_id)
+            last: dict[str, Any] = json.loads(found[1] or "{}") if found else {}
+            customer_id = found[0] if found else by_email.get(p.email)
+            # What this source said last time, tags included: what it said before and a
+            # person removed or changed in ocx since is not brought back. Added to what it
+            # said before, not instead: a partial record (a ticket's embedded requester:
+            # name and email only) must not make ocx forget the company a full contact
+            # record set.
+            said_tags = sorted(set(p.tags) | set(last.get("tags", [])))
+            imported = json.dumps(
+                {**last, **p.profile, "tags": said_tags}, sort_keys=True, ensure_ascii=False
+            )
+            if customer_id is None:
+                new.append({"email": p.email, **p.profile})
+                customer_id = -len(new)
+                current[customer_id], has[customer_id] = new[-1], set()
+                by_email[p.email] = customer_id
+                self._tag(customer_id, p.tags, has, tagged)
+                known[p.external_id] = (customer_id, imported)
+                sources.append((customer_id, p.external_id, imported))
+                self.summary.created["customers"] += 1
+                touched.add(customer_id)
+                continue
+            profile = current[customer_id]
+            # Fill empty fields; replace a value only if it is still what this source last
+            # set (nobody edited it in ocx since).
+            changes = {
+                name: value
+                for name, value in p.profile.items()
+                if profile.get(name) is None or (profile.get(name) == last.get(name) != value)
+            }
+            said_before = set(last.get("tags", []))
+            added = self._tag(customer_id, [t for t in p.tags if t not in said_before], has, tagged)
+            if changes:
+                profile.update(changes)  # a new customer's row itself, not yet inserted
+                if customer_id > 0:
+                    changed.setdefault(customer_id, {}).update(changes)
+            if found is None or found[1] != imported:
+                known[p.external_id] = (customer_id, imported)
+                sources.append((customer_id, p.external_id, imported))
+            if changes or added or found is None:
+                self.summary.updated["customers"] += 1
+                touched.add(customer_id)
+            else:
+                self.summary.unchanged["customers"] += 1
+        ids = customers.insert_profiles(store, new, self.stamp)
+
+        def real(customer_id: int) -> int:
+            return ids[-customer_id - 1] if customer_id < 0 else customer_id
+
+        customers.tag_many(store, [(real(cid), tag) for cid, tag in tagged], self.stamp)
+        for customer_id, changes in changed.items():
             customers.update_profile(store, customer_id, changes, self.stamp)
-        if known is None or known["imported"] != imported:
-            sql.set_source(conn, customer_id, self.source, external_id, imported, self.stamp)
-        if changes or added or known is None:
-            self.summary.updated["customers"] += 1
-            self.touched.add(customer_id)
-        else:
-            self.summary.unchanged["customers"] += 1
+        sql.set_sources(
+            conn, self.source, [(real(cid), ext, said) for cid, ext, said in sources], self.stamp
+        )
+        self.touched.update(map(real, touched))
+
+    @staticmethod
+    def _tag(
+        customer_id: int, tags: list[str], has: dict[int, set[str]], tagged: list[tuple[int, str]]
+    ) -> list[str]:
+        """File the tags the customer does not have yet to be added; returns them."""
+        added = []
+        for tag in tags:
+            if tag not in has[customer_id]:
+                has[customer_id].add(tag)
+                tagged.append((customer_id, tag))
+                added.append(tag)
+        return added
 
     def _skip_conversation(
         self, external_id: str, origin: Origin, reason: str, *, bad: bool = True

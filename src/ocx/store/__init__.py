@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ocx.errors import NoDatabase, OcxError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from ocx.store.engine import Connection, Engine
 
 T = TypeVar("T")
@@ -124,6 +122,9 @@ class SQLiteEngine:
 
     # --- maintenance
 
+    def analyze(self, conn: Connection, tables: Sequence[str]) -> None:
+        pass
+
     def optimize_search(self, conn: Connection, index: str) -> None:
         conn.execute(f"INSERT INTO {index} ({index}) VALUES ('optimize')")
 
@@ -169,6 +170,19 @@ def insert_row(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> int
         [row[c] for c in columns],
     )
     return int(cursor.lastrowid or 0)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[int]:
+    """INSERT many rows of the same columns; their new ids, in order. PostgreSQL sends them
+    in one pipeline (a round trip per row was most of an import's time there); SQLite runs
+    one statement each, which costs no round trip."""
+    sql = f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})'
+    many = getattr(conn, "insert_many", None)
+    if many is not None:
+        return list(many(sql, rows))
+    return [int(conn.execute(sql, row).lastrowid or 0) for row in rows]
 
 
 def update_row(

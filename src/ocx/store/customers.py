@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ocx.fields import COLUMNS as PROFILE_COLUMNS
-from ocx.store import engine_of, insert_row, update_row
+from ocx.store import engine_of, insert_row, insert_rows, update_row
 
 # Timeline kinds whose text is what a person said or wrote down: searched with the profile.
 SEARCHABLE_KINDS = ("note", "contact")
@@ -38,6 +38,16 @@ def _with_sort_name(fields: dict[str, Any], columns: tuple[str, ...]) -> dict[st
 def insert_customer(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
     columns = (*PROFILE_COLUMNS, "created_at", "updated_at")
     return insert_row(conn, "customers", _with_sort_name(fields, columns))
+
+
+def insert_customers(conn: sqlite3.Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """insert_customer for many rows at once (an import's); their ids, in order. A field a
+    row does not have is NULL, as insert_customer leaves it."""
+    columns = (*PROFILE_COLUMNS, "sort_name", "created_at", "updated_at")
+    return insert_rows(conn, "customers", columns, (
+        [fields.get(c) if c != "sort_name" else sort_key(fields.get("name")) for c in columns]
+        for fields in rows
+    ))  # fmt: skip
 
 
 def update_customer(conn: sqlite3.Connection, customer_id: int, fields: dict[str, Any]) -> None:
@@ -87,6 +97,14 @@ def add_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str], at
         if cursor.rowcount:
             added.append(tag)
     return added
+
+
+def add_tags_many(conn: sqlite3.Connection, rows: Sequence[tuple[int, str]], at: str) -> None:
+    """Add (customer id, tag) pairs in one statement; a tag a customer has stays as it was."""
+    conn.executemany(
+        "INSERT OR IGNORE INTO tags (customer_id, tag, tagged_at) VALUES (?, ?, ?)",
+        [(customer_id, tag, at) for customer_id, tag in rows],
+    )
 
 
 def remove_tags(conn: sqlite3.Connection, customer_id: int, tags: Iterable[str]) -> list[str]:
@@ -272,7 +290,10 @@ def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
     """Rebuild many customers' search rows in a few statements (after an import)."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS reindex_ids (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM reindex_ids")
-    conn.executemany("INSERT OR IGNORE INTO reindex_ids VALUES (?)", ((i,) for i in customer_ids))
+    conn.execute(  # one statement, not one per customer: a round trip each on PostgreSQL
+        "INSERT OR IGNORE INTO reindex_ids SELECT value FROM json_each(?)",
+        (json.dumps(list(customer_ids)),),
+    )
     conn.execute("DELETE FROM customer_search WHERE rowid IN (SELECT id FROM reindex_ids)")
     conn.execute(_reindex_sql(conn, "IN (SELECT id FROM reindex_ids)"), SEARCHABLE_KINDS)
     conn.execute("DELETE FROM reindex_ids")

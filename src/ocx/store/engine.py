@@ -99,7 +99,11 @@ class Engine(Protocol):
         (quoted phrases, `*` prefixes, OR, a `name :` filter). SQLite: the query itself;
         PostgreSQL: a tsquery with the same meaning, its words folded as the index's are."""
 
-    # --- maintenance (ocx forget)
+    # --- maintenance
+    def analyze(self, conn: Connection, tables: Sequence[str]) -> None:
+        """Refresh the planner's statistics of tables that have grown a lot in this
+        transaction (an import's); SQLite: nothing (its plans do not depend on them here)."""
+
     def optimize_search(self, conn: Connection, index: str) -> None: ...
     def vacuum(self, conn: Connection) -> None: ...
     def checkpoint(self, conn: Connection) -> bool: ...

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ocx.store import engine_of
+
 CONVERSATION_FIELDS = ("customer_id", "subject", "status", "created_at", "updated_at", "data")
 MESSAGE_FIELDS = (
     "conversation_id", "author", "direction", "public", "body", "created_at", "preview",
@@ -35,6 +37,35 @@ def set_source(
         "DO UPDATE SET imported = excluded.imported, customer_id = excluded.customer_id",
         (customer_id, source, external_id, at, imported),
     )
+
+
+def source_rows(
+    conn: sqlite3.Connection, source: str, external_ids: Sequence[str]
+) -> dict[str, tuple[int, str | None]]:
+    """source_row for many external ids: (customer_id, imported) by external id."""
+    out: dict[str, tuple[int, str | None]] = {}
+    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+        rows = conn.execute(
+            "SELECT external_id, customer_id, imported FROM customer_sources WHERE source = ? "
+            f"AND external_id IN ({', '.join('?' * len(chunk))})",
+            (source, *chunk),
+        )
+        out.update({ext: (cid, imported) for ext, cid, imported in rows})
+    return out
+
+
+def set_sources(
+    conn: sqlite3.Connection, source: str, rows: Sequence[tuple[int, str, str]], at: str
+) -> None:
+    """set_source for many (customer_id, external_id, imported), in order (a later row for
+    the same external id wins)."""
+    conn.executemany(
+        "INSERT INTO customer_sources (customer_id, source, external_id, created_at, imported) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, external_id) "
+        "DO UPDATE SET imported = excluded.imported, customer_id = excluded.customer_id",
+        [(customer_id, source, external_id, at, imported)
+         for customer_id, external_id, imported in rows],
+    )  # fmt: skip
 
 
 def customer_ids_by_source(
@@ -126,6 +157,17 @@ def update_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> Non
         "preview = :preview WHERE id = :id",
         rows,
     )
+
+
+# What an import writes: the tables whose statistics it refreshes as they grow.
+WRITTEN = (
+    "customers", "tags", "customer_sources", "conversations", "messages", "customer_search",
+)  # fmt: skip
+
+
+def analyze(conn: sqlite3.Connection) -> None:
+    """Refresh the planner's statistics of the tables an import writes (PostgreSQL)."""
+    engine_of(conn).analyze(conn, WRITTEN)
 
 
 def drop_previews(conn: sqlite3.Connection, conversation_ids: set[int]) -> None:

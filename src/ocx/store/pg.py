@@ -269,6 +269,27 @@ class Connection:
             raise _sqlite_error(exc) from exc
         return Cursor(cursor)
 
+    def insert_many(self, sql: str, parameters: Iterable[Any], /) -> list[int]:
+        """An INSERT into a table with ids (ID_TABLES) for many rows, sent together in one
+        pipeline: each row's new id, in order."""
+        text, wants_id = translate(sql)
+        if not wants_id:
+            raise ValueError(f"not an INSERT into a table with ids: {sql[:80]}")
+        rows = [_params(p) for p in parameters]
+        if not rows:
+            return []
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(text, rows, returning=True)
+            ids = []
+            while True:
+                ids.append(int(cursor.fetchone()[0]))
+                if not cursor.nextset():
+                    break
+        except Exception as exc:
+            raise _sqlite_error(exc) from exc
+        return ids
+
     def close(self) -> None:
         self.raw.close()
 
@@ -412,6 +433,12 @@ class PostgresEngine:
         return text_query(conn, query)
 
     # --- maintenance
+
+    def analyze(self, conn: Any, tables: Sequence[str]) -> None:
+        # A table's plans are made from its statistics; a table that was empty when they
+        # were last gathered is planned as if it still were (a sequential scan inside every
+        # lookup), until autovacuum gets to it, which is after a long import.
+        conn.execute(f"ANALYZE {', '.join(tables)}")
 
     def optimize_search(self, conn: Any, index: str) -> None:
         """Nothing to do: a GIN index needs no merge step (autovacuum tidies it)."""
