@@ -303,20 +303,38 @@ def text_cells(db: Path | str) -> Iterator[str]:
         conn.close()
 
 
+@contextlib.contextmanager
+def copy_of(template: Path | str, folder: Path) -> Iterator[Path | str]:
+    """A copy of a database, for one test or example: the file copied into `folder`, or a
+    new PostgreSQL database made from `template` (nobody may be connected to it), dropped
+    afterwards."""
+    if not isinstance(template, str):
+        db = folder / "ocx.db"
+        shutil.copyfile(template, db)
+        yield db
+        return
+    from ocx.testing import postgres
+
+    server = postgres.server()
+    url = server.create_database(copy_of=template)
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
 def import_or_refuse(
-    template: Path, source: str, files: dict[str, bytes], skip_bad: bool
+    template: Path | str, source: str, files: dict[str, bytes], skip_bad: bool
 ) -> dict[str, Any] | None:
     """For generated exports: `ocx import SOURCE FOLDER --json` on `files` (path in the folder:
     bytes), against a copy of `template` so every example starts the same. Anything in must
     give a clean import that stores no NUL (its summary), or one planned `Error:` line, no
     traceback, and a database file byte for byte as it was (None)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, copy_of(template, Path(tmp)) as db:
         folder = Path(tmp) / source
         for name, data in files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
-        db = Path(tmp) / "ocx.db"
-        shutil.copyfile(template, db)
         before = settled(db)
         args = ["--db", str(db), "import", source, str(folder), "--json"]
         result = CliRunner().invoke(cli, [*args, *(["--skip-bad"] if skip_bad else [])])

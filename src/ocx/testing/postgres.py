@@ -88,11 +88,18 @@ class Server:
     def url(self, database: str, user: str = ROLE) -> str:
         return f"postgresql://{user}@/{database}?host={self.folder}"
 
-    def create_database(self) -> str:
+    def create_database(self, copy_of: str | None = None) -> str:
         """A new empty database owned by the test role (not a superuser); its URL. Its
         default collation is ICU's en-US (which sorts `B` after `b` and ignores `_`), so the
-        suite shows that ocx's ordering does not depend on the database's collation."""
+        suite shows that ocx's ordering does not depend on the database's collation.
+        `copy_of` (the URL of a database of this server nobody is connected to): a copy of
+        it instead, as a file would be copied."""
         name = f"ocx_t{os.getpid()}_{next(self._names)}"
+        if copy_of is not None:
+            self.admin.execute(
+                f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE {_name(copy_of)} STRATEGY FILE_COPY"
+            )
+            return self.url(name)
         self.admin.execute(
             f"CREATE DATABASE {name} OWNER {ROLE} TEMPLATE template0 STRATEGY FILE_COPY "
             f"{self._collation}"
@@ -109,10 +116,7 @@ class Server:
         return "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'" if self._icu else ""
 
     def drop_database(self, url: str) -> None:
-        from urllib.parse import urlsplit
-
-        name = urlsplit(url).path.lstrip("/")
-        self.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.admin.execute(f"DROP DATABASE IF EXISTS {_name(url)} WITH (FORCE)")
 
     def stop(self) -> None:
         try:
@@ -122,6 +126,13 @@ class Server:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
             finally:
                 shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _name(url: str) -> str:
+    """The database a URL names."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
 
 
 _server: Server | None = None
