@@ -6,7 +6,6 @@ is run again. Batches of two here, so five customers take three."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from ocx import fanout as incidents  # FANOUT_BATCH lives in ocx.fanout
 from ocx.store import incidents as incident_sql
+from ocx.testing import query
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -29,7 +29,7 @@ def ok(result: Result) -> Result:
 
 
 @pytest.fixture
-def db(run: Run, initialized: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def db(run: Run, initialized: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Five customers, alex and sam on the team; c2 already has sam as concierge in INC-1
     (open), and the fanout goes into INC-2."""
     monkeypatch.setattr(incidents, "FANOUT_BATCH", 2)
@@ -38,24 +38,20 @@ def db(run: Run, initialized: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for email in EMAILS:
         ok(run("customer", "add", email, "--tag", "hdfc", env=AT))
     ok(run("incident", "new", "Exports slow", env=AT))
-    ok(run("incident", "fanout", "1", "--customers", _refs(initialized, ["c2@example.com"]),
+    ok(run("incident", "fanout", "1", "--customers", _refs(tmp_path, ["c2@example.com"]),
            "--concierge", "sam", env=AT))  # fmt: skip
     ok(run("incident", "new", "Bank sync failing", env=AT))
     return initialized
 
 
-def _refs(db: Path, emails: list[str]) -> str:
-    path = db.parent / "refs.txt"
+def _refs(folder: Path, emails: list[str]) -> str:
+    path = folder / "refs.txt"
     path.write_text("\n".join(emails) + "\n", encoding="utf-8")
     return str(path)
 
 
 def rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    return [tuple(row.values()) for row in query(db, sql, params)]
 
 
 def cases(db: Path) -> list[tuple[str, str | None]]:
@@ -129,7 +125,7 @@ def test_a_customer_gone_between_finding_and_adding_is_left_out(
 ) -> None:
     find = incident_sql.customers_by
 
-    def and_one_gone(conn: sqlite3.Connection, **kwargs: Any) -> list[int]:
+    def and_one_gone(conn: Any, **kwargs: Any) -> list[int]:
         return [*find(conn, **kwargs), 999]
 
     monkeypatch.setattr(incident_sql, "customers_by", and_one_gone)
