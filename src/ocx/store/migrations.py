@@ -410,7 +410,9 @@ def _apply_postgres(store: Store, fresh_ok: bool) -> list[str]:
 
     if not has_migrations():
         # Another program's tables first: 'run ocx init' would be the wrong advice there.
-        if store.engine.has_schema(store.conn):
+        # Asked again after has_schema: another ocx's init may have committed in between
+        # (several first inits at once), and its tables are ocx's.
+        if store.engine.has_schema(store.conn) and not has_migrations():
             raise OcxError(
                 f"{store.path} is not an ocx database (it holds other tables); "
                 "give ocx a database of its own and run 'ocx init'"
