@@ -37,6 +37,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cases", ("id",)),
     ("incident_updates", ("id",)),
     ("outbox", ("id",)),
+    ("inbox", ("id",)),
     ("postmortems", ("id",)),
     ("forgotten", ("id",)),
     ("forgotten_keys", ("hash", "forgotten_id")),

@@ -22,6 +22,7 @@ CUSTOMER_REFERENCES = {
     ("outbox", "customer_id"): "deleted, with reminders of their promises and cases",
     ("incident_events", "customer_id"): "deleted",
     ("cases", "customer_id"): "deleted",
+    ("inbox", "customer_id"): "deleted, with unmatched mail from any of their addresses",
 }
 
 
@@ -186,6 +187,14 @@ def erase(conn: sqlite3.Connection, customer_id: int) -> None:
     """Delete every row held about the customer (the outbox apart: see delete_outbox).
     Each table is named, not left to ON DELETE CASCADE, so a reader sees what goes."""
     params = {"customer": customer_id}
+    # First, while their addresses are still known: mail from them that waits unmatched too.
+    conn.execute(
+        "DELETE FROM inbox WHERE customer_id = :customer OR (customer_id IS NULL AND "
+        "from_address IN (SELECT email FROM customers WHERE id = :customer UNION "
+        "SELECT external_id FROM customer_sources WHERE customer_id = :customer "
+        "AND source = 'email'))",
+        params,
+    )
     conn.execute(
         "DELETE FROM messages WHERE conversation_id IN "
         "(SELECT id FROM conversations WHERE customer_id = :customer)",
