@@ -18,7 +18,7 @@ import pluggy
 if TYPE_CHECKING:  # click stays off the start-up path of a plugin that adds no command
     import click
 
-    from ocx.plugin_types import Importer, Notifier
+    from ocx.plugin_types import Importer, InboxSource, Notifier
 
 hookspec = pluggy.HookspecMarker("ocx")
 hookimpl = pluggy.HookimplMarker("ocx")
@@ -54,6 +54,21 @@ def ocx_register_importers(register: Callable[[Importer], None]) -> None:
     once per importer. ``name`` is what users type after ``ocx import``; ``detect(path)``
     says whether a file or folder is one this importer understands; ``read(path)`` yields
     normalised records. A second importer with a name already registered is refused.
+    """
+
+
+@hookspec
+def ocx_register_inbox_sources(register: Callable[[InboxSource], None]) -> None:
+    """Add mailbox sources: places ``ocx inbox ingest SOURCE`` reads customers' mail from.
+
+    Call ``register(ocx.plugin_api.InboxSource(name=..., description=..., detect=...,
+    read=...))`` once per source. ``detect(source)`` says whether a SOURCE argument (a path,
+    ``-``, a URL) is one this source reads; the first source that says yes reads it.
+    ``read(source, reading)`` yields one ``ocx.plugin_api.RawMessage`` per message: a label
+    for error messages and the RFC 5322 bytes, or ``data=None`` for a message larger than
+    ``reading.limit`` bytes. ocx parses, matches and stores each message exactly once by its
+    Message-ID, so a source may hand over the same message on every run. A second source
+    with a name already registered is refused.
     """
 
 

@@ -2,7 +2,8 @@
 
 - the hook marker: `hookimpl` (the hooks and their arguments are documented in
   ocx.hookspecs);
-- what plugins hand to ocx, validated when they register: Importer, Notifier;
+- what plugins hand to ocx, validated when they register: Importer, Notifier, InboxSource
+  (with RawMessage, what a source yields, and InboxReading, what its read is given);
 - the records an importer yields (CustomerRecord, ConversationRecord, MessageRecord...) and
   the helpers importers read exports with (json_items, load_json, record_id, clean_text,
   as_dict, export_pages...);
@@ -36,10 +37,13 @@ from ocx.plugin_types import (
     Importer,
     ImportFileError,
     ImportWarning,
+    InboxReading,
+    InboxSource,
     MessageRecord,
     Notifier,
     Origin,
     OutboundMessage,
+    RawMessage,
     Record,
     Satisfaction,
     SkippedRecord,
@@ -75,8 +79,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OCX_VERSION", "App", "BadRecord", "ChannelDown", "ConversationRecord", "CustomerRecord",
-    "ImportFileError", "ImportWarning", "Importer", "MessageRecord", "NoDatabase", "Notifier",
-    "OcxError", "Origin", "OutboundMessage", "Record", "Satisfaction", "SkippedRecord",
+    "ImportFileError", "ImportWarning", "Importer", "InboxReading", "InboxSource",
+    "MessageRecord", "NoDatabase", "Notifier",
+    "OcxError", "Origin", "OutboundMessage", "RawMessage", "Record", "Satisfaction", "SkippedRecord",
     "addressed_as", "as_dict", "as_list", "channel_secret", "check_not_empty", "clean_text",
     "counted", "customer_listing", "export_pages", "field_value", "hookimpl", "html_to_text",
     "iana_zone", "json_events", "json_first_event", "json_item_line", "json_items",

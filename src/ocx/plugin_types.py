@@ -110,6 +110,58 @@ class Notifier:
                 raise OcxError(f"notifier {self.name!r}: {hook} must be callable")
 
 
+# --- mailboxes: what `ocx inbox ingest` reads ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """One message as a mailbox source hands it over.
+
+    `label` names it in error messages (`Maildir/new/1712.host`, `mail.mbox: message 17`,
+    `stdin`); `data` is the RFC 5322 message (headers, blank line, body) as bytes, or None
+    when it is larger than the limit it was read with (ocx then names it and skips it);
+    `size` is its size in bytes.
+    """
+
+    label: str
+    data: bytes | None
+    size: int
+
+
+@dataclass(frozen=True)
+class InboxReading:
+    """What ocx gives a source's `read`: `limit`, the largest message in bytes to hand over
+    whole (a larger one is yielded with data None, and not read into memory when the source
+    can tell its size first); `config`, ocx.toml as a dict (a source's own settings, e.g. a
+    `[inbox.NAME]` table); `taken(message_ids)`, which of these Message-IDs (without angle
+    brackets) ocx already holds, so a source that can list ids first (IMAP) fetches only
+    the others."""
+
+    limit: int
+    config: Mapping[str, Any] = field(default_factory=dict)
+    taken: Callable[[Sequence[str]], set[str]] = lambda ids: set()
+
+
+@dataclass(frozen=True)
+class InboxSource:
+    """A kind of mailbox `ocx inbox ingest SOURCE` reads (Maildir, mbox, .eml, stdin, ...).
+
+    detect(source) -> bool: is this SOURCE argument (a path, `-`, a URL) one this reads?
+    read(source, reading) -> iterable of RawMessage, one per message, in mailbox order;
+    raise OcxError when the mailbox itself cannot be read.
+    """
+
+    name: str
+    description: str
+    detect: Callable[[str], bool]
+    read: Callable[[str, InboxReading], Iterable[RawMessage]]
+
+    def __post_init__(self) -> None:
+        _check_name("inbox source", self.name)
+        if not callable(self.detect) or not callable(self.read):
+            raise OcxError(f"inbox source {self.name!r} needs callable detect and read")
+
+
 # --- records an importer yields ------------------------------------------------------------
 # An importer yields these in dependency order: a customer before the conversations that
 # name it, a conversation before its messages. Text fields are plain text (turn HTML into

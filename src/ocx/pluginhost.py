@@ -18,7 +18,7 @@ import pluggy
 
 from ocx import hookspecs
 from ocx.errors import OcxError
-from ocx.plugin_types import Importer, Notifier
+from ocx.plugin_types import Importer, InboxSource, Notifier
 
 if TYPE_CHECKING:
     import click
@@ -27,9 +27,9 @@ ENTRY_POINT_GROUP = "ocx"
 # Built-in plugin modules under ocx.plugins, loaded in this order (`ocx plugins` lists each
 # as `ocx.plugins.NAME`).
 BUILTIN_PACKAGE = "ocx.plugins"
-BUILTIN: tuple[str, ...] = ("csv_importer", "zendesk", "notifiers")
+BUILTIN: tuple[str, ...] = ("csv_importer", "zendesk", "notifiers", "mailboxes")
 
-_Item = TypeVar("_Item", Importer, Notifier)
+_Item = TypeVar("_Item", Importer, Notifier, InboxSource)
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Plugins:
         self.infos: dict[str, PluginInfo] = {}
         self._importers: dict[str, Importer] | None = None
         self._notifiers: dict[str, Notifier] | None = None
+        self._inbox_sources: dict[str, InboxSource] | None = None
         for module_name in BUILTIN:
             name = f"{BUILTIN_PACKAGE}.{module_name}"
             self.add(importlib.import_module(name), name, builtin=True)
@@ -79,12 +80,13 @@ class Plugins:
             from ocx import __version__ as version
         self.pm.register(plugin, name=name)
         self.infos[name] = PluginInfo(name, version, builtin)
-        self._importers = self._notifiers = None  # the new plugin may register some
+        # the new plugin may register some
+        self._importers = self._notifiers = self._inbox_sources = None
 
     def remove(self, name: str) -> None:
         self.pm.unregister(name=name)
         self.infos.pop(name, None)
-        self._importers = self._notifiers = None
+        self._importers = self._notifiers = self._inbox_sources = None
 
     def _load_entry_points(self) -> None:
         from importlib.metadata import entry_points
@@ -142,7 +144,8 @@ class Plugins:
                     f"a plugin registered {item!r}, which is not an ocx.plugin_api.{kind.__name__}"
                 )
             if item.name in found:
-                raise OcxError(f"two plugins register the {kind.__name__.lower()} {item.name!r}")
+                noun = {"InboxSource": "inbox source"}.get(kind.__name__, kind.__name__.lower())
+                raise OcxError(f"two plugins register the {noun} {item.name!r}")
             found[item.name] = item
 
         self._each(hook_name, register=register)
@@ -157,3 +160,10 @@ class Plugins:
         if self._notifiers is None:
             self._notifiers = self._collect("ocx_register_notifiers", Notifier)
         return self._notifiers
+
+    def inbox_sources(self) -> dict[str, InboxSource]:
+        """Every mailbox source, in the order they are asked whether they read a SOURCE
+        (plugins registered later first, as pluggy calls them; the built-in ones last)."""
+        if self._inbox_sources is None:
+            self._inbox_sources = self._collect("ocx_register_inbox_sources", InboxSource)
+        return self._inbox_sources
