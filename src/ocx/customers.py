@@ -349,6 +349,33 @@ def id_by_email(store: Store, email: str) -> int | None:
     return sql.id_by_email(store.conn, email)
 
 
+def add_entry(store: Store, customer_id: int, kind: str, text: str, *, at: str,
+              author: str | None, direction: str | None = None, channel: str | None = None,
+              data: dict[str, Any] | None = None) -> int:  # fmt: skip
+    """A timeline entry as record() writes it, stamped `at`, without reindexing the
+    customer (the caller reindexes its batch with reindex_many); the entry's id."""
+    entry = {
+        "customer_id": customer_id, "at": at, "kind": kind, "author": author, "text": text,
+        "direction": direction, "channel": channel,
+        "data": json.dumps(data, sort_keys=True) if data else None,
+    }  # fmt: skip
+    return sql.add_timeline(store.conn, entry)
+
+
+def add_email(store: Store, customer_id: int, email: str) -> bool:
+    """Let another address name this customer (their mail matches it, `ocx customer show`
+    finds them by it), kept as a merged-away address is; False when it names them already.
+    Refuses an address another customer has."""
+    address = normalise_email(email)
+    owner = sql.id_by_email(store.conn, address)
+    if owner == customer_id:
+        return False
+    if owner is not None:
+        raise OcxError(f"{address} is the address of customer {owner} already")
+    sql.add_source(store.conn, customer_id, "email", address, clock.to_iso(clock.now()))
+    return True
+
+
 def tags_for(store: Store, customer_ids: list[int]) -> dict[int, list[str]]:
     """Many customers' tags in one query, by id."""
     return sql.tags_for(store.conn, customer_ids)

@@ -46,6 +46,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Blameless postmortems and action items.",
     ),
     "report": ("ocx.cli.report", "report_group", "Are promises kept? Who is at risk?"),
+    "inbox": ("ocx.cli.inbox", "inbox_group", "Mail from customers: ingest, unmatched, assign."),
     "due": ("ocx.cli.due", "due", "What needs action now (for cron: --notify)."),
     "outbox": ("ocx.cli.outbox", "outbox_group", "Messages sent, failed, retried."),
     "notify": ("ocx.cli.notify", "notify_group", "Test a notification channel."),

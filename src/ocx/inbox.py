@@ -1,0 +1,434 @@
+"""Mail from customers: `ocx inbox ingest` reads mailboxes (through the sources plugins
+register), takes each message once by its Message-ID (or a hash of headers and body), files
+it under the customer whose address sent it, in their timeline as an inbound contact, and
+keeps mail from unknown senders waiting until someone assigns it (`ocx inbox assign`)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ocx import clock, customers
+from ocx.errors import NotFound, OcxError
+from ocx.plugin_types import InboxReading, InboxSource, RawMessage
+from ocx.store import Store
+from ocx.store import inbox as sql
+
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # a larger message is named and skipped
+BATCH_MESSAGES = 500  # messages per write transaction...
+BATCH_SECONDS = 1.0  # ...or fewer, so other commands can write between batches
+_MAX_ID = 500  # a longer Message-ID is no id to trust: the message is keyed by its hash
+_IDS = re.compile(r"<([^<>\s]+)>")
+# Headers mail programs add or change when they store or read a message: left out of the
+# hash, so the same message without a Message-ID hashes alike in any mailbox.
+_BOOKKEEPING = frozenset({
+    b"status", b"x-status", b"x-keywords", b"x-uid", b"content-length", b"lines",
+    b"x-mozilla-status", b"x-mozilla-status2", b"delivered-to", b"return-path",
+})  # fmt: skip
+
+
+class Malformed(Exception):
+    """A message ocx cannot take; str() says why (no header block, no From address)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One message as ocx keeps it."""
+
+    message_id: str
+    from_address: str
+    from_name: str | None
+    subject: str
+    body: str
+    sent_at: str | None
+    in_reply_to: str | None
+    reference_ids: str | None
+
+
+@dataclass
+class Ingested:
+    """What one `ocx inbox ingest` did: each message read counts in exactly one of
+    ingested, duplicates and unmatched; problems name the ones skipped."""
+
+    ingested: int = 0
+    duplicates: int = 0
+    unmatched: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, int]:
+        return {"ingested": self.ingested, "duplicates": self.duplicates,
+                "unmatched": self.unmatched}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    id: int
+    message_id: str
+    from_address: str
+    from_name: str | None
+    subject: str
+    sent_at: str | None
+    received_at: str
+    customer_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> InboundMessage:
+        return cls(
+            id=int(row["id"]), message_id=row["message_id"], from_address=row["from_address"],
+            from_name=row["from_name"], subject=row["subject"], sent_at=row["sent_at"],
+            received_at=row["received_at"], customer_id=row["customer_id"],
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id, "from": self.from_address,
+            "from_name": self.from_name, "subject": self.subject,
+            "sent_at": clock.iso_json(self.sent_at),
+            "received_at": clock.iso_json(self.received_at),
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Filed:
+    message_id: str
+    customer_id: int
+    email_added: str | None  # the sender's address, when --add-email added it
+
+
+# --- reading a message ---------------------------------------------------------------------
+
+
+def normalise_id(text: str) -> str:
+    """A Message-ID as ocx keys it: the part between angle brackets, or the text trimmed."""
+    raw = text.strip()
+    found = _IDS.search(raw)
+    if found:
+        return found.group(1)
+    return raw.strip("<>").strip()
+
+
+def _hash_key(data: bytes) -> str:
+    """sha256 of the headers (mailbox bookkeeping left out, folded lines joined) and the
+    body, line endings and trailing blank lines aside."""
+    text = data.replace(b"\r\n", b"\n")
+    head, _, body = text.partition(b"\n\n")
+    fields: list[bytes] = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    kept = [f for f in fields if f.split(b":", 1)[0].strip().lower() not in _BOOKKEEPING]
+    digest = hashlib.sha256(b"\n".join(kept) + b"\n\n" + body.rstrip(b"\n"))
+    return "sha256:" + digest.hexdigest()
+
+
+def _header(message: Any, name: str) -> Any:
+    """A header, or None when absent or beyond repair (the email package raises on some)."""
+    try:
+        return message[name]
+    except Exception:
+        return None
+
+
+def _clean(text: str) -> str:
+    """Text as stored: bytes the email package kept as surrogates read as UTF-8 (raw UTF-8
+    headers are common), what is not UTF-8 replaced, no NUL, \n line ends."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sender(message: Any) -> tuple[str, str | None]:
+    from email.utils import getaddresses
+
+    header = _header(message, "From")
+    pairs: list[tuple[str, str]] = []
+    try:
+        addresses = getattr(header, "addresses", None)
+        if addresses:
+            pairs = [(a.display_name or "", a.addr_spec or "") for a in addresses]
+    except Exception:
+        pairs = []
+    if not pairs and header is not None:
+        try:
+            pairs = getaddresses([str(header)])
+        except Exception:
+            pairs = []
+    for name, address in pairs:
+        try:
+            email = customers.normalise_email(_clean(address))
+        except OcxError:
+            continue
+        shown = " ".join(_clean(name).split()) or None
+        return email, shown
+    raise Malformed("no From address")
+
+
+def _body(message: Any) -> str:
+    """The text of the message: its text/plain part, else its HTML turned to text."""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+    except Exception:
+        part = None
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except Exception:
+        try:
+            content = part.get_payload(decode=True)
+        except Exception:
+            content = b""
+    if isinstance(content, bytes | bytearray):
+        content = bytes(content).decode("utf-8", "replace")
+    elif not isinstance(content, str):
+        content = ""
+    try:
+        html = part.get_content_subtype() == "html"
+    except Exception:
+        html = False
+    if html:
+        from ocx.plugin_types import html_to_text
+
+        content = html_to_text(content)
+    return _clean(content).strip()
+
+
+def _sent_at(message: Any) -> str | None:
+    header = _header(message, "Date")
+    try:
+        moment = getattr(header, "datetime", None)
+        if not isinstance(moment, datetime):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return clock.to_iso(moment.astimezone(UTC))
+    except Exception:
+        return None
+
+
+def _ids(message: Any, name: str) -> list[str]:
+    header = _header(message, name)
+    try:
+        found = _IDS.findall(_clean(str(header))) if header is not None else []
+        return [i for i in found if len(i) <= _MAX_ID]
+    except Exception:
+        return []
+
+
+def parse(data: bytes) -> Parsed:
+    """Read one RFC 5322 message; Malformed when it has no header block or no From address."""
+    from email import policy
+    from email.parser import BytesParser
+
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        has_headers = bool(message.keys())
+    except Exception:
+        raise Malformed("no header block") from None
+    if not has_headers:
+        raise Malformed("no header block")
+    address, name = _sender(message)
+    raw_id = _header(message, "Message-ID")
+    try:
+        message_id = normalise_id(_clean(str(raw_id))) if raw_id is not None else ""
+    except Exception:
+        message_id = ""
+    if not message_id or len(message_id) > _MAX_ID or any(c.isspace() for c in message_id):
+        message_id = _hash_key(data)
+    subject_header = _header(message, "Subject")
+    try:
+        subject = " ".join(_clean(str(subject_header)).split()) if subject_header else ""
+    except Exception:
+        subject = ""
+    replying = _ids(message, "In-Reply-To")
+    references = _ids(message, "References")
+    return Parsed(
+        message_id=message_id, from_address=address, from_name=name, subject=subject,
+        body=_body(message), sent_at=_sent_at(message),
+        in_reply_to=replying[0] if replying else None,
+        reference_ids=" ".join(references) or None,
+    )  # fmt: skip
+
+
+# --- ingesting -----------------------------------------------------------------------------
+
+
+def choose_sources(
+    sources: Mapping[str, InboxSource], arguments: Sequence[str]
+) -> list[tuple[str, InboxSource]]:
+    """The source that reads each SOURCE argument, all found before anything is read."""
+    chosen = []
+    for argument in arguments:
+        reader = next((s for s in sources.values() if _detects(s, argument)), None)
+        if reader is None:
+            raise OcxError(
+                f"nothing reads {argument!r} as a mailbox: give a Maildir folder, an mbox "
+                "file, .eml files, or - for one message on stdin"
+            )
+        chosen.append((argument, reader))
+    return chosen
+
+
+def _detects(source: InboxSource, argument: str) -> bool:
+    try:
+        return bool(source.detect(argument))
+    except Exception:  # a plugin's detect that raises reads nothing
+        return False
+
+
+def ingest(
+    store: Store,
+    sources: Sequence[tuple[str, InboxSource]],
+    *,
+    config: Mapping[str, Any] | None = None,
+    limit: int = DEFAULT_MAX_BYTES,
+    warn: Callable[[str], None] = lambda line: None,
+) -> Ingested:
+    """Read every message of each (argument, source) and take the new ones, a batch per
+    write transaction: a stopped ingest leaves whole messages, and running it again takes
+    the rest once. `warn` hears one line per message skipped (too large, malformed)."""
+    report = Ingested()
+
+    def taken(ids: Sequence[str]) -> set[str]:
+        wanted = [normalise_id(i) for i in ids]
+        return store.patiently(lambda: sql.taken(store.conn, wanted))
+
+    reading = InboxReading(limit=limit, config=dict(config or {}), taken=taken)
+    batch: list[tuple[Parsed, str]] = []
+    started = time.monotonic()
+    try:
+        for argument, source in sources:
+            for raw in source.read(argument, reading):
+                parsed = _read_one(raw, limit, report, warn)
+                if parsed is None:
+                    continue
+                batch.append((parsed, source.name))
+                if len(batch) >= BATCH_MESSAGES or time.monotonic() - started > BATCH_SECONDS:
+                    _take(store, batch, report)
+                    batch, started = [], time.monotonic()
+    finally:  # what was read is taken, even when a mailbox fails half-way
+        if batch:
+            _take(store, batch, report)
+    return report
+
+
+def _read_one(
+    raw: RawMessage, limit: int, report: Ingested, warn: Callable[[str], None]
+) -> Parsed | None:
+    if not isinstance(raw, RawMessage):
+        raise OcxError(f"a mailbox source yielded {raw!r}, which is not a RawMessage")
+    if raw.data is None or len(raw.data) > limit:
+        line = f"{raw.label}: {raw.size:,} bytes, more than the limit of {limit:,}; skipped"
+    else:
+        try:
+            return parse(raw.data)
+        except Malformed as exc:
+            line = f"{raw.label}: {exc}; skipped"
+    report.problems.append(line)
+    warn(line)
+    return None
+
+
+def _take(store: Store, batch: list[tuple[Parsed, str]], report: Ingested) -> None:
+    """Store one batch in one transaction: duplicates (taken before, or twice in the batch)
+    counted and left, matched mail in its customer's timeline, the rest waiting."""
+    with store.write():
+        conn = store.conn
+        seen = sql.taken(conn, [p.message_id for p, _ in batch])
+        received = clock.to_iso(clock.now())
+        owners: dict[str, int | None] = {}
+        touched: set[int] = set()
+        for message, source in batch:
+            if message.message_id in seen:
+                report.duplicates += 1
+                continue
+            seen.add(message.message_id)
+            if message.from_address not in owners:
+                owners[message.from_address] = customers.id_by_email(store, message.from_address)
+            customer_id = owners[message.from_address]
+            timeline_id = None
+            if customer_id is not None:
+                timeline_id = _add_to_timeline(store, customer_id, message, received)
+                touched.add(customer_id)
+            sql.insert(conn, {
+                **_row(message), "source": source, "received_at": received,
+                "customer_id": customer_id, "timeline_id": timeline_id,
+            })  # fmt: skip
+            if customer_id is None:
+                report.unmatched += 1
+            else:
+                report.ingested += 1
+        if touched:
+            customers.reindex_many(store, touched)
+
+
+def _row(message: Parsed) -> dict[str, Any]:
+    return {
+        "message_id": message.message_id, "from_address": message.from_address,
+        "from_name": message.from_name, "subject": message.subject, "body": message.body,
+        "sent_at": message.sent_at, "in_reply_to": message.in_reply_to,
+        "reference_ids": message.reference_ids,
+    }  # fmt: skip
+
+
+def _add_to_timeline(store: Store, customer_id: int, message: Any, received: str) -> int:
+    """The message as an inbound email contact, dated when it was sent (never later than
+    ocx took it: a Date header can say anything)."""
+    subject, body = message.subject, message.body
+    text = f"{subject}\n\n{body}" if subject and body else subject or body
+    sent = message.sent_at
+    return customers.add_entry(
+        store, customer_id, "contact", text, at=min(sent, received) if sent else received,
+        author=message.from_name or message.from_address, direction="inbound",
+        channel="email",
+        data={"message_id": message.message_id, "from": message.from_address,
+              "subject": subject},
+    )  # fmt: skip
+
+
+# --- mail that matched nobody --------------------------------------------------------------
+
+
+def unmatched(store: Store) -> list[InboundMessage]:
+    """Mail filed under nobody yet, oldest first."""
+    with store.read():
+        return [InboundMessage.from_row(row) for row in sql.unmatched(store.conn)]
+
+
+def assign(
+    store: Store, message_id: str, ref: str, *, add_email: bool = False, author: str | None
+) -> Filed:
+    """File one unmatched message under a customer (into their timeline); with add_email,
+    its sender's address becomes theirs too, so later mail from it matches."""
+    key = normalise_id(message_id)
+    with store.write():
+        row = sql.by_message_id(store.conn, key) if key else None
+        if row is None:
+            raise NotFound(f"no inbound message {message_id.strip()!r}; see: ocx inbox unmatched")
+        if row["customer_id"] is not None:
+            raise OcxError(f"message {key} is filed under customer {row['customer_id']} already")
+        customer_id = customers.resolve(store, ref)
+        stamp = clock.to_iso(clock.now())
+        if not sql.file_under(store.conn, int(row["id"]), customer_id, stamp, author):
+            raise OcxError(f"message {key} was filed by someone else just now")
+        message = Parsed(
+            message_id=key, from_address=row["from_address"], from_name=row["from_name"],
+            subject=row["subject"], body=row["body"], sent_at=row["sent_at"],
+            in_reply_to=row["in_reply_to"], reference_ids=row["reference_ids"],
+        )  # fmt: skip
+        timeline_id = _add_to_timeline(store, customer_id, message, row["received_at"])
+        sql.set_timeline(store.conn, int(row["id"]), timeline_id)
+        added = None
+        if add_email and customers.add_email(store, customer_id, row["from_address"]):
+            added = row["from_address"]
+        customers.reindex_many(store, {customer_id})
+    return Filed(key, customer_id, added)
