@@ -130,8 +130,9 @@ def _redact_digests(store: Store, keys: list[str]) -> list[int]:
 def forget(store: Store, ref: str, *, author: str | None) -> Forgotten:
     """Erase a customer in one transaction: profile, tags, sources, timeline (notes,
     contacts), conversations and messages, promises to them, cadences, incident cases and
-    their events, outbox messages to or about them (and their items in digests), and their
-    search-index entry. A tombstone keeps a salted hash of each email and source id.
+    their events, outbox messages to or about them (and their items in digests), their
+    inbound mail (and unmatched mail from any of their addresses), and their search-index
+    entry. A tombstone keeps a salted hash of each email and source id.
 
     Nothing of them stays in the file: SQLite's secure_delete zeroes what is deleted, the
     search index is merged so no old segment keeps their words, VACUUM rewrites the file
