@@ -2,7 +2,8 @@
 
 A Zendesk export big enough to take several seconds is generated here with `json` (never
 with ocx), the import runs as a subprocess (`python -m ocx`), and the database is read with
-plain `sqlite3` while it runs. Expected counts come from the generated export, not from ocx.
+plain `sqlite3` (or, on PostgreSQL, a connection of its own) while it runs. Expected counts
+come from the generated export, not from ocx.
 
 OCX_IMPORT_BATCH_SECONDS (read by ocx.importing, for tests and benchmarks) makes batches
 shorter than the default second, so a few seconds of import hold many of them.
@@ -26,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from ocx.cli import cli
+from ocx.testing import connect, new_database
 
 if TYPE_CHECKING:
     from conftest import AssertError, Dump, LoadJson, Run
@@ -151,13 +153,17 @@ def start_import(db_path: Path) -> Iterator[Any]:
         process.communicate()
 
 
-def read_only(db: Path) -> sqlite3.Connection:
+def read_only(db: Path | str) -> Any:
+    """A connection of another program: sqlite3 opening the file read-only, or on PostgreSQL
+    a plain connection (ocx.testing.connect) that only reads."""
+    if isinstance(db, str):
+        return connect(db)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     conn.row_factory = sqlite3.Row
     return conn
 
 
-def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+def scalar(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> Any:
     conn = read_only(db)
     try:
         return conn.execute(sql, params).fetchone()[0]
@@ -186,19 +192,22 @@ def kill(process: subprocess.Popen[str]) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-def assert_every_ticket_whole(db: Path, export: Export) -> int:
-    """integrity_check ok; every conversation has all its messages and its customer (the
-    ticket's requester); the search index covers each customer's conversations. Returns how
-    many conversations there are."""
+def assert_every_ticket_whole(db: Path | str, export: Export) -> int:
+    """integrity_check ok (SQLite; PostgreSQL's foreign keys are constraints it never lets
+    go unmet); every conversation has all its messages and its customer (the ticket's
+    requester); the search index covers each customer's conversations. Returns how many
+    conversations there are."""
+    on_postgres = isinstance(db, str)
     conn = read_only(db)
     try:
-        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        if not on_postgres:
+            assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         found = conn.execute(
             "SELECT v.external_id, v.customer_id, count(m.id) AS messages, s.external_id AS who "
             "FROM conversations v LEFT JOIN messages m ON m.conversation_id = v.id "
             "LEFT JOIN customer_sources s ON s.customer_id = v.customer_id "
-            "AND s.source = 'zendesk' GROUP BY v.id"
+            "AND s.source = 'zendesk' GROUP BY v.id, v.external_id, v.customer_id, s.external_id"
         ).fetchall()
         for row in found:
             ticket = row["external_id"]
@@ -211,7 +220,7 @@ def assert_every_ticket_whole(db: Path, export: Export) -> int:
         ).fetchone()[0] == 0  # fmt: skip
         assert conn.execute(
             "SELECT count(*) FROM conversations v JOIN customer_search s ON s.rowid = v.customer_id "
-            "WHERE instr(s.notes, v.subject) = 0"
+            f"WHERE {'strpos' if on_postgres else 'instr'}(s.notes, v.subject) = 0"
         ).fetchone()[0] == 0  # fmt: skip
         return len(found)
     finally:
@@ -227,7 +236,7 @@ def assert_complete(db: Path, export: Export, *, other_customers: int = 0) -> No
     for table in ("conversations", "messages", "customer_sources"):
         duplicates = scalar(
             db, f"SELECT count(*) FROM (SELECT 1 FROM {table} "
-            "GROUP BY source, external_id HAVING count(*) > 1)",
+            "GROUP BY source, external_id HAVING count(*) > 1) AS d",
         )  # fmt: skip
         assert duplicates == 0, table
 
@@ -236,6 +245,16 @@ def summary_of(process: subprocess.Popen[str]) -> dict[str, Any]:
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     return json.loads(out)
+
+
+def written(db: Path | str) -> int:
+    """Bytes the database has had written to it, committed or not: SQLite's WAL (where an
+    open transaction's pages go), or the size of a PostgreSQL database's files (its tables
+    grow as rows go in, before they are committed)."""
+    if isinstance(db, str):
+        return int(scalar(db, "SELECT pg_database_size(current_database())"))
+    wal = Path(f"{db}-wal")
+    return wal.stat().st_size if wal.exists() else 0
 
 
 # --- a killed import -------------------------------------------------------------------------
@@ -279,16 +298,18 @@ def test_a_killed_atomic_import_leaves_nothing(
     initialized: Path, big_export: Export, start_import: Any, dump: Dump
 ) -> None:
     before = dump(initialized)
+    start = written(initialized)
     # The short batch time a batched import would commit after: --atomic ignores it.
     process = start_import(big_export.folder, "--atomic", batch_seconds=0.2)
-    wal = Path(f"{initialized}-wal")
     deadline = time.monotonic() + 60
-    while (not wal.exists() or wal.stat().st_size < 4_000_000) and time.monotonic() < deadline:
+    while written(initialized) - start < 4_000_000 and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)  # until the import has written megabytes it has not committed
+    assert written(initialized) - start >= 4_000_000, "the import wrote too little to look"
     assert scalar(initialized, "SELECT count(*) FROM conversations") == 0
     kill(process)
-    assert scalar(initialized, "PRAGMA integrity_check") == "ok"
+    if isinstance(initialized, Path):
+        assert scalar(initialized, "PRAGMA integrity_check") == "ok"
     assert scalar(initialized, "SELECT count(*) FROM conversations") == 0
     assert scalar(initialized, "SELECT count(*) FROM customers") == 0
     assert dump(initialized) == before
@@ -365,11 +386,13 @@ def test_batches_count_the_same_as_one_transaction(
     folder = str(small_export.folder)
     batched = load_json(run("import", "zendesk", folder, "--json",
                             env={"OCX_IMPORT_BATCH_SECONDS": "0"}))  # fmt: skip
-    other = str(tmp_path / "other.db")
-    assert CliRunner().invoke(cli, ["--db", other, "init"]).exit_code == 0
-    atomic = load_json(
-        CliRunner().invoke(cli, ["--db", other, "import", "zendesk", folder, "--json", "--atomic"])
-    )
+    (tmp_path / "other").mkdir()
+    with new_database(tmp_path / "other") as where:
+        other = str(where)
+        assert CliRunner().invoke(cli, ["--db", other, "init"]).exit_code == 0
+        atomic = load_json(CliRunner().invoke(
+            cli, ["--db", other, "import", "zendesk", folder, "--json", "--atomic"]
+        ))  # fmt: skip
     for summary in (batched, atomic):
         summary.pop("seconds")
     assert batched == atomic
