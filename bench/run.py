@@ -27,6 +27,7 @@ import bench_completion
 import bench_due
 import bench_import
 import bench_import_contention
+import bench_inbox
 import bench_incidents
 import bench_postgresql
 import bench_reports
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "reports": bench_reports,
     "incidents": bench_incidents,
     "completion": bench_completion,
+    "inbox": bench_inbox,
     "postgresql": bench_postgresql,
     "postgresql-import": bench_postgresql.ImportOnly,
 }
