@@ -426,4 +426,12 @@ ALTER TABLE promises ADD COLUMN kind TEXT COLLATE "C";
 CREATE UNIQUE INDEX promises_open_reply ON promises (customer_id)
     WHERE kind = 'reply' AND state = 'open';
 """,
+    "0013_confirmed": """
+ALTER TABLE cases
+    DROP CONSTRAINT cases_state_check,
+    ADD CONSTRAINT cases_state_check CHECK
+        (state IN ('new', 'contacted', 'acknowledged', 'agreed', 'resolved', 'confirmed')),
+    ADD COLUMN confirmed_at TEXT COLLATE "C",
+    ADD COLUMN confirmed_by TEXT COLLATE "C";
+""",
 }
