@@ -345,10 +345,13 @@ def test_config_show_prints_the_effective_config(
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"# {env / 'ocx.toml'}"
     # The defaults the issues name: escalate_after 4h, max_attempts 5, squeaky 3 in 7 days,
-    # templates 2 s and 65536 bytes a message.
+    # templates 2 s and 65536 bytes a message, replies within 1h/4h/1d by pace, owned by the
+    # configured user.
     expected = {"user": "tester", "timezone": "UTC", "escalate_after": "4h", "max_attempts": 5,
                 "squeaky_contacts": 3, "squeaky_days": 7, "busy_timeout": 30,
-                "template_timeout": 2, "template_max_bytes": 65536}  # fmt: skip
+                "template_timeout": 2, "template_max_bytes": 65536,
+                "reply_within": {"fast": "1h", "normal": "4h", "slow": "1d"},
+                "inbox_owner": "tester"}  # fmt: skip
     assert tomllib.loads(result.stdout) == expected
     assert load_json(run("config", "show", "--json")) == expected
 

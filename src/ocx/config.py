@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,8 @@ DEFAULTS: dict[str, Any] = {
     "busy_timeout": 30,  # seconds a command waits for another ocx's write lock before failing
     "template_timeout": 2,  # seconds one customer's message may take to render
     "template_max_bytes": 65536,  # UTF-8 bytes one rendered message may have
+    # how soon a customer's mail is answered, by their pace (a reply promise's due time)
+    "reply_within": {"fast": "1h", "normal": "4h", "slow": "1d"},
 }
 MAX_BUSY_TIMEOUT = 3600
 TEMPLATE_TIMEOUT_RANGE = (0.1, 60)
@@ -175,16 +178,69 @@ def template_max_bytes(data: dict[str, Any]) -> int:
     return value
 
 
+def reply_within(data: dict[str, Any]) -> dict[str, timedelta]:
+    """`reply_within` from ocx.toml, checked: how soon a customer of each pace (fast,
+    normal, slow) is answered; a table naming only some paces keeps the defaults for the
+    rest."""
+    from ocx import clock
+    from ocx.fields import PACES
+
+    table = data.get("reply_within", {})
+    if not isinstance(table, dict):
+        raise OcxError(
+            "reply_within in ocx.toml must be a table of durations by pace, e.g. "
+            'reply_within = {fast = "1h", normal = "4h", slow = "1d"}'
+        )
+    unknown = sorted(set(table) - set(PACES))
+    if unknown:
+        raise OcxError(
+            f"reply_within.{unknown[0]} in ocx.toml is not a pace; use {', '.join(PACES)}"
+        )
+    found: dict[str, timedelta] = {}
+    for pace, default in DEFAULTS["reply_within"].items():
+        value = table.get(pace, default)
+        try:
+            if not isinstance(value, str):
+                raise OcxError(f"{value!r} is not a duration")
+            found[pace] = clock.parse_duration(value)
+        except OcxError as exc:
+            raise OcxError(
+                f"reply_within.{pace} in ocx.toml: {exc}; fix it with "
+                f"'ocx config set reply_within.{pace} {default}'"
+            ) from None
+    return found
+
+
+def inbox_owner(data: dict[str, Any], *, user: str) -> str:
+    """`inbox_owner` from ocx.toml, checked: who owns the reply to a customer's mail when
+    no open case of theirs has a concierge (default: the configured user)."""
+    value = data.get("inbox_owner", user)
+    if not isinstance(value, str) or not value.strip():
+        raise OcxError(
+            "inbox_owner in ocx.toml must be a team handle; fix it with "
+            "'ocx config set inbox_owner HANDLE'"
+        )
+    return value.strip().lower()
+
+
 _CHECKED_KEYS = {
     "busy_timeout": busy_timeout,
     "template_timeout": template_timeout,
     "template_max_bytes": template_max_bytes,
+    "reply_within": reply_within,  # and its keys: reply_within.fast
+    "inbox_owner": lambda data: inbox_owner(data, user=""),
 }
 
 
 def effective(data: dict[str, Any], *, user: str) -> dict[str, Any]:
     """What ocx will actually use: the file's keys over the defaults, and who `user` is."""
-    return {"user": user, **DEFAULTS, **data}
+    reply = DEFAULTS["reply_within"]
+    given = data.get("reply_within")
+    if isinstance(given, dict):  # a table naming only some paces keeps the other defaults
+        reply = {**reply, **given}
+    elif given is not None:
+        reply = given
+    return {"user": user, **DEFAULTS, "inbox_owner": user, **data, "reply_within": reply}
 
 
 def redacted(data: dict[str, Any]) -> dict[str, Any]:
@@ -255,8 +311,9 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
             "(see docs/configuration.md)"
         )
     node[parts[-1]] = value
-    if key in _CHECKED_KEYS:
-        _CHECKED_KEYS[key](data)
+    checked = _CHECKED_KEYS.get(key) or _CHECKED_KEYS.get(parts[0])
+    if checked is not None:
+        checked(data)
     return data
 
 

@@ -306,10 +306,16 @@ def contact(
     if not text.strip():
         raise OcxError("the contact text is empty; say what was discussed")
     with store.write():
-        return record(
-            store, resolve(store, ref), "contact", text.strip(), author=author,
+        customer_id = resolve(store, ref)
+        entry_id = record(
+            store, customer_id, "contact", text.strip(), author=author,
             direction=direction, channel=_clean(channel),
         )  # fmt: skip
+        if direction == "outbound":
+            from ocx import replies  # above this module: it keeps promises
+
+            replies.keep(store, [customer_id], how=f"answered: contact {entry_id}", author=author)
+        return entry_id
 
 
 def merge(store: Store, keep_ref: str, other_ref: str, *, author: str | None) -> int:
@@ -351,13 +357,15 @@ def id_by_email(store: Store, email: str) -> int | None:
 
 def add_entry(store: Store, customer_id: int, kind: str, text: str, *, at: str,
               author: str | None, direction: str | None = None, channel: str | None = None,
-              data: dict[str, Any] | None = None) -> int:  # fmt: skip
+              data: dict[str, Any] | None = None, subject_type: str | None = None,
+              subject_id: int | None = None) -> int:  # fmt: skip
     """A timeline entry as record() writes it, stamped `at`, without reindexing the
     customer (the caller reindexes its batch with reindex_many); the entry's id."""
     entry = {
         "customer_id": customer_id, "at": at, "kind": kind, "author": author, "text": text,
         "direction": direction, "channel": channel,
         "data": json.dumps(data, sort_keys=True) if data else None,
+        "subject_type": subject_type, "subject_id": subject_id,
     }  # fmt: skip
     return sql.add_timeline(store.conn, entry)
 

@@ -1,7 +1,8 @@
 """Mail from customers: `ocx inbox ingest` reads mailboxes (through the sources plugins
 register), takes each message once by its Message-ID (or a hash of headers and body), files
 it under the customer whose address sent it, in their timeline as an inbound contact, and
-keeps mail from unknown senders waiting until someone assigns it (`ocx inbox assign`)."""
+keeps mail from unknown senders waiting until someone assigns it (`ocx inbox assign`).
+Filed mail follows its thread and makes a promise to reply (ocx.replies)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ocx import clock, customers
+from ocx import clock, customers, replies
 from ocx.errors import NotFound, OcxError
 from ocx.plugin_types import InboxReading, InboxSource, RawMessage
 from ocx.store import Store
@@ -292,11 +293,15 @@ def ingest(
     config: Mapping[str, Any] | None = None,
     limit: int = DEFAULT_MAX_BYTES,
     warn: Callable[[str], None] = lambda line: None,
+    user: str = "ocx",
 ) -> Ingested:
     """Read every message of each (argument, source) and take the new ones, a batch per
     write transaction: a stopped ingest leaves whole messages, and running it again takes
-    the rest once. `warn` hears one line per message skipped (too large, malformed)."""
+    the rest once. `warn` hears one line per message skipped (too large, malformed).
+    `user` (the configured user) owns replies when neither a concierge nor `inbox_owner`
+    in `config` does."""
     report = Ingested()
+    rules = replies.Rules.from_config(config or {}, user=user)  # a bad table stops it first
 
     def taken(ids: Sequence[str]) -> set[str]:
         wanted = [normalise_id(i) for i in ids]
@@ -313,11 +318,11 @@ def ingest(
                     continue
                 batch.append((parsed, source.name))
                 if len(batch) >= BATCH_MESSAGES or time.monotonic() - started > BATCH_SECONDS:
-                    _take(store, batch, report)
+                    _take(store, batch, report, rules, user)
                     batch, started = [], time.monotonic()
     finally:  # what was read is taken, even when a mailbox fails half-way
         if batch:
-            _take(store, batch, report)
+            _take(store, batch, report, rules, user)
     return report
 
 
@@ -338,9 +343,12 @@ def _read_one(
     return None
 
 
-def _take(store: Store, batch: list[tuple[Parsed, str]], report: Ingested) -> None:
+def _take(
+    store: Store, batch: list[tuple[Parsed, str]], report: Ingested, rules: replies.Rules,
+    user: str,
+) -> None:  # fmt: skip
     """Store one batch in one transaction: duplicates (taken before, or twice in the batch)
-    counted and left, matched mail in its customer's timeline, the rest waiting."""
+    counted and left, matched mail filed under its customer (_file), the rest waiting."""
     with store.write():
         conn = store.conn
         seen = sql.taken(conn, [p.message_id for p, _ in batch])
@@ -355,17 +363,19 @@ def _take(store: Store, batch: list[tuple[Parsed, str]], report: Ingested) -> No
             if message.from_address not in owners:
                 owners[message.from_address] = customers.id_by_email(store, message.from_address)
             customer_id = owners[message.from_address]
-            timeline_id = None
+            filed: dict[str, Any] = {}
+            thread = None
             if customer_id is not None:
-                timeline_id = _add_to_timeline(store, customer_id, message, received)
-                touched.add(customer_id)
-            sql.insert(conn, {
+                filed, thread = _file(store, customer_id, message, received)
+            inbox_id = sql.insert(conn, {
                 **_row(message), "source": source, "received_at": received,
-                "customer_id": customer_id, "timeline_id": timeline_id,
+                "customer_id": customer_id, **filed,
             })  # fmt: skip
             if customer_id is None:
                 report.unmatched += 1
             else:
+                _answer(store, inbox_id, customer_id, message, thread, received, rules, user)
+                touched.add(customer_id)
                 report.ingested += 1
         if touched:
             customers.reindex_many(store, touched)
@@ -380,18 +390,51 @@ def _row(message: Parsed) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _add_to_timeline(store: Store, customer_id: int, message: Any, received: str) -> int:
+def _file(
+    store: Store, customer_id: int, message: Parsed, received: str
+) -> tuple[dict[str, Any], replies.Thread | None]:
+    """A message filed under its customer, on ingest or by `inbox assign`, first half: the
+    thread it follows and its timeline entry naming what it answers; the inbox columns to
+    fill (timeline_id, outbox_id, case_id, promise_id). The caller holds the write lock."""
+    thread = replies.follow(store, message.in_reply_to, message.reference_ids)
+    timeline_id = _add_to_timeline(store, customer_id, message, received, thread)
+    return {
+        "timeline_id": timeline_id,
+        "outbox_id": thread.outbox_id if thread else None,
+        "case_id": thread.case_id if thread else None,
+        "promise_id": thread.promise_id if thread else None,
+    }, thread
+
+
+def _answer(
+    store: Store, inbox_id: int, customer_id: int, message: Parsed,
+    thread: replies.Thread | None, received: str, rules: replies.Rules, user: str,
+) -> None:  # fmt: skip
+    """The second half, once the message is stored: the case it replies to acknowledged,
+    and the promise to reply."""
+    replies.answered(store, customer_id, thread, author=message.from_name or message.from_address)
+    replies.promise_reply(store, customer_id, inbox_id, message.subject, received, rules,
+                          author=user)  # fmt: skip
+
+
+def _add_to_timeline(
+    store: Store, customer_id: int, message: Any, received: str, thread: replies.Thread | None
+) -> int:
     """The message as an inbound email contact, dated when it was sent (never later than
-    ocx took it: a Date header can say anything)."""
+    ocx took it: a Date header can say anything); a reply names what it answers."""
     subject, body = message.subject, message.body
     text = f"{subject}\n\n{body}" if subject and body else subject or body
+    if thread is not None:
+        text = f"Reply on {thread.label}: {text}"
     sent = message.sent_at
+    subject_type, subject_id = thread.subject if thread is not None else (None, None)
     return customers.add_entry(
         store, customer_id, "contact", text, at=min(sent, received) if sent else received,
         author=message.from_name or message.from_address, direction="inbound",
         channel="email",
         data={"message_id": message.message_id, "from": message.from_address,
-              "subject": subject},
+              "subject": subject, **(thread.to_data() if thread is not None else {})},
+        subject_type=subject_type, subject_id=subject_id,
     )  # fmt: skip
 
 
@@ -405,11 +448,14 @@ def unmatched(store: Store) -> list[InboundMessage]:
 
 
 def assign(
-    store: Store, message_id: str, ref: str, *, add_email: bool = False, author: str | None
+    store: Store, message_id: str, ref: str, *, add_email: bool = False, author: str | None,
+    config: Mapping[str, Any] | None = None,
 ) -> Filed:
-    """File one unmatched message under a customer (into their timeline); with add_email,
-    its sender's address becomes theirs too, so later mail from it matches."""
+    """File one unmatched message under a customer (into their timeline, following its
+    thread, with a promise to reply, as ingest does); with add_email, its sender's address
+    becomes theirs too, so later mail from it matches."""
     key = normalise_id(message_id)
+    rules = replies.Rules.from_config(config or {}, user=author or "ocx")
     with store.write():
         row = sql.by_message_id(store.conn, key) if key else None
         if row is None:
@@ -425,8 +471,10 @@ def assign(
             subject=row["subject"], body=row["body"], sent_at=row["sent_at"],
             in_reply_to=row["in_reply_to"], reference_ids=row["reference_ids"],
         )  # fmt: skip
-        timeline_id = _add_to_timeline(store, customer_id, message, row["received_at"])
-        sql.set_timeline(store.conn, int(row["id"]), timeline_id)
+        filed, thread = _file(store, customer_id, message, row["received_at"])
+        sql.set_filed(store.conn, int(row["id"]), **filed)
+        _answer(store, int(row["id"]), customer_id, message, thread, row["received_at"],
+                rules, author or "ocx")  # fmt: skip
         added = None
         if add_email and customers.add_email(store, customer_id, row["from_address"]):
             added = row["from_address"]

@@ -259,6 +259,28 @@ def case_step(
             promises.done(store, call_id, note=note or "contacted", author=author)
 
 
+def acknowledge_by_reply(store: Store, case_id: int, *, note: str, author: str | None) -> bool:
+    """A customer's reply to an update on their case: the `ack` step, only when that moves
+    the case forward (a case acknowledged, agreed or resolved already stays as it is).
+    Whether it moved. The caller holds the write lock."""
+    row = sql.case_by_id(store.conn, case_id)
+    if row is None or CASE_STATES.index(row["state"]) >= CASE_STATES.index("acknowledged"):
+        return False
+    _step(store, _find(store, row["incident_id"]), row, "ack", note, author)
+    return True
+
+
+def case_incident(store: Store, case_id: int) -> int | None:
+    """The incident a case belongs to (None: no such case)."""
+    row = sql.case_by_id(store.conn, case_id)
+    return int(row["incident_id"]) if row else None
+
+
+def open_case_concierge(store: Store, customer_id: int) -> str | None:
+    """The concierge of the customer's open case (the most recently active of several)."""
+    return sql.open_case_concierge(store.conn, customer_id)
+
+
 def _open_calls(store: Store, case_id: int) -> list[int]:
     """The calls still to make about a case (promise ids, the soonest due first)."""
     return sql.open_calls(store.conn, [case_id]).get(case_id, [])

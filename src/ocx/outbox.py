@@ -24,6 +24,9 @@ FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=1)
 # A message claimed by a run that died (kill -9) is taken again after this long.
 CLAIM_LEASE = timedelta(minutes=15)
+# Kinds of message that go to the team (about a customer, never to them); every other kind
+# with a customer goes to that customer, and answers them: it keeps their reply promise.
+TEAM_KINDS = frozenset({"reminder", "overdue", "escalation", "cadence", "digest", "test"})
 
 
 @dataclass
@@ -68,7 +71,7 @@ def queue(
     """Put a message in the outbox; False when a message with this key is already there."""
     now = clock.now()
     with store.write():
-        return sql.enqueue(
+        added = sql.enqueue(
             store.conn,
             {
                 "key": key,
@@ -86,6 +89,9 @@ def queue(
                 "case_id": case_id,
             },
         )
+        if added and customer_id is not None and kind not in TEAM_KINDS:
+            _answers(store, [customer_id], kind)
+        return added
 
 
 def queue_many(store: Store, messages: list[dict[str, Any]]) -> int:
@@ -117,7 +123,20 @@ def queue_rows(store: Store, rows: list[dict[str, Any]]) -> int:
     """queue_many's second half: the rows written, those whose key is there already left
     out; how many were added."""
     with store.write():
+        customer_ids = [
+            row["customer_id"] for row in rows
+            if row.get("customer_id") is not None and row.get("kind") not in TEAM_KINDS
+        ]  # fmt: skip
+        if customer_ids:
+            _answers(store, customer_ids, rows[0]["kind"])
         return sql.enqueue_many(store.conn, rows)
+
+
+def _answers(store: Store, customer_ids: list[int], kind: str) -> None:
+    """A message queued to customers answers them: their open reply promises are kept."""
+    from ocx import replies
+
+    replies.keep(store, customer_ids, how=f"answered: {kind} queued", author=None)
 
 
 def _backoff(attempts: int) -> timedelta:

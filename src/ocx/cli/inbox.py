@@ -44,7 +44,9 @@ def ingest(app: App, sources: tuple[str, ...], max_bytes: int, as_json: bool) ->
 
     chosen = inbox.choose_sources(app.plugins.inbox_sources(), sources)
     store = app.store
-    report = inbox.ingest(store, chosen, config=app.config, limit=max_bytes, warn=render.warn)
+    report = inbox.ingest(
+        store, chosen, config=app.config, limit=max_bytes, warn=render.warn, user=app.user
+    )
     if as_json:
         render.emit_json(report.to_json())
     elif report.ingested or report.unmatched:
@@ -96,7 +98,9 @@ def assign(app: App, message_id: str, ref: str, add_email: bool) -> None:
     """
     from ocx import inbox
 
-    filed = inbox.assign(app.store, message_id, ref, add_email=add_email, author=app.user)
+    filed = inbox.assign(
+        app.store, message_id, ref, add_email=add_email, author=app.user, config=app.config
+    )
     line = f"filed {filed.message_id} under customer {filed.customer_id}"
     if filed.email_added:
         line += f"; {filed.email_added} is now one of their addresses"

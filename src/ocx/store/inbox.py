@@ -8,7 +8,8 @@ from typing import Any
 
 COLUMNS = (
     "message_id", "from_address", "from_name", "subject", "body", "sent_at", "received_at",
-    "in_reply_to", "reference_ids", "source", "customer_id", "timeline_id",
+    "in_reply_to", "reference_ids", "source", "customer_id", "timeline_id", "outbox_id",
+    "case_id", "promise_id",
 )  # fmt: skip
 _CHUNK = 500  # message ids per query: well below either engine's parameter limit
 
@@ -39,8 +40,16 @@ def insert(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
     return int(cursor.fetchone()[0])
 
 
-def set_timeline(conn: sqlite3.Connection, inbox_id: int, timeline_id: int) -> None:
-    conn.execute("UPDATE inbox SET timeline_id = ? WHERE id = ?", (timeline_id, inbox_id))
+def set_filed(
+    conn: sqlite3.Connection, inbox_id: int, *, timeline_id: int, outbox_id: int | None,
+    case_id: int | None, promise_id: int | None,
+) -> None:  # fmt: skip
+    """A filed message's timeline entry and the ocx message, case and promise it answers."""
+    conn.execute(
+        "UPDATE inbox SET timeline_id = ?, outbox_id = ?, case_id = ?, promise_id = ? "
+        "WHERE id = ?",
+        (timeline_id, outbox_id, case_id, promise_id, inbox_id),
+    )
 
 
 def by_message_id(conn: sqlite3.Connection, message_id: str) -> sqlite3.Row | None:

@@ -291,3 +291,15 @@ def customers_by(
             (company,),
         )
     return [cid for (cid,) in conn.execute(sql, params)]
+
+
+def open_case_concierge(conn: sqlite3.Connection, customer_id: int) -> str | None:
+    """The concierge of the customer's open case (the most recently active, when several
+    are open), or None when no open case of theirs has one."""
+    marks = ", ".join("?" * len(_OPEN_STATES))
+    row = conn.execute(
+        f"SELECT concierge FROM cases WHERE customer_id = ? AND state IN ({marks}) "
+        "AND concierge IS NOT NULL ORDER BY last_activity_at DESC, id DESC LIMIT 1",
+        (customer_id, *_OPEN_STATES),
+    ).fetchone()
+    return str(row[0]) if row else None

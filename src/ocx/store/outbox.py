@@ -59,7 +59,8 @@ def mark_obsolete(conn: sqlite3.Connection) -> int:
     )
     stale = conn.execute(
         "UPDATE outbox SET state = 'obsolete', delivery_note = ? WHERE state IN ('pending', 'dead') "
-        "AND kind = 'incident-update' AND case_id IN (SELECT id FROM cases WHERE state = 'resolved')",
+        "AND kind = 'incident-update' AND case_id IN "
+        "(SELECT id FROM cases WHERE state IN ('resolved', 'confirmed'))",
         (CASE_RESOLVED,),
     )
     return cursor.rowcount + stale.rowcount
@@ -239,3 +240,19 @@ def by_update(conn: sqlite3.Connection, key_prefix: str) -> dict[int, dict[str, 
         else:
             entry["waiting"] += 1
     return out
+
+
+def by_keys(conn: sqlite3.Connection, keys: Sequence[str]) -> list[sqlite3.Row]:
+    """The messages with these keys (id, key, kind, customer, case, promise), any order."""
+    found: list[sqlite3.Row] = []
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.extend(
+            conn.execute(
+                "SELECT id, key, kind, customer_id, case_id, promise_id FROM outbox "
+                f"WHERE key IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+        )
+    return found

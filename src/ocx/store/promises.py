@@ -117,3 +117,33 @@ def open_promises_of(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3
         f"ORDER BY {EFFECTIVE_DUE}, p.id",
         (customer_id,),
     ).fetchall()
+
+
+def insert_reply(conn: sqlite3.Connection, row: dict[str, Any]) -> int | None:
+    """A reply promise (kind 'reply'), unless the customer has an open one already (the
+    unique index promises_open_reply): its id, or None when one was open."""
+    row = {**row, "kind": "reply"}
+    columns = list(row)
+    found = conn.execute(
+        f"INSERT OR IGNORE INTO promises ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) RETURNING id",
+        [row[c] for c in columns],
+    ).fetchone()
+    return int(found[0]) if found else None
+
+
+def open_replies(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> list[int]:
+    """The open reply promises of these customers (at most one each), by id."""
+    ids = list(dict.fromkeys(customer_ids))
+    found: list[int] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.extend(
+            int(row[0])
+            for row in conn.execute(
+                "SELECT id FROM promises WHERE kind = 'reply' AND state = 'open' "
+                f"AND customer_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            )
+        )
+    return found
