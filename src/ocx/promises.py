@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ocx import clock, customers, team
@@ -33,6 +33,7 @@ class Promise:
     created_by: str | None
     subject_type: str | None
     subject_id: int | None
+    kind: str | None = None  # 'reply', 'check', or None for the others
 
     @classmethod
     def from_row(cls, row: Any) -> Promise:
@@ -44,6 +45,7 @@ class Promise:
             state=row["state"], done_at=row["done_at"], cancelled_at=row["cancelled_at"],
             note=row["note"], created_at=row["created_at"], created_by=row["created_by"],
             subject_type=row["subject_type"], subject_id=row["subject_id"],
+            kind=row["kind"],
         )  # fmt: skip
 
     @property
@@ -329,3 +331,78 @@ def to_ics(items: list[Promise], *, stamp: datetime) -> str:
         ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+# --- what was promised to one customer, and did we keep it -----------------------------------
+
+FOLLOW_THROUGH_DAYS = 90  # the window of customer_promises' follow_through
+JUDGED = ("kept", "kept_late", "broken")  # the outcomes of a promise that came due
+
+
+def judged(p: Promise, now: str) -> str:
+    """How a promise went for the customer, against its ORIGINAL due time (a snooze never
+    helps): kept (done by then), kept_late, broken (cancelled at or after it, or still open
+    past it), open (not yet due: at the due time itself it can still be kept), cancelled
+    (before it was due: called off, not counted)."""
+    if p.state == "done":
+        return "kept" if (p.done_at or "") <= p.due_at else "kept_late"
+    if p.state == "cancelled":
+        return "broken" if (p.cancelled_at or "") >= p.due_at else "cancelled"
+    return "broken" if p.due_at < now else "open"
+
+
+def came_due(p: Promise, now: str) -> bool:
+    """Whether a promise counts in follow-through: its original due time has passed and it
+    was kept, kept late or broken (not cancelled before it was due, not open at its due
+    time)."""
+    return p.due_at <= now and judged(p, now) in JUDGED
+
+
+def follow_through(items: list[Promise], now: datetime) -> float | None:
+    """Kept on time ÷ every promise that came due in the last FOLLOW_THROUGH_DAYS days (by
+    original due time, up to now); None when none came due."""
+    stamp = clock.to_iso(now)
+    start = clock.to_iso(now - timedelta(days=FOLLOW_THROUGH_DAYS))
+    due = [p for p in items if start <= p.due_at and came_due(p, stamp)]
+    return sum(judged(p, stamp) == "kept" for p in due) / len(due) if due else None
+
+
+def promise_kind(p: Promise) -> str:
+    """reply, check, next_update (an incident's, covering their case) or promise."""
+    if p.kind:
+        return p.kind
+    if p.customer_id is None and p.subject_type == "incident":
+        return "next_update"
+    return "promise"
+
+
+@dataclass
+class CustomerPromises:
+    customer: customers.Customer
+    promises: list[Promise]
+    now: str
+    follow_through: float | None
+
+    def outcome(self, p: Promise) -> str:
+        return judged(p, self.now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "promises": [
+                {**p.to_json(), "kind": promise_kind(p), "outcome": self.outcome(p)}
+                for p in self.promises
+            ],
+            "follow_through": self.follow_through,
+        }
+
+
+def to_customer(store: Store, ref: str) -> CustomerPromises:
+    """Every promise ever made to a customer (their own, their reply and check promises,
+    the next-update promises of incidents that covered their case), by original due time,
+    each judged against it, and their follow-through (`ocx customer promises`)."""
+    now = clock.now()
+    with store.read():
+        person = customers.get(store, ref, timeline_limit=0)
+        rows = sql.promises_to_customer(store.conn, person.id)
+    found = [Promise.from_row(row) for row in rows]
+    return CustomerPromises(person, found, clock.to_iso(now), follow_through(found, now))

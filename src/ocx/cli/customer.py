@@ -149,6 +149,42 @@ def show(app: App, ref: str, as_json: bool) -> None:
     render.customer(person, open_promises, None if as_json else app.tz, as_json=as_json)
 
 
+@customer.command("promises")
+@click.argument("ref", shell_complete=complete.customers)
+@json_option
+@no_header_option
+@click.pass_obj
+def promises_(app: App, ref: str, as_json: bool, no_header: bool) -> None:
+    """Every promise ever made to a customer (their own, replies, checks, the next updates
+    of incidents they were in), each judged against its original due time, and their
+    follow-through: kept on time of all that came due in the last 90 days.
+
+    Example: ocx customer promises margo@example.com --json
+    """
+    from ocx import promises
+
+    found = promises.to_customer(app.store, ref)
+    if as_json:
+        render.emit_json(found.to_json())
+        return
+    if found.promises:
+        render.table(
+            ["Id", "Promise", "Kind", "Owner", "Due", "Done or cancelled", "Outcome"],
+            [(p.id, p.text, promises.promise_kind(p).replace("_", " "), p.owner,
+              clock.local_text(p.due_at, app.tz),
+              clock.local_text(p.done_at or p.cancelled_at, app.tz),
+              found.outcome(p).replace("_", " ")) for p in found.promises],
+            header=not no_header,
+        )  # fmt: skip
+    else:
+        render.empty(f"no promises made to {ref}")
+    rate = found.follow_through
+    render.message(
+        f"Follow-through (last {promises.FOLLOW_THROUGH_DAYS} days): "
+        + ("n/a, nothing came due" if rate is None else f"{rate:.0%}")
+    )
+
+
 @customer.command("list")
 @click.option("--tag", help="Only customers with this tag.")
 @click.option("--company", help="Only customers of this company (any letter case).")

@@ -147,3 +147,69 @@ def open_replies(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> list[
             )
         )
     return found
+
+
+# --- the promises a customer was made, and whether we kept them ------------------------------
+
+# An incident's next-update promise (made to no one customer: customer_id NULL, subject the
+# incident) was made to the customers whose case was open from the moment it was made until
+# it was settled (done or cancelled) or came due, whichever was first: added at or before it
+# was made, and not resolved before then. A case resolved earlier had its closing word, and
+# the promise was no longer theirs; a case added later was covered by the next one.
+_SETTLED_OR_DUE = (
+    "CASE WHEN p.state = 'done' AND p.done_at < p.due_at THEN p.done_at "
+    "WHEN p.state = 'cancelled' AND p.cancelled_at < p.due_at THEN p.cancelled_at "
+    "ELSE p.due_at END"
+)
+COVERS = (
+    "k.incident_id = p.subject_id AND k.added_at <= p.created_at "
+    f"AND (k.resolved_at IS NULL OR k.resolved_at >= {_SETTLED_OR_DUE})"
+)
+NEXT_UPDATE = "p.customer_id IS NULL AND p.subject_type = 'incident'"
+
+# Promises that came due and were not kept on time, judged by the ORIGINAL due time: kept
+# late, cancelled at or after it, or still open past it (:now).
+MISSED = (
+    "((p.state = 'done' AND p.done_at > p.due_at) "
+    "OR (p.state = 'cancelled' AND p.cancelled_at >= p.due_at) "
+    "OR (p.state = 'open' AND p.due_at < :now))"
+)
+
+
+def customer_links(where: str, *, also: str = "1 = 1", own_by_scan: bool = False) -> str:
+    """(customer_id, promise_id) for every promise made to a customer: their own (customer_id
+    set: what they were promised, their reply and check promises), a promise to no one
+    customer about their case or their message (subject 'case' or 'inbox'), and the
+    next-update promises that covered one of their cases (COVERS). `where` filters the
+    customers ({c} is the customer column of each part), `also` the promises (on p).
+    `own_by_scan`: read their own promises in one pass over the table, not through
+    promises_customer (for every customer at once)."""
+    own = "+p.customer_id" if own_by_scan else "p.customer_id"
+    return f"""
+        SELECT p.customer_id, p.id AS promise_id FROM promises p
+         WHERE p.customer_id IS NOT NULL AND {where.format(c=own)} AND {also}
+        UNION ALL
+        SELECT k.customer_id, p.id FROM promises p JOIN cases k ON k.id = p.subject_id
+         WHERE p.customer_id IS NULL AND p.subject_type = 'case'
+           AND {where.format(c="k.customer_id")} AND {also}
+        UNION ALL
+        SELECT m.customer_id, p.id FROM promises p JOIN inbox m ON m.id = p.subject_id
+         WHERE p.customer_id IS NULL AND p.subject_type = 'inbox'
+           AND {where.format(c="m.customer_id")} AND {also}
+        UNION ALL
+        SELECT k.customer_id, p.id FROM cases k JOIN promises p
+            ON p.subject_type = 'incident' AND p.subject_id = k.incident_id
+         WHERE p.customer_id IS NULL AND {COVERS} AND {where.format(c="k.customer_id")}
+           AND {also}"""
+
+
+def promises_to_customer(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3.Row]:
+    """Every promise ever made to the customer (see customer_links), by original due time.
+    Each part reads an index: promises_customer, cases_customer then promises_subject,
+    inbox_customer then the primary key."""
+    links = customer_links("{c} = :customer")
+    return conn.execute(
+        f"{_PROMISE_SELECT} WHERE p.id IN (SELECT promise_id FROM ({links}) AS links) "
+        "ORDER BY p.due_at, p.id",
+        {"customer": customer_id},
+    ).fetchall()
