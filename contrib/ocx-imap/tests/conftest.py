@@ -36,6 +36,12 @@ def _toml(value: Any) -> str:
 
 
 @pytest.fixture
+def password_env() -> str:
+    """The environment variable the [imap.support] table names for the password."""
+    return PASSWORD_ENV
+
+
+@pytest.fixture
 def account(server: dovecot.Server, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """account(mailbox, **keys): an [imap.support] table in ocx.toml for the test server
     (IMAPS, its certificate trusted through ca_file, the password in PASSWORD_ENV), KEYS

@@ -14,7 +14,6 @@ from typing import Any
 
 import dovecot
 import pytest
-from conftest import PASSWORD_ENV
 
 MARGO = "margo@example.com"
 
@@ -180,12 +179,13 @@ def test_a_mailbox_name_with_spaces_and_umlauts(
 
 
 def test_a_password_variable_that_is_not_set_is_named(
-    account: Any, mailbox: str, ocx: Any, error: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    account: Any, mailbox: str, ocx: Any, error: Any, monkeypatch: pytest.MonkeyPatch,
+    password_env: str,
+) -> None:  # fmt: skip
     source = account(mailbox)
-    monkeypatch.delenv(PASSWORD_ENV)
+    monkeypatch.delenv(password_env)
     assert error(ocx("inbox", "ingest", source)) == (
-        f"Error: [imap.support]: environment variable {PASSWORD_ENV} "
+        f"Error: [imap.support]: environment variable {password_env} "
         "(named by password_env) is not set"
     )
 
@@ -312,11 +312,11 @@ def test_the_source_is_listed_by_ocx_plugins(ocx: Any) -> None:
 # auth penalty, a few seconds), which would slow every test after this one.
 def test_a_wrong_password_is_one_line_without_the_password(
     server: dovecot.Server, account: Any, mailbox: str, ocx: Any, error: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, password_env: str,
 ) -> None:  # fmt: skip
     server.mailbox(mailbox, [])
     source = account(mailbox)
-    monkeypatch.setenv(PASSWORD_ENV, "wrong-Pa55-horse")
+    monkeypatch.setenv(password_env, "wrong-Pa55-horse")
     result = ocx("inbox", "ingest", source)
     line = error(result)
     assert line.startswith(
