@@ -142,7 +142,7 @@ def test_new_prints_the_id_and_show_reports_status_lead_times_and_case_counts(
     assert shown["resolved_at"] is None
     assert shown["rescue_plan"] is None and shown["rollback_plan"] is None
     assert shown["cases"] == {"new": 0, "contacted": 0, "acknowledged": 0, "agreed": 0,
-                              "resolved": 0}  # fmt: skip
+                              "resolved": 0, "confirmed": 0}  # fmt: skip
     assert shown["updates_sent"] == 0
     assert shown["next_update_due"] is None
     other = world.show("2")
@@ -409,7 +409,7 @@ def test_each_step_is_timestamped_and_lands_in_the_customers_timeline(
     assert shown["rollback_plan"] == "Restore the old tokens"
     assert shown["planned_at"] == z(t[0])
     assert shown["cases"] == {"new": 1, "contacted": 0, "acknowledged": 0, "agreed": 0,
-                              "resolved": 1}  # fmt: skip
+                              "resolved": 1, "confirmed": 0}  # fmt: skip
     assert shown["status"] == "open"
     margo = world.cases()["margo@example.com"]
     assert margo["state"] == "resolved"
@@ -467,11 +467,17 @@ def test_resolving_the_incident_resolves_every_case_still_open(
     assert shown["status"] == "resolved" and shown["resolved_at"] == z(done_at)
     assert shown["cases"]["resolved"] == 3
     assert shown["next_update_due"] is None
-    (promise,) = load_json(world.run("promise", "list", "--all", "--json", env=at(done_at)))
+    made = load_json(world.run("promise", "list", "--all", "--json", env=at(done_at)))
+    (promise,) = [p for p in made if p["customer_id"] is None]  # the next update's
     assert promise["state"] == "done"
+    checks = sorted(p["text"] for p in made if p["customer_id"] is not None)
+    assert checks == [f"Check with {name} that it is fixed"
+                      for name in ("Jim Hollis", "Judy Park", "Margo Lane")]  # fmt: skip
     judy = world.timeline("judy@example.com", done_at)
-    assert judy[0]["text"] == "Resolved for them: INC-1: Bank sync failing (All synced)"
-    assert judy[0]["at"] == z(done_at)
+    assert judy[1]["text"] == "Resolved for them: INC-1: Bank sync failing (All synced)"
+    assert judy[1]["at"] == z(done_at)
+    assert judy[0]["text"] == ("Promised: Check with Judy Park that it is fixed "
+                               "(due 2026-11-26T13:00:00Z, owner sam)")  # fmt: skip
     assert world.ocx("incident", "list", "--json", when=done_at).stdout.strip() == "[]"
 
     before = dump(world.db)
@@ -960,7 +966,9 @@ def test_each_customer_gets_their_own_channel_else_the_email_channel_or_a_call(
         "alecia@example.com": "ops-mail",  # a configured channel by name
         "wes@example.com": "hook",
     }  # judy: no channel of that name or type, so never mail by surprise: a call
-    calls = world.rows(world.db, "SELECT * FROM promises WHERE subject_type = 'case'")
+    calls = world.rows(
+        world.db, "SELECT * FROM promises WHERE subject_type = 'case' AND kind IS NULL"
+    )
     assert [c["text"] for c in calls] == ["Call Judy Park (phone): Hi"]
 
 
@@ -1279,7 +1287,8 @@ def test_resolve_with_a_message_tells_each_customer_resolved_here(
                        env=at(NOW + MINUTE))  # fmt: skip
     assert result.exit_code == 0, result.output
     # margo is told now, jim (quiet hours in New York) when his night ends; judy not twice
-    assert json.loads(result.stdout) == {"resolved": 2, "queued": 2, "held": 1, "calls": 0}
+    assert json.loads(result.stdout) == {"resolved": 2, "queued": 2, "held": 1, "calls": 0,
+                                         "checks": 2}  # fmt: skip
     notify(world, NOW + MINUTE)
     notify(world, NOW + 2 * HOUR)
     bodies = {m.rcpt_tos[0]: m.message.get_content().strip() for m in smtp_server.messages}
@@ -1359,10 +1368,12 @@ def test_a_call_without_a_concierge_goes_to_the_lead_and_resolve_closes_it(
     world.ocx("incident", "resolve", "1", "--message", "It is fixed", when=NOW + 2 * MINUTE)
     calls = _promises(world, "--customer", "judy@example.com", when=NOW + 2 * MINUTE)
     assert [c["text"] for c in calls] == [
-        "Call Judy Park (phone): It is fixed"
-    ]  # the old one closed
+        "Call Judy Park (phone): It is fixed",
+        "Check with Judy Park that it is fixed",
+    ]  # the old one closed; the check that it is fixed is not a call
     world.ocx("incident", "contact", "1", "judy@example.com", when=NOW + 3 * MINUTE)
-    assert _promises(world, "--customer", "judy@example.com", when=NOW + 3 * MINUTE) == []
+    left = _promises(world, "--customer", "judy@example.com", when=NOW + 3 * MINUTE)
+    assert [c["text"] for c in left] == ["Check with Judy Park that it is fixed"]
     again = world.run("incident", "contact", "1", "judy@example.com", env=at(NOW + 4 * MINUTE))
     assert again.exit_code == 1 and "already resolved" in again.stderr
 

@@ -348,6 +348,7 @@ def test_config_show_prints_the_effective_config(
     # templates 2 s and 65536 bytes a message, replies within 1h/4h/1d by pace, owned by the
     # configured user.
     expected = {"user": "tester", "timezone": "UTC", "escalate_after": "4h", "max_attempts": 5,
+                "confirm_after": "1d",
                 "squeaky_contacts": 3, "squeaky_days": 7, "busy_timeout": 30,
                 "template_timeout": 2, "template_max_bytes": 65536,
                 "reply_within": {"fast": "1h", "normal": "4h", "slow": "1d"},

@@ -125,6 +125,7 @@ STARTER_HEADER = """\
 # Top-level keys later features read, with the value they take when ocx.toml is silent.
 DEFAULTS: dict[str, Any] = {
     "escalate_after": "4h",  # overdue this long: the team lead is told (ocx due --notify)
+    "confirm_after": "1d",  # a resolved case: check with the customer this long after
     "max_attempts": 5,  # deliveries tried before a message gives up (then its fallback)
     "squeaky_contacts": 3,  # inbound contacts within squeaky_days that make a squeaky wheel
     "squeaky_days": 7,
@@ -141,6 +142,22 @@ TEMPLATE_MAX_BYTES_RANGE = (1024, 10 * 1024 * 1024)
 
 def _number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def confirm_after(data: dict[str, Any]) -> timedelta:
+    """`confirm_after` from ocx.toml, checked: how long after a case is resolved its
+    concierge checks with the customer that it is fixed."""
+    from ocx import clock
+
+    value = data.get("confirm_after", DEFAULTS["confirm_after"])
+    try:
+        if not isinstance(value, str):
+            raise OcxError(f"{value!r} is not a duration")
+        return clock.parse_duration(value)
+    except OcxError as exc:
+        raise OcxError(
+            f"confirm_after in ocx.toml: {exc}; fix it with 'ocx config set confirm_after 1d'"
+        ) from None
 
 
 def busy_timeout(data: dict[str, Any]) -> float:
@@ -225,6 +242,7 @@ def inbox_owner(data: dict[str, Any], *, user: str) -> str:
 
 _CHECKED_KEYS = {
     "busy_timeout": busy_timeout,
+    "confirm_after": confirm_after,
     "template_timeout": template_timeout,
     "template_max_bytes": template_max_bytes,
     "reply_within": reply_within,  # and its keys: reply_within.fast

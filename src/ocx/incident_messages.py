@@ -48,6 +48,7 @@ class Outcome:
     held: int = 0
     calls: int = 0
     resolved: int = 0
+    checks: int = 0  # promises to check with the customer that it is fixed (resolve)
     samples: list[tuple[str, str]] = field(default_factory=list)  # (customer, text), dry run
     next_update_due: str | None = None
     dry_run: bool = False
@@ -369,6 +370,7 @@ def resolve(
     config = config or {}
     if template is not None and not template.strip():
         raise OcxError("the closing message is empty; give --message TEXT or --template FILE")
+    check_after = cfg.confirm_after(config)
     prepared: dict[int, _Outgoing] = {}
     while True:
         if template is not None:
@@ -386,14 +388,15 @@ def resolve(
             rows = _resolving(store, found, customer_ref)
             if template is None or all(row["id"] in prepared for row in rows):
                 return _resolve_now(store, found, rows, prepared, template is not None,
-                                    customer_ref=customer_ref, note=note, now=now, author=author)  # fmt: skip
+                                    customer_ref=customer_ref, note=note, now=now, author=author,
+                                    check_after=check_after)  # fmt: skip
         # cases were added since the messages were rendered: render theirs, unlocked
 
 
 def _resolve_now(
     store: Store, found: Incident, rows: list[Any], prepared: dict[int, _Outgoing],
     closing: bool, *, customer_ref: str | None, note: str | None, now: datetime,
-    author: str | None,
+    author: str | None, check_after: timedelta = timedelta(days=1),
 ) -> Outcome:  # fmt: skip
     """resolve's writes, under the write lock, every closing message already rendered."""
     for row in rows:
@@ -418,15 +421,45 @@ def _resolve_now(
     if whole:
         _event(store, found.id, "resolved",
                f"{found.ref} resolved" + (f": {note}" if note else ""), author=author)  # fmt: skip
+    outcome.checks = _promise_checks(store, found, rows, now + check_after, author)
     return outcome
+
+
+def _promise_checks(
+    store: Store, found: Incident, rows: list[Any], due: datetime, author: str | None
+) -> int:
+    """Fixed means the customer says so: for each case resolved, its concierge promises to
+    check with the customer (`ocx incident confirm` keeps it), due at `due` or, when that
+    falls in the customer's quiet hours, when they end. Owned by the case's concierge, else
+    the incident's lead, else whoever resolves if they are on the team; a case none of them
+    can own gets no check. How many were promised."""
+    people = customers.profiles(store, [row["customer_id"] for row in rows])
+    owners: dict[str | None, str | None] = {}
+    fallback = found.lead or _member(store, author)
+    new = []
+    for row, person in zip(rows, people, strict=True):
+        handle = row["concierge"]
+        if handle not in owners:
+            owners[handle] = _member(store, handle) or fallback
+        owner = owners[handle]
+        if owner is None:
+            continue
+        zone = clock.zone(person.time_zone) if person.time_zone else clock.zone("UTC")
+        at = _quiet_until(person.quiet_hours, zone, due) or due
+        new.append(promises.NewPromise(
+            person.id, f"Check with {person.name or person.email} that it is fixed", at, owner,
+            "case", row["id"], kind="check",
+        ))  # fmt: skip
+    promises.add_many(store, new, author=author)
+    return len(new)
 
 
 def _resolving(store: Store, found: Incident, customer_ref: str | None) -> list[Any]:
     """The cases a resolve command resolves: the one named, or every case still open."""
     if customer_ref is not None:
         row = _case(store, found, customer_ref)
-        if row["state"] == "resolved":
-            raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+        if row["state"] in ("resolved", "confirmed"):
+            raise OcxError(f"{customer_ref}'s case in {found.ref} is already {row['state']}")
         return [row]
     if found.status == "resolved":
         raise OcxError(f"{found.ref} is already resolved")

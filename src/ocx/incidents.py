@@ -252,8 +252,8 @@ def case_step(
             )
         calls = _open_calls(store, row["id"]) if step == "contact" else []
         # A resolved case may still owe a call: the closing message for a phone customer.
-        if row["state"] == "resolved" and step != "resolve" and not calls:
-            raise OcxError(f"{customer_ref}'s case in {found.ref} is already resolved")
+        if row["state"] in ("resolved", "confirmed") and step != "resolve" and not calls:
+            raise OcxError(f"{customer_ref}'s case in {found.ref} is already {row['state']}")
         _step(store, found, row, step, note, author)
         for call_id in calls:  # the call ocx asked for is made
             promises.done(store, call_id, note=note or "contacted", author=author)
@@ -279,6 +279,67 @@ def case_incident(store: Store, case_id: int) -> int | None:
 def open_case_concierge(store: Store, customer_id: int) -> str | None:
     """The concierge of the customer's open case (the most recently active of several)."""
     return sql.open_case_concierge(store.conn, customer_id)
+
+
+def _resolved_case(store: Store, found: Incident, customer_ref: str, what: str) -> Any:
+    row = _case(store, found, customer_ref)
+    if row["state"] != "resolved":
+        raise OcxError(
+            f"{customer_ref}'s case in {found.ref} is {row['state']}, not resolved; "
+            f"only a resolved case can be {what}"
+        )
+    return row
+
+
+def confirm(
+    store: Store, incident: str | int, customer_ref: str, *, note: str | None = None,
+    author: str | None,
+) -> None:  # fmt: skip
+    """The customer says it is fixed: their resolved case becomes `confirmed`, with when and
+    who recorded it, and the promise to check with them is kept."""
+    with store.write():
+        found = _find(store, incident)
+        row = _resolved_case(store, found, customer_ref, "confirmed")
+        stamp = clock.to_iso(clock.now())
+        sql.update_case(store.conn, row["id"], {
+            "state": "confirmed", "confirmed_at": stamp, "confirmed_by": author,
+            "last_activity_at": stamp, "claimed_by": None, "claimed_at": None,
+        })  # fmt: skip
+        text = f"Confirmed fixed: {found.ref}: {found.title}" + (f" ({note})" if note else "")
+        customers.record(store, row["customer_id"], "incident", text, author=author,
+                         subject_type="incident", subject_id=found.id, data={"step": "confirm"})  # fmt: skip
+        _event(store, found.id, "confirm", text, author=author, customer_id=row["customer_id"])
+        for check in sql.open_checks(store.conn, [row["id"]]).get(row["id"], []):
+            promises.done(store, check, note=note or "confirmed fixed", author=author)
+
+
+def reopen(
+    store: Store, incident: str | int, customer_ref: str, *, note: str, author: str | None
+) -> None:
+    """The customer says it is not fixed: their resolved case goes back to `contacted` (no
+    longer resolved), with the note in their timeline. The promise to check with them is
+    kept: the question was asked and answered, as with `confirm` (cancelling it once due
+    would count a broken promise to someone we did hear from). Resolving the case again
+    promises a new check."""
+    if not note.strip():
+        raise OcxError("say why the case is reopened: --note 'Still failing for her'")
+    with store.write():
+        found = _find(store, incident)
+        row = _resolved_case(store, found, customer_ref, "reopened")
+        stamp = clock.to_iso(clock.now())
+        fields: dict[str, Any] = {
+            "state": "contacted", "resolved_at": None, "last_activity_at": stamp,
+            "claimed_by": None, "claimed_at": None,
+        }  # fmt: skip
+        if row["contacted_at"] is None:  # telling us it is not fixed is a contact
+            fields["contacted_at"] = stamp
+        sql.update_case(store.conn, row["id"], fields)
+        text = f"Reopened {found.ref}: {found.title}: not fixed ({note.strip()})"
+        customers.record(store, row["customer_id"], "incident", text, author=author,
+                         subject_type="incident", subject_id=found.id, data={"step": "reopen"})  # fmt: skip
+        _event(store, found.id, "reopen", text, author=author, customer_id=row["customer_id"])
+        for check in sql.open_checks(store.conn, [row["id"]]).get(row["id"], []):
+            promises.done(store, check, note=f"not fixed: {note.strip()}", author=author)
 
 
 def _open_calls(store: Store, case_id: int) -> list[int]:

@@ -44,7 +44,10 @@ def facts(store: Store, incident: incidents.Incident) -> dict[str, Any]:
         "customers_affected": len(cases),
         "customers_contacted": len(first_contact),
         "customers_agreed": sum(1 for c in cases if c["agreed_at"]),
+        # resolved for them, confirmed ones included (a confirmed case was resolved first)
         "customers_resolved": sum(1 for c in cases if c["resolved_at"]),
+        # of those, the customers who said it is fixed (`ocx incident confirm`)
+        "customers_confirmed": sum(1 for c in cases if c["state"] == "confirmed"),
         "by_company": dict(sql.affected_by(conn, incident.id, "company")),
         "by_tag": dict(sql.affected_by(conn, incident.id, "tag")),
         "started_at": clock.iso_json(incident.started_at),
@@ -120,6 +123,9 @@ def markdown(data: dict[str, Any], *, author: str, reviewer: str | None, tz: tzi
         f"90th percentile {span_text(data['first_contact_p90_s'])} "
         f"({data['customers_contacted']} of {data['customers_affected']} customers contacted)",
         f"- Agreed to the rescue plan: {data['customers_agreed']} of {data['customers_affected']}",
+        f"- Resolved for {data['customers_resolved']} of {data['customers_affected']}; "
+        f"confirmed fixed by the customer: {data.get('customers_confirmed', 0)} of "
+        f"{data['customers_resolved']}",
         f"- Updates sent: {len(data['updates'])}"
         + "".join(
             f"\n  - posted {when(u['at'])} for {u['messages']} customers: {u['delivered']} delivered"

@@ -110,6 +110,7 @@ class NewPromise:
     owner: str
     subject_type: str | None = None
     subject_id: int | None = None
+    kind: str | None = None  # 'reply', 'check' (that a resolved case is fixed), None: the rest
 
 
 def add(
@@ -151,6 +152,7 @@ def add_many(store: Store, new: list[NewPromise], *, author: str | None) -> list
                 "customer_id": item.customer_id, "text": item.text.strip(), "owner": owner,
                 "due_at": due_at, "created_at": stamp, "created_by": author,
                 "subject_type": item.subject_type, "subject_id": item.subject_id,
+                "kind": item.kind,
             })  # fmt: skip
             ids.append(promise_id)
             if item.customer_id is not None:

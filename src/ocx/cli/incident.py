@@ -120,7 +120,7 @@ def list_(app: App, which: str, as_json: bool, no_header: bool) -> None:
             ["Id", "Title", "Sev", "Status", "Lead", "Started", "Cases open", "Next update"],
             [(i.ref, i.title, i.severity, i.status, i.lead or "",
               clock.local_text(i.started_at, app.tz),
-              sum(n for state, n in i.cases.items() if state != "resolved"),
+              sum(n for state, n in i.cases.items() if state not in ("resolved", "confirmed")),
               clock.local_text(i.next_update_due, app.tz)) for i in found],
             header=not no_header,
         )  # fmt: skip
@@ -148,7 +148,7 @@ def show(app: App, incident: str, as_json: bool) -> None:
 @click.argument("incident", shell_complete=complete.incidents)
 @click.option(
     "--state",
-    type=click.Choice(["new", "contacted", "acknowledged", "agreed", "resolved"]),
+    type=click.Choice(["new", "contacted", "acknowledged", "agreed", "resolved", "confirmed"]),
     help="Only cases in this state.",
 )
 @json_option
@@ -344,12 +344,47 @@ def resolve(app: App, incident: str, customer_ref: str | None, note: str | None,
         plugins=app.plugins if template is not None else None,  # no message: no plugins to load
     )  # fmt: skip
     if as_json:
-        render.emit_json({"resolved": outcome.resolved, **outcome.to_json()})
+        render.emit_json(
+            {"resolved": outcome.resolved, **outcome.to_json(), "checks": outcome.checks}
+        )
         return
     text = f"{outcome.resolved} case{'s' if outcome.resolved != 1 else ''} resolved"
     if template is not None:
         text += "; " + _outcome_text(outcome, "closing message")
+    if outcome.checks:
+        text += (f"; {outcome.checks} check{'s' if outcome.checks != 1 else ''} with the "
+                 "customer promised (see 'ocx due')")  # fmt: skip
     render.warn(text)
+
+
+@incident_group.command("confirm")
+@click.argument("incident", shell_complete=complete.incidents)
+@click.argument("ref", shell_complete=complete.customers)
+@click.option("--note", help="What the customer said.")
+@click.pass_obj
+def confirm(app: App, incident: str, ref: str, note: str | None) -> None:
+    """Record that the customer confirms it is fixed: their resolved case becomes confirmed,
+    and the promise to check with them is kept. Recorded as the configured user.
+
+    Example: ocx incident confirm INC-7 jim@example.com --note "Sync works again, thanks"
+    """
+    _incidents().confirm(app.store, incident, ref, note=note, author=app.user)
+    render.warn(f"{ref}: confirmed fixed")
+
+
+@incident_group.command("reopen")
+@click.argument("incident", shell_complete=complete.incidents)
+@click.argument("ref", shell_complete=complete.customers)
+@click.option("--note", required=True, help="What is still wrong (required).")
+@click.pass_obj
+def reopen(app: App, incident: str, ref: str, note: str) -> None:
+    """The customer says it is not fixed: their resolved case goes back to contacted, with
+    the note in their timeline. Resolving it again promises a new check.
+
+    Example: ocx incident reopen INC-7 jim@example.com --note "Still fails for the HDFC account"
+    """
+    _incidents().reopen(app.store, incident, ref, note=note, author=app.user)
+    render.warn(f"{ref}: case reopened, back to contacted")
 
 
 @incident_group.command("next")

@@ -8,7 +8,9 @@ from typing import Any
 
 from ocx.store import insert_row, update_row
 
-CASE_STATES = ("new", "contacted", "acknowledged", "agreed", "resolved")
+CASE_STATES = ("new", "contacted", "acknowledged", "agreed", "resolved", "confirmed")
+# A case is closed once resolved; `confirmed` (the customer says it is fixed) is resolved too.
+_CLOSED = "('resolved', 'confirmed')"
 
 
 def insert_incident(conn: sqlite3.Connection, row: dict[str, Any]) -> int:
@@ -125,7 +127,7 @@ def open_load(conn: sqlite3.Connection, handles: Sequence[str]) -> dict[str, int
     load = dict.fromkeys(handles, 0)
     rows = conn.execute(
         "SELECT k.concierge, count(*) FROM cases k JOIN incidents i ON i.id = k.incident_id "
-        "WHERE i.status = 'open' AND k.state <> 'resolved' AND k.concierge IS NOT NULL "
+        f"WHERE i.status = 'open' AND k.state NOT IN {_CLOSED} AND k.concierge IS NOT NULL "
         "GROUP BY k.concierge"
     )
     for handle, n in rows:
@@ -153,7 +155,7 @@ def case_by_id(conn: sqlite3.Connection, case_id: int) -> sqlite3.Row | None:
 def cases(
     conn: sqlite3.Connection, incident_id: int, *, open_only: bool = False
 ) -> list[sqlite3.Row]:
-    where = " AND k.state <> 'resolved'" if open_only else ""
+    where = f" AND k.state NOT IN {_CLOSED}" if open_only else ""
     return conn.execute(
         f"{_CASE_SELECT} WHERE k.incident_id = ?{where} ORDER BY k.id", (incident_id,)
     ).fetchall()
@@ -186,7 +188,7 @@ def next_case(
         dict(row)
         for row in conn.execute(
             f"SELECT {_NEXT_COLUMNS} FROM cases WHERE incident_id = ? "
-            "AND claimed_by IS NOT NULL AND state <> 'resolved'",
+            f"AND claimed_by IS NOT NULL AND state NOT IN {_CLOSED}",
             (incident_id,),
         )
     ]
@@ -239,7 +241,8 @@ def open_case_ids(conn: sqlite3.Connection, incident_id: int) -> set[int]:
     return {
         cid
         for (cid,) in conn.execute(
-            "SELECT id FROM cases WHERE incident_id = ? AND state <> 'resolved'", (incident_id,)
+            f"SELECT id FROM cases WHERE incident_id = ? AND state NOT IN {_CLOSED}",
+            (incident_id,),
         )
     }
 
@@ -253,13 +256,25 @@ def mark_updated(conn: sqlite3.Connection, case_ids: Iterable[int], at: str) -> 
 
 def open_calls(conn: sqlite3.Connection, case_ids: Sequence[int]) -> dict[int, list[int]]:
     """The open promises made about each case (calls for a person to make), oldest due
-    first: {case id: [promise ids]}."""
+    first: {case id: [promise ids]}. The check that a resolved case is fixed is not a call."""
+    return _open_about_cases(conn, case_ids, "coalesce(kind, '') <> 'check'")
+
+
+def open_checks(conn: sqlite3.Connection, case_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The open promises to check with the customer that a resolved case is fixed:
+    {case id: [promise ids]}."""
+    return _open_about_cases(conn, case_ids, "kind = 'check'")
+
+
+def _open_about_cases(
+    conn: sqlite3.Connection, case_ids: Sequence[int], kind: str
+) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {}
     for start in range(0, len(case_ids), 500):
         chunk = list(case_ids[start : start + 500])
         rows = conn.execute(
             "SELECT id, subject_id FROM promises WHERE subject_type = 'case' AND state = 'open' "
-            f"AND subject_id IN ({', '.join('?' * len(chunk))}) ORDER BY due_at, id",
+            f"AND {kind} AND subject_id IN ({', '.join('?' * len(chunk))}) ORDER BY due_at, id",
             chunk,
         )
         for promise_id, case_id in rows:
