@@ -6,6 +6,7 @@ search lives in ocx.search, above this module."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -353,6 +354,11 @@ def merge(store: Store, keep_ref: str, other_ref: str, *, author: str | None) ->
 def id_by_email(store: Store, email: str) -> int | None:
     """The customer with this (normalised) email, or the one it was merged into."""
     return sql.id_by_email(store.conn, email)
+
+
+def ids_by_email(store: Store, emails: Iterable[str]) -> dict[str, int]:
+    """id_by_email for many (normalised) emails at once: those that name a customer."""
+    return sql.ids_by_email(store.conn, emails)
 
 
 def add_entry(store: Store, customer_id: int, kind: str, text: str, *, at: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from ocx.store import inbox as sql
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # a larger message is named and skipped
 BATCH_MESSAGES = 500  # messages per write transaction...
 BATCH_SECONDS = 1.0  # ...or fewer, so other commands can write between batches
+BATCH_BYTES = 32 * 1024 * 1024  # ...or fewer, so memory holds a batch of large messages
 _MAX_ID = 500  # a longer Message-ID is no id to trust: the message is keyed by its hash
 _IDS = re.compile(r"<([^<>\s]+)>")
 # Headers mail programs add or change when they store or read a message: left out of the
@@ -129,10 +130,51 @@ def _hash_key(data: bytes) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _header(message: Any, name: str) -> Any:
-    """A header, or None when absent or beyond repair (the email package raises on some)."""
+# Only the headers ocx keeps are decoded, once each, as the email package's default policy
+# decodes them: parsing every header with that policy (and Content-Type again at each look
+# at a part) cost milliseconds a message. Messages are parsed with compat32, which keeps
+# headers as text; a value of the common simple forms below is read by a pattern, anything
+# else (encoded words, groups, comments, 8-bit text) by the default policy's own parser.
+_WANTED = ("from", "subject", "message-id", "date", "in-reply-to", "references")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = rf"{_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*"
+_SIMPLE_FROM = re.compile(
+    rf"[ \t]*(?:(?:\"(?P<quoted>[ !#-\[\]-~]*)\"|(?P<words>[A-Za-z0-9'-]+(?:[ \t]+[A-Za-z0-9'-]+)*))"
+    rf"[ \t]*)?<(?P<angle>{_ADDRESS})>[ \t]*|[ \t]*(?P<bare>{_ADDRESS})[ \t]*"
+)
+_BLANK = re.compile(rb"\n\r?\n")
+_SIMPLE_ID = re.compile(rf"[ \t]*<({_ADDRESS})>[ \t]*")
+
+
+def _fields(message: Any) -> dict[str, str]:
+    """The first value of each wanted header, lines joined as the default policy joins them."""
+    found: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key in _WANTED and key not in found and isinstance(value, str):
+            found[key] = value.replace("\r", "").replace("\n", "")
+    return found
+
+
+def _policy_header(name: str, value: str | None) -> Any:
+    """The header as the default policy makes it, or None (absent, or beyond repair)."""
+    if value is None:
+        return None
+    from email import policy
+
     try:
-        return message[name]
+        return policy.default.header_factory(name, value)
+    except Exception:
+        return None
+
+
+def _text(name: str, value: str | None) -> str | None:
+    """An unstructured header's text: as written, or decoded when it has encoded words."""
+    if value is None or ("=?" not in value and value.isascii()):
+        return value
+    header = _policy_header(name, value)
+    try:
+        return None if header is None else str(header)
     except Exception:
         return None
 
@@ -147,22 +189,27 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _sender(message: Any) -> tuple[str, str | None]:
+def _sender(value: str | None) -> tuple[str, str | None]:
     from email.utils import getaddresses
 
-    header = _header(message, "From")
     pairs: list[tuple[str, str]] = []
-    try:
-        addresses = getattr(header, "addresses", None)
-        if addresses:
-            pairs = [(a.display_name or "", a.addr_spec or "") for a in addresses]
-    except Exception:
-        pairs = []
-    if not pairs and header is not None:
+    simple = _SIMPLE_FROM.fullmatch(value) if value is not None and "=?" not in value else None
+    if simple:
+        name = simple["quoted"] if simple["quoted"] is not None else simple["words"] or ""
+        pairs = [(name, simple["angle"] or simple["bare"])]
+    else:
+        header = _policy_header("from", value)
         try:
-            pairs = getaddresses([str(header)])
+            addresses = getattr(header, "addresses", None)
+            if addresses:
+                pairs = [(a.display_name or "", a.addr_spec or "") for a in addresses]
         except Exception:
             pairs = []
+        if not pairs and header is not None:
+            try:
+                pairs = getaddresses([str(header)])
+            except Exception:
+                pairs = []
     for name, address in pairs:
         try:
             email = customers.normalise_email(_clean(address))
@@ -173,16 +220,52 @@ def _sender(message: Any) -> tuple[str, str | None]:
     raise Malformed("no From address")
 
 
+def _find_body(top: Any, part: Any) -> Iterator[tuple[int, Any]]:
+    """EmailMessage.get_body's search (preferring plain, then html) over compat32 parts."""
+    if part.get_content_disposition() == "attachment":
+        return
+    maintype, subtype = part.get_content_type().split("/")
+    if maintype == "text":
+        if subtype in ("plain", "html"):
+            yield (0 if subtype == "plain" else 1), part
+        return
+    if maintype != "multipart" or not top.is_multipart():
+        return
+    if subtype != "related":
+        for subpart in part.get_payload():
+            yield from _find_body(top, subpart)
+        return
+    candidate = None
+    start = part.get_param("start")
+    if start:
+        for subpart in part.get_payload():
+            if subpart["content-id"] == start:
+                candidate = subpart
+                break
+    if candidate is None:
+        subparts = part.get_payload()
+        candidate = subparts[0] if subparts else None
+    if candidate is not None:
+        yield from _find_body(top, candidate)
+
+
 def _body(message: Any) -> str:
     """The text of the message: its text/plain part, else its HTML turned to text."""
+    part, best = None, 2
     try:
-        part = message.get_body(preferencelist=("plain", "html"))
+        for rank, found in _find_body(message, message):
+            if rank < best:
+                part, best = found, rank
+                if rank == 0:
+                    break
     except Exception:
         part = None
     if part is None:
         return ""
-    try:
-        content = part.get_content()
+    try:  # as the default policy's get_content reads a text part
+        content: Any = part.get_payload(decode=True).decode(
+            part.get_param("charset", "ASCII"), errors="replace"
+        )
     except Exception:
         try:
             content = part.get_payload(decode=True)
@@ -203,10 +286,14 @@ def _body(message: Any) -> str:
     return _clean(content).strip()
 
 
-def _sent_at(message: Any) -> str | None:
-    header = _header(message, "Date")
+def _sent_at(value: str | None) -> str | None:
+    """The Date header as the default policy reads it (parsedate_to_datetime), in UTC."""
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
     try:
-        moment = getattr(header, "datetime", None)
+        moment = parsedate_to_datetime(value)
         if not isinstance(moment, datetime):
             return None
         if moment.tzinfo is None:
@@ -216,48 +303,103 @@ def _sent_at(message: Any) -> str | None:
         return None
 
 
-def _ids(message: Any, name: str) -> list[str]:
-    header = _header(message, name)
+def _ids(name: str, value: str | None) -> list[str]:
     try:
-        found = _IDS.findall(_clean(str(header))) if header is not None else []
+        text = _text(name, value)
+        found = _IDS.findall(_clean(text)) if text is not None else []
         return [i for i in found if len(i) <= _MAX_ID]
     except Exception:
         return []
 
 
-def parse(data: bytes) -> Parsed:
-    """Read one RFC 5322 message; Malformed when it has no header block or no From address."""
+def _message_id(value: str | None, data: bytes) -> str:
+    """The message's key: its Message-ID without brackets, else a hash of the message."""
+    simple = _SIMPLE_ID.fullmatch(value) if value is not None and "=?" not in value else None
+    if simple:
+        message_id = simple[1]
+    else:
+        header = _policy_header("message-id", value)
+        try:
+            message_id = normalise_id(_clean(str(header))) if header is not None else ""
+        except Exception:
+            message_id = ""
+    if not message_id or len(message_id) > _MAX_ID or any(c.isspace() for c in message_id):
+        return _hash_key(data)
+    return message_id
+
+
+def _header_block(parser: Any, data: bytes) -> Any:
+    """The message's headers, its payload the rest as text (what parsing the whole message
+    with headersonly gives): the parser reads the lines up to the first blank line only,
+    unless a line before it ends the header block (then it reads them all)."""
+    blank = _BLANK.search(data)
+    if blank is not None:
+        message = parser.parsebytes(data[: blank.end()], headersonly=True)
+        if message.get_payload() == "":  # the blank line ended the header block
+            message.set_payload(data[blank.end() :].decode("ascii", "surrogateescape"))
+            return message
+    return parser.parsebytes(data, headersonly=True)
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a message's header block tells before its body is read: enough to know whether
+    it was taken already (its key) and whether it can be taken at all (a From address)."""
+
+    message: Any  # the compat32 Message of the header block (its payload the raw body)
+    fields: dict[str, str]
+    message_id: str
+    from_address: str
+    from_name: str | None
+
+
+def read_head(data: bytes) -> Head:
+    """A message's header block; Malformed when it has none or no From address."""
     from email import policy
     from email.parser import BytesParser
 
     try:
-        message = BytesParser(policy=policy.default).parsebytes(data)
+        message = _header_block(BytesParser(policy=policy.compat32), data)
         has_headers = bool(message.keys())
     except Exception:
         raise Malformed("no header block") from None
     if not has_headers:
         raise Malformed("no header block")
-    address, name = _sender(message)
-    raw_id = _header(message, "Message-ID")
-    try:
-        message_id = normalise_id(_clean(str(raw_id))) if raw_id is not None else ""
+    fields = _fields(message)
+    address, name = _sender(fields.get("from"))
+    return Head(message, fields, _message_id(fields.get("message-id"), data), address, name)
+
+
+def read_rest(head: Head, data: bytes) -> Parsed:
+    """The message whose header block is `head`: subject, body, date and thread."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = head.message
+    try:  # a multipart body is parsed into its parts; any other body is the text as it is
+        if message.get_content_maintype() == "multipart":
+            message = BytesParser(policy=policy.compat32).parsebytes(data)
     except Exception:
-        message_id = ""
-    if not message_id or len(message_id) > _MAX_ID or any(c.isspace() for c in message_id):
-        message_id = _hash_key(data)
-    subject_header = _header(message, "Subject")
+        pass
+    fields = head.fields
     try:
-        subject = " ".join(_clean(str(subject_header)).split()) if subject_header else ""
+        subject_text = _text("subject", fields.get("subject"))
+        subject = " ".join(_clean(subject_text).split()) if subject_text else ""
     except Exception:
         subject = ""
-    replying = _ids(message, "In-Reply-To")
-    references = _ids(message, "References")
+    replying = _ids("in-reply-to", fields.get("in-reply-to"))
+    references = _ids("references", fields.get("references"))
     return Parsed(
-        message_id=message_id, from_address=address, from_name=name, subject=subject,
-        body=_body(message), sent_at=_sent_at(message),
+        message_id=head.message_id, from_address=head.from_address, from_name=head.from_name,
+        subject=subject, body=_body(message), sent_at=_sent_at(fields.get("date")),
         in_reply_to=replying[0] if replying else None,
         reference_ids=" ".join(references) or None,
     )  # fmt: skip
+
+
+def parse(data: bytes) -> Parsed:
+    """Read one RFC 5322 message; Malformed when it has no header block or no From address."""
+    return read_rest(read_head(data), data)
 
 
 # --- ingesting -----------------------------------------------------------------------------
@@ -308,34 +450,52 @@ def ingest(
         return store.patiently(lambda: sql.taken(store.conn, wanted))
 
     reading = InboxReading(limit=limit, config=dict(config or {}), taken=taken)
-    batch: list[tuple[Parsed, str]] = []
-    started = time.monotonic()
+    batch: list[tuple[Head, bytes, str]] = []
+    size, started = 0, time.monotonic()
     try:
         for argument, source in sources:
             for raw in source.read(argument, reading):
-                parsed = _read_one(raw, limit, report, warn)
-                if parsed is None:
+                head = _read_one(raw, limit, report, warn)
+                if head is None:
                     continue
-                batch.append((parsed, source.name))
-                if len(batch) >= BATCH_MESSAGES or time.monotonic() - started > BATCH_SECONDS:
-                    _take(store, batch, report, rules, user)
-                    batch, started = [], time.monotonic()
+                batch.append((head, raw.data, source.name))
+                size += len(raw.data)
+                if (len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES
+                        or time.monotonic() - started > BATCH_SECONDS):  # fmt: skip
+                    _take(store, _new_ones(store, batch, report), report, rules, user)
+                    batch, size, started = [], 0, time.monotonic()
     finally:  # what was read is taken, even when a mailbox fails half-way
         if batch:
-            _take(store, batch, report, rules, user)
+            _take(store, _new_ones(store, batch, report), report, rules, user)
     return report
+
+
+def _new_ones(
+    store: Store, batch: list[tuple[Head, bytes, str]], report: Ingested
+) -> list[tuple[Parsed, str]]:
+    """The batch's messages not taken before, read to their end: mail an earlier run took
+    is counted as a duplicate from its header block alone (one query for the batch)."""
+    keys = [head.message_id for head, _, _ in batch]
+    taken = store.patiently(lambda: sql.taken(store.conn, keys))
+    new = []
+    for head, data, source in batch:
+        if head.message_id in taken:
+            report.duplicates += 1
+        else:
+            new.append((read_rest(head, data), source))
+    return new
 
 
 def _read_one(
     raw: RawMessage, limit: int, report: Ingested, warn: Callable[[str], None]
-) -> Parsed | None:
+) -> Head | None:
     if not isinstance(raw, RawMessage):
         raise OcxError(f"a mailbox source yielded {raw!r}, which is not a RawMessage")
     if raw.data is None or len(raw.data) > limit:
         line = f"{raw.label}: {raw.size:,} bytes, more than the limit of {limit:,}; skipped"
     else:
         try:
-            return parse(raw.data)
+            return read_head(raw.data)
         except Malformed as exc:
             line = f"{raw.label}: {exc}; skipped"
     report.problems.append(line)
@@ -353,16 +513,14 @@ def _take(
         conn = store.conn
         seen = sql.taken(conn, [p.message_id for p, _ in batch])
         received = clock.to_iso(clock.now())
-        owners: dict[str, int | None] = {}
+        owners = customers.ids_by_email(store, [p.from_address for p, _ in batch])
         touched: set[int] = set()
         for message, source in batch:
             if message.message_id in seen:
                 report.duplicates += 1
                 continue
             seen.add(message.message_id)
-            if message.from_address not in owners:
-                owners[message.from_address] = customers.id_by_email(store, message.from_address)
-            customer_id = owners[message.from_address]
+            customer_id = owners.get(message.from_address)
             filed: dict[str, Any] = {}
             thread = None
             if customer_id is not None:
