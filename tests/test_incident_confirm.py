@@ -378,7 +378,7 @@ def test_migration_0013_keeps_every_case_and_the_messages_pointing_at_them(
     world.ocx("incident", "resolve", "1", "--customer", "c2@example.com")  # migrates, then runs
     world.ocx("incident", "confirm", "1", "c1@example.com")
     names = [r["name"] for r in rows(db_path, "SELECT name FROM migrations ORDER BY id")]
-    assert names[-1] == "0013_confirmed" and names.count("0013_confirmed") == 1
+    assert names.count("0013_confirmed") == 1  # and any later migration after it
 
     after = rows(db_path, "SELECT * FROM cases ORDER BY id")
     assert [c["id"] for c in after] == [c["id"] for c in cases_before]
