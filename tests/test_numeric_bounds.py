@@ -71,6 +71,7 @@ NUMERIC: dict[tuple[str, str], tuple[int, int, list[str]]] = {
     ("customer timeline", "--limit"): (1, 1_000_000, ["customer", "timeline", "jim@example.com", "--limit", "VALUE"]),
     ("outbox list", "--limit"): (1, 1_000_000, ["outbox", "list", "--limit", "VALUE"]),
     ("incident new", "--severity"): (1, 4, ["incident", "new", "Sync down", "--severity", "VALUE"]),
+    ("inbox ingest", "--max-bytes"): (1, 1 << 30, ["inbox", "ingest", "EMPTY_MAILDIR", "--max-bytes", "VALUE"]),
 }  # fmt: skip
 
 # (command, option) -> arguments that put VALUE in the option (a WHEN or a DURATION)
@@ -128,6 +129,12 @@ IDS: dict[tuple[str, str], list[str]] = {
     ("customer export", "ref"): ["customer", "export", "VALUE"],
     ("cadence set", "ref"): ["cadence", "set", "VALUE", "daily*5,weekly"],
     ("cadence stop", "ref"): ["cadence", "stop", "VALUE"],
+    ("customer promises", "ref"): ["customer", "promises", "VALUE"],
+    ("incident confirm", "incident"): ["incident", "confirm", "VALUE", "jim@example.com"],
+    ("incident confirm", "ref"): ["incident", "confirm", "1", "VALUE"],
+    ("incident reopen", "incident"): ["incident", "reopen", "VALUE", "jim@example.com", "--note", "x"],
+    ("incident reopen", "ref"): ["incident", "reopen", "1", "VALUE", "--note", "x"],
+    ("inbox assign", "ref"): ["inbox", "assign", "nobody@example.com", "VALUE"],
 }  # fmt: skip
 
 # Arguments that are not ids (text, names, paths); an argument in neither table fails.
@@ -138,6 +145,7 @@ NOT_IDS = {
     ("import", "paths"), ("incident new", "title"), ("notify test", "channel"),
     ("postmortem review", "reviewer"), ("postmortem action", "text"), ("promise add", "text"),
     ("team add", "handle"), ("team edit", "handle"), ("db copy", "source"), ("db copy", "target"),
+    ("inbox ingest", "sources"), ("inbox assign", "message_id"),
 }  # fmt: skip
 
 
@@ -204,11 +212,16 @@ def test_the_id_table_covers_every_argument_and_ref_option() -> None:
 
 
 @pytest.fixture
-def world(run: Run, initialized: Path) -> Run:
+def world(run: Run, initialized: Path, tmp_path: Path) -> Run:
     """The sample customers; tester (the config user) and kim on the team; INC-1 with a case
-    for every customer; postmortem 1; promise 1. Every command runs at NOW."""
+    for every customer; postmortem 1; promise 1; an empty Maildir (EMPTY_MAILDIR in a
+    command's arguments). Every command runs at NOW."""
+    maildir = tmp_path / "empty-maildir"
+    for folder in ("cur", "new", "tmp"):
+        (maildir / folder).mkdir(parents=True)
 
     def at_now(*args: str, env: dict[str, str | None] | None = None) -> Result:
+        args = tuple(str(maildir) if arg == "EMPTY_MAILDIR" else arg for arg in args)
         return run(*args, env={**AT_NOW, **(env or {})})
 
     for args in (

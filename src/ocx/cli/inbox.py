@@ -6,7 +6,7 @@ import click
 
 from ocx import clock, render
 from ocx.cli.app import App
-from ocx.cli.options import json_option, no_header_option
+from ocx.cli.options import Bounded, json_option, no_header_option
 
 _DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # ocx.inbox.DEFAULT_MAX_BYTES, without importing it
 
@@ -23,7 +23,7 @@ def inbox_group() -> None:
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
     "--max-bytes",
-    type=click.IntRange(min=1),
+    type=Bounded(1, 1 << 30),
     default=_DEFAULT_MAX_BYTES,
     show_default=True,
     help="A larger message is named on stderr and skipped.",
