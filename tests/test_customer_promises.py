@@ -185,3 +185,70 @@ def test_text_output_is_a_table_in_a_pipe_with_the_follow_through_line(
     assert empty == "Follow-through (last 90 days): n/a, nothing came due\n"
     line = assert_error(run("customer", "promises", "nobody@example.com", env=at(NOW)))
     assert "nobody@example.com" in line
+
+
+# --- report customers --at-risk: follow-through ---------------------------------------------
+
+
+def at_risk(run: Run, load_json: LoadJson, when: datetime) -> dict[str, list[dict[str, Any]]]:
+    found = load_json(run("report", "customers", "--at-risk", "--json", env=at(when)))
+    return {item["customer"]: item["reasons"] for item in found}
+
+
+def test_fewer_than_3_of_the_last_5_kept_on_time_puts_a_customer_at_risk_until_kept_again(
+    run: Run, promise: Promise, load_json: LoadJson
+) -> None:
+    start = NOW - 30 * DAY
+
+    def history(ref: str, fates: str, first: datetime) -> datetime:
+        """One promise a day from `first`: k kept on time, l kept late; the next day."""
+        day = first
+        for fate in fates:
+            due = day + HOUR
+            promise(ref, day, due, done=due if fate == "k" else due + MINUTE)
+            day += DAY
+        return day
+
+    # margo: 5 due, 2 kept on time: at risk; jim: only 2 came due, both late: not yet a pattern
+    # judy: 3 came due, all late: at risk (3 missed, though fewer than 5 came due)
+    next_day = history("margo", "llkll", start)
+    history("jim", "ll", start)
+    history("judy", "lll", start)
+    found = at_risk(run, load_json, NOW)
+    assert set(found) == {"margo@example.com", "judy@example.com"}
+    (reason,) = found["margo@example.com"]
+    assert reason == {"kind": "follow_through", "count": 4,
+                      "text": "kept 1 of their last 5 promises on time"}  # fmt: skip
+    assert found["judy@example.com"] == [{"kind": "follow_through", "count": 3,
+                                          "text": "kept 0 of their last 3 promises on time"}]  # fmt: skip
+    # a promise not yet due changes nothing; one kept on time: l k l l k, still at risk
+    promise("margo", next_day, NOW + DAY)
+    next_day = history("margo", "k", next_day)
+    assert at_risk(run, load_json, NOW)["margo@example.com"][0]["count"] == 3
+    # another: k l l k k, 3 of the last 5 kept on time, and the reason goes away
+    history("margo", "k", next_day)
+    assert "margo@example.com" not in at_risk(run, load_json, NOW)
+    assert listed(run, load_json, "margo")["follow_through"] == pytest.approx(3 / 7)
+
+
+def test_broken_next_updates_count_against_the_customer_they_covered(
+    run: Run, world: Path, tmp_path: Path, load_json: LoadJson, promise: Promise
+) -> None:
+    refs = tmp_path / "refs.txt"
+    refs.write_text("margo@example.com\n", encoding="utf-8")
+    for i, hour in enumerate((0, 5, 10), 1):
+        made = T0 + hour * HOUR
+        ok(run("incident", "new", f"Outage {i}", "--lead", "sam", env=at(made)))
+        ok(run("incident", "fanout", f"INC-{i}", "--customers", str(refs), env=at(made)))
+        ok(run("incident", "update", str(i), "--message", "On it", "--next-update", "1h",
+               env=at(made)))  # fmt: skip
+        # the call the update asks for (margo has no channel) is made at once: kept on time
+        for p in load_json(run("promise", "list", "--customer", "margo", "--json",
+                               env=at(made))):  # fmt: skip
+            ok(run("promise", "done", str(p["id"]), env=at(made)))
+    # the three next updates, due an hour after each, were never sent: broken
+    kinds = [(p["kind"], p["outcome"]) for p in listed(run, load_json, "margo")["promises"]]
+    assert kinds.count(("next_update", "broken")) == 3
+    reasons = at_risk(run, load_json, NOW)["margo@example.com"]
+    assert {"kind": "follow_through", "count": 3,
+            "text": "kept 0 of their last 3 promises on time"} in reasons  # fmt: skip

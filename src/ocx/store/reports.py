@@ -198,3 +198,68 @@ def customer_names(conn: sqlite3.Connection, ids: list[int]) -> dict[int, sqlite
         )
         out.update({row["id"]: row for row in rows})
     return out
+
+
+def missed_by_customer(conn: sqlite3.Connection, now: str, at_least: int) -> dict[int, int]:
+    """Customers who were made at least `at_least` promises that were not kept on time
+    (ocx.store.promises' MISSED, of every promise customer_links names: their own, and those
+    to no one customer about their case or message or covering their case), and how many.
+    Only such a customer can be at risk by follow-through: this narrows the customers whose
+    last promises follow_through_rows reads.
+
+    Their own come counted by customer from the partial index promises_missed, in its order
+    (no sort, no table row read); the few promises to no one customer are counted here, and
+    a customer they name who is not counted yet gets their own misses counted too."""
+    from ocx.store.promises import MISSED, missed_to_no_one
+
+    counts = {
+        customer_id: n
+        for customer_id, n in conn.execute(
+            "SELECT p.customer_id, count(*) FROM promises p "
+            f"WHERE p.customer_id IS NOT NULL AND {MISSED} "
+            "GROUP BY p.customer_id HAVING count(*) >= :least",
+            {"now": now, "least": at_least},
+        )
+    }
+    others: dict[int, int] = {}
+    for customer_id, _ in conn.execute(missed_to_no_one(), {"now": now}):
+        others[customer_id] = others.get(customer_id, 0) + 1
+    out = dict(counts)
+    rest = [customer_id for customer_id in others if customer_id not in counts]
+    for chunk in _chunks(rest):
+        marks = {f"c{i}": customer_id for i, customer_id in enumerate(chunk)}
+        out.update(
+            conn.execute(
+                "SELECT p.customer_id, count(*) FROM promises p "
+                f"WHERE p.customer_id IN ({', '.join(':' + k for k in marks)}) AND {MISSED} "
+                "GROUP BY p.customer_id",
+                {"now": now, **marks},
+            ).fetchall()
+        )
+    for customer_id, n in others.items():
+        out[customer_id] = out.get(customer_id, 0) + n
+    return {customer_id: n for customer_id, n in out.items() if n >= at_least}
+
+
+def follow_through_rows(
+    conn: sqlite3.Connection, ids: list[int], now: str
+) -> list[tuple[int, str, int, bool]]:
+    """(customer, original due time, promise id, kept on time) of every promise made to
+    these customers that came due by `now` and counts: kept, kept late or broken (not
+    cancelled before it was due, nor open at its due time itself)."""
+    from ocx.store.promises import customer_links
+
+    out: list[tuple[int, str, int, bool]] = []
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" * len(chunk))
+        links = customer_links(f"{{c}} IN ({marks})")
+        sql = (
+            "SELECT l.customer_id, p.due_at, p.id, "
+            "CASE WHEN p.state = 'done' AND p.done_at <= p.due_at THEN 1 ELSE 0 END "
+            f"FROM ({links}) AS l JOIN promises p ON p.id = l.promise_id "
+            "WHERE p.due_at <= ? AND NOT (p.state = 'cancelled' AND p.cancelled_at < p.due_at) "
+            "AND NOT (p.state = 'open' AND p.due_at >= ?)"
+        )
+        params = [*chunk, *chunk, *chunk, *chunk, now, now]
+        out.extend((row[0], row[1], row[2], bool(row[3])) for row in conn.execute(sql, params))
+    return out
