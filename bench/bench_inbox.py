@@ -18,8 +18,10 @@ being the first messages of the large one. For each size, whole processes, timed
   counts are checked against what was generated (ingested + unmatched = all, 0 duplicates);
 - the same command again over the same mbox: every message a duplicate (checked).
 
-Peak RSS (ru_maxrss of the child) is in each row's note; flat memory means the peak at the
-large size is about the peak at the small one (the last note compares them).
+CPU seconds (user + system) and peak RSS (ru_maxrss) of the child are in each row's note
+(on a shared machine the wall time also holds others' turns on the CPUs); flat memory
+means the peak at the large size is about the peak at the small one (the last note
+compares them).
 Goal: the first ingest of the large mbox under 60 s (6 s for 10,000 with --quick).
 
     python bench/run.py --only inbox [--quick]
@@ -215,8 +217,9 @@ def _mbox(size: int, seed: int) -> tuple[Path, dict[str, Any]]:
 # --- timing ---------------------------------------------------------------------------------
 
 
-def _run(argv: list[str], env: dict[str, str], tmp: Path) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB, the child's ru_maxrss) and stdout of one child process."""
+def _run(argv: list[str], env: dict[str, str], tmp: Path) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MB, the child's ru_maxrss), stdout and CPU seconds (user +
+    system: on a shared machine the wall time also holds the time others had the CPUs)."""
     out_path, err_path = tmp / "inbox-stdout", tmp / "inbox-stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
@@ -230,7 +233,8 @@ def _run(argv: list[str], env: dict[str, str], tmp: Path) -> tuple[float, float,
         stderr = err_path.read_text(errors="replace").strip()
         raise BenchError(f"{' '.join(map(str, argv))} failed ({process.returncode}): "
                          f"{stderr[-500:]}")  # fmt: skip
-    return seconds, usage.ru_maxrss / 1024, stdout  # ru_maxrss is in KB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, stdout, cpu  # ru_maxrss is in KB on Linux
 
 
 def _counts(stdout: str) -> dict[str, int]:
@@ -275,11 +279,11 @@ def run(ctx: Context) -> list[Row]:
         meta = ctx.facts["inbox_mboxes"][str(size)]
         mbox = meta["path"]
         log(f"inbox: floor over {size:,} messages")
-        floor_s, floor_rss, out = _run([sys.executable, "-c", FLOOR, mbox], env, ctx.tmp)
+        floor_s, floor_rss, out, floor_cpu = _run([sys.executable, "-c", FLOOR, mbox], env, ctx.tmp)
         if out.strip() != str(size):
             raise BenchError(f"the floor read {out.strip()} messages of {size:,}")
         floor = Row(NAME, f"floor: mailbox.mbox + compat32 ({size:,} messages)",
-                    [floor_s * 1000], note=f"peak RSS {floor_rss:,.0f} MB, "
+                    [floor_s * 1000], note=f"CPU {floor_cpu:.1f} s, peak RSS {floor_rss:,.0f} MB, "
                     f"{size / floor_s:,.0f} msg/s, mbox {meta['bytes'] / 1e6:,.0f} MB")  # fmt: skip
         db = ctx.tmp / "inbox.db"
         for suffix in ("", "-wal", "-shm"):
@@ -287,21 +291,23 @@ def run(ctx: Context) -> list[Row]:
         shutil.copyfile(ctx.facts["inbox_customers"], db)
         command = [str(ctx.ocx), "--db", str(db), "inbox", "ingest", mbox, "--json"]
         log(f"inbox: ocx inbox ingest, {size:,} messages (first)")
-        first_s, first_rss, out = _run(command, env, ctx.tmp)
+        first_s, first_rss, out, first_cpu = _run(command, env, ctx.tmp)
         _expect(_counts(out), {"ingested": meta["matched"], "duplicates": 0,
                                "unmatched": meta["unmatched"]}, "first run")  # fmt: skip
         log(f"inbox: ocx inbox ingest, {size:,} messages (again: all duplicates)")
-        again_s, again_rss, out = _run(command, env, ctx.tmp)
+        again_s, again_rss, out, again_cpu = _run(command, env, ctx.tmp)
         _expect(_counts(out), {"ingested": 0, "duplicates": size, "unmatched": 0}, "second run")
         peaks[size] = first_rss
         goal = Goal(GOAL_MS * size / 100_000, "ms") if size == large else None
         rows += [
             floor,
             Row(NAME, f"ocx inbox ingest ({size:,}, first)", [first_s * 1000], baseline=floor,
-                goal=goal, note=f"peak RSS {first_rss:,.0f} MB, {size / first_s:,.0f} msg/s, "
+                goal=goal, note=f"CPU {first_cpu:.1f} s, peak RSS {first_rss:,.0f} MB, "
+                f"{size / first_s:,.0f} msg/s, "
                 f"{meta['matched']:,} matched, {meta['unmatched']:,} unmatched"),
             Row(NAME, f"ocx inbox ingest ({size:,}, again)", [again_s * 1000], baseline=floor,
-                note=f"peak RSS {again_rss:,.0f} MB, {size / again_s:,.0f} msg/s, "
+                note=f"CPU {again_cpu:.1f} s, peak RSS {again_rss:,.0f} MB, "
+                f"{size / again_s:,.0f} msg/s, "
                 "all duplicates"),
         ]  # fmt: skip
         for suffix in ("", "-wal", "-shm"):
