@@ -34,9 +34,8 @@ NOW = "2026-11-25T10:00:00Z"
 WEEK_AGO = "2026-11-18T10:00:00Z"
 # What may be scanned: the incidents (one row each, a few a month), the recursive list of
 # owners, the candidates and ranking inside cadence_targets, subqueries (`contacts` is the
-# union inbound_contacts reads, named because PostgreSQL 15 wants a name on it), and `unkept`:
-# the promises to no one customer not kept on time, a range of promises_missed, materialized.
-SMALL = ("incidents", "i", "owners", "candidates", "r", "contacts", "unkept")
+# union inbound_contacts reads, named because PostgreSQL 15 wants a name on it).
+SMALL = ("incidents", "i", "owners", "candidates", "r", "contacts")
 
 
 def ok(result: Result) -> Result:
@@ -107,28 +106,6 @@ def test_overdue_promises_come_from_the_open_promises_index(conn: sqlite3.Connec
     assert_uses(plan, "promises_open_due")
 
 
-def test_follow_through_misses_come_from_the_missed_promises_index(
-    conn: sqlite3.Connection,
-) -> None:
-    """Customers with promises not kept on time: their own counted in the order of the
-    partial index promises_missed, then the few to no one customer from its NULL range."""
-    own, to_no_one, *rest = plans(conn, lambda c: sql.missed_by_customer(c, NOW, 1))
-    assert_uses(own, "promises_missed")
-    assert "COVERING INDEX promises_missed (customer_id>?)" in own
-    assert "TEMP B-TREE" not in own
-    assert_no_big_scan(to_no_one)
-    assert "MATERIALIZE unkept" in to_no_one
-    assert rest == []  # margo's overdue promise is her own: no customer to count again
-
-
-def test_the_last_promises_of_the_candidates_are_read_customer_by_customer(
-    conn: sqlite3.Connection,
-) -> None:
-    (plan,) = plans(conn, lambda c: sql.follow_through_rows(c, [1, 2], NOW))
-    assert_uses(plan, "promises_customer", "cases_customer", "inbox_customer")
-    assert plan.count("INDEX promises_subject (subject_type=? AND subject_id=?)") == 3, plan
-
-
 def test_uncontacted_cases_come_incident_by_incident_from_the_queue_index(
     conn: sqlite3.Connection,
 ) -> None:
@@ -184,9 +161,7 @@ def test_the_at_risk_list_scans_no_big_table_end_to_end(
     # margo's promise is overdue; both are in the open incident, not contacted
     assert {f.customer for f in found} == {"margo@example.com", "jim@example.com"}
     statements = [(t, p) for t, p in recorder.statements if t not in ("BEGIN", "COMMIT")]
-    # nobody wrote in three times: no cadence lookup; nobody missed 3 promises: the
-    # follow-through counts (own, to no one) and no one's last promises read
-    assert len(statements) == 6
+    assert len(statements) == 4  # nobody wrote in three times: no cadence lookup
     for text, params in statements:
         assert_no_big_scan(
             "\n".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {text}", params))
@@ -322,24 +297,6 @@ def test_indexed_at_risk_statements_find_what_a_full_scan_finds(
                    for row in sql.uncontacted_cases(crowd)}  # fmt: skip
     assert {k: {**v, "customer_id": k} for k, v in expected_cases.items()} == found_cases
     assert found_cases
-
-
-def test_follow_through_misses_count_what_a_full_scan_counts(crowd: sqlite3.Connection) -> None:
-    """missed_by_customer's candidates are the customers with 3 or more of their own
-    promises not kept on time by a plain scan (the crowd has no promise to no one customer
-    about a case, a message or an incident), at each `now`."""
-    for now_minutes in (0, 20 * 24 * 60, 60 * 24 * 60):
-        now = stamp(now_minutes)
-        scan = crowd.execute(
-            "SELECT customer_id, count(*) FROM promises NOT INDEXED "
-            "WHERE customer_id IS NOT NULL AND ((state = 'done' AND done_at > due_at) "
-            "OR (state = 'cancelled' AND cancelled_at >= due_at) "
-            "OR (state = 'open' AND due_at < ?)) GROUP BY customer_id HAVING count(*) >= 3",
-            (now,),
-        )
-        expected = dict(scan.fetchall())
-        assert sql.missed_by_customer(crowd, now, 3) == expected
-        assert expected or now_minutes == 0
 
 
 def test_incident_figures_match_the_cases_read_one_by_one(crowd: sqlite3.Connection) -> None:

@@ -91,33 +91,9 @@ class AtRisk:
                 "score": self.score, "reasons": self.reasons, "suggestion": self.suggestion}  # fmt: skip
 
 
-FOLLOW_THROUGH_LAST = 5  # the promises that came due last, per customer
-FOLLOW_THROUGH_MISSED = 3  # not kept on time, of those, that puts a customer at risk
-FOLLOW_THROUGH_WEIGHT = 10  # per promise of those not kept on time
-
-
-def follow_through(conn: Any, now: str) -> dict[int, tuple[int, int, str]]:
-    """Customers who did not get at least 3 of their 5 most recently due promises on time
-    (kept late, broken, or open past due; by original due time): {customer: (kept on time,
-    how many of the last 5 came due, the earliest of their due times)}. With fewer than 5
-    come due, 3 must have been missed: two misses are not yet a pattern."""
-    candidates = list(sql.missed_by_customer(conn, now, FOLLOW_THROUGH_MISSED))
-    mine: dict[int, list[tuple[str, int, bool]]] = {}
-    for customer_id, due_at, promise_id, on_time in sql.follow_through_rows(conn, candidates, now):
-        mine.setdefault(customer_id, []).append((due_at, promise_id, on_time))
-    out = {}
-    for customer_id, items in mine.items():
-        last = sorted(set(items), reverse=True)[:FOLLOW_THROUGH_LAST]
-        kept = sum(on_time for _, _, on_time in last)
-        if len(last) - kept >= FOLLOW_THROUGH_MISSED:
-            out[customer_id] = (kept, len(last), last[-1][0])
-    return out
-
-
 def at_risk(store: Store, config: dict[str, Any]) -> list[AtRisk]:
     """Customers who need attention now, most urgent first: overdue promises weigh most, then
-    incident cases nobody has contacted and promises not kept on time lately, then squeaky
-    wheels without a cadence."""
+    incident cases nobody has contacted, then squeaky wheels without a cadence."""
     try:
         contacts = int(config.get("squeaky_contacts", 3))
         days = float(config.get("squeaky_days", 7))
@@ -156,12 +132,6 @@ def at_risk(store: Store, config: dict[str, Any]) -> list[AtRisk]:
             item.reasons.append({"kind": "squeaky_wheel", "count": row["n"],
                                  "text": f"{row['n']} inbound contacts in {days:g} days and no cadence"})  # fmt: skip
             item.oldest = item.oldest or row["latest"]
-        for customer_id, (kept, judged, oldest) in follow_through(conn, stamp).items():
-            item = entry(customer_id)
-            item.score += FOLLOW_THROUGH_WEIGHT * (judged - kept)
-            item.oldest = min(item.oldest or oldest, oldest)
-            item.reasons.append({"kind": "follow_through", "count": judged - kept,
-                                 "text": f"kept {kept} of their last {judged} promises on time"})  # fmt: skip
         names = sql.customer_names(conn, list(found))
     for customer_id, item in found.items():
         item.customer = names[customer_id]["email"]

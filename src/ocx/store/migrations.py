@@ -474,24 +474,6 @@ def _confirmed(conn: sqlite3.Connection) -> None:
         raise OcxError(f"widening the CHECK on cases.state failed its check: {check}")
 
 
-@migration("0014_follow_through")
-def _follow_through(conn: sqlite3.Connection) -> None:
-    """Who is at risk by follow-through (fewer than 3 of their last 5 promises kept on time)
-    is found from the promises not kept on time, not from every promise: an index of those
-    kept late or cancelled at or after their due time, by customer and due time, with the
-    open ones (past their original due time at some `now`: a snoozed one too, which
-    promises_open_due, by the snoozed time, cannot find). Every column the count reads is in
-    it (ocx.store.promises.MISSED)."""
-    _run(
-        conn,
-        """
-        CREATE INDEX promises_missed ON promises (customer_id, due_at, state, done_at, cancelled_at)
-            WHERE state = 'open' OR (state = 'done' AND done_at > due_at)
-               OR (state = 'cancelled' AND cancelled_at >= due_at)
-        """,
-    )
-
-
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

@@ -434,9 +434,4 @@ ALTER TABLE cases
     ADD COLUMN confirmed_at TEXT COLLATE "C",
     ADD COLUMN confirmed_by TEXT COLLATE "C";
 """,
-    "0014_follow_through": """
-CREATE INDEX promises_missed ON promises (customer_id, due_at, state, done_at, cancelled_at)
-    WHERE state = 'open' OR (state = 'done' AND done_at > due_at)
-       OR (state = 'cancelled' AND cancelled_at >= due_at);
-""",
 }

@@ -168,67 +168,39 @@ COVERS = (
 NEXT_UPDATE = "p.customer_id IS NULL AND p.subject_type = 'incident'"
 
 # Promises that came due and were not kept on time, judged by the ORIGINAL due time: kept
-# late, cancelled at or after it, or still open past it (:now). UNKEPT is the WHERE of the
-# partial index promises_missed (migration 0014) word for word, so SQLite reads that index
-# (it holds every column MISSED reads) and not the table.
-UNKEPT = (
-    "(p.state = 'open' OR (p.state = 'done' AND p.done_at > p.due_at) "
-    "OR (p.state = 'cancelled' AND p.cancelled_at >= p.due_at))"
+# late, cancelled at or after it, or still open past it (:now).
+MISSED = (
+    "((p.state = 'done' AND p.done_at > p.due_at) "
+    "OR (p.state = 'cancelled' AND p.cancelled_at >= p.due_at) "
+    "OR (p.state = 'open' AND p.due_at < :now))"
 )
-MISSED = f"({UNKEPT} AND (p.state <> 'open' OR p.due_at < :now))"
 
 
-def customer_links(where: str, *, also: str = "1 = 1") -> str:
+def customer_links(where: str, *, also: str = "1 = 1", own_by_scan: bool = False) -> str:
     """(customer_id, promise_id) for every promise made to a customer: their own (customer_id
     set: what they were promised, their reply and check promises), a promise to no one
     customer about their case or their message (subject 'case' or 'inbox'), and the
     next-update promises that covered one of their cases (COVERS). `where` filters the
     customers ({c} is the customer column of each part), `also` the promises (on p).
-
-    For a few customers: each part starts from them (promises_customer, cases_customer,
-    inbox_customer) and reaches the promises about their cases and messages through
-    promises_subject. CROSS JOIN keeps that order on SQLite (left to right); without it the
-    planner would walk every promise about any case."""
+    `own_by_scan`: read their own promises in one pass over the table, not through
+    promises_customer (for every customer at once)."""
+    own = "+p.customer_id" if own_by_scan else "p.customer_id"
     return f"""
         SELECT p.customer_id, p.id AS promise_id FROM promises p
-         WHERE p.customer_id IS NOT NULL AND {where.format(c="p.customer_id")} AND {also}
+         WHERE p.customer_id IS NOT NULL AND {where.format(c=own)} AND {also}
         UNION ALL
-        SELECT k.customer_id, p.id FROM cases k CROSS JOIN promises p
-         WHERE p.subject_type = 'case' AND p.subject_id = k.id AND p.customer_id IS NULL
+        SELECT k.customer_id, p.id FROM promises p JOIN cases k ON k.id = p.subject_id
+         WHERE p.customer_id IS NULL AND p.subject_type = 'case'
            AND {where.format(c="k.customer_id")} AND {also}
         UNION ALL
-        SELECT m.customer_id, p.id FROM inbox m CROSS JOIN promises p
-         WHERE p.subject_type = 'inbox' AND p.subject_id = m.id AND p.customer_id IS NULL
+        SELECT m.customer_id, p.id FROM promises p JOIN inbox m ON m.id = p.subject_id
+         WHERE p.customer_id IS NULL AND p.subject_type = 'inbox'
            AND {where.format(c="m.customer_id")} AND {also}
         UNION ALL
-        SELECT k.customer_id, p.id FROM cases k CROSS JOIN promises p
-         WHERE p.subject_type = 'incident' AND p.subject_id = k.incident_id
-           AND p.customer_id IS NULL AND {COVERS} AND {where.format(c="k.customer_id")}
+        SELECT k.customer_id, p.id FROM cases k JOIN promises p
+            ON p.subject_type = 'incident' AND p.subject_id = k.incident_id
+         WHERE p.customer_id IS NULL AND {COVERS} AND {where.format(c="k.customer_id")}
            AND {also}"""
-
-
-def missed_to_no_one() -> str:
-    """(customer_id, promise_id) of the promises made to no one customer that customer_links
-    gives a customer (about their case or message, or a next update covering their case) and
-    that were not kept on time (MISSED, at :now), for every customer at once. They start
-    from those promises, a range of promises_missed (few: MATERIALIZED keeps the planner from
-    starting at every promise about a case instead), named `unkept` in COVERS."""
-    return f"""
-        WITH unkept AS MATERIALIZED (
-            SELECT p.id, p.subject_type, p.subject_id, p.state, p.due_at, p.done_at,
-                   p.cancelled_at, p.created_at
-              FROM promises p WHERE p.customer_id IS NULL AND {MISSED}
-        )
-        SELECT k.customer_id, unkept.id AS promise_id FROM unkept CROSS JOIN cases k
-         WHERE unkept.subject_type = 'case' AND k.id = unkept.subject_id
-        UNION ALL
-        SELECT m.customer_id, unkept.id FROM unkept CROSS JOIN inbox m
-         WHERE unkept.subject_type = 'inbox' AND m.id = unkept.subject_id
-           AND m.customer_id IS NOT NULL
-        UNION ALL
-        SELECT k.customer_id, unkept.id FROM unkept CROSS JOIN cases k
-         WHERE unkept.subject_type = 'incident' AND k.incident_id = unkept.subject_id
-           AND {COVERS.replace("p.", "unkept.")}"""
 
 
 def promises_to_customer(conn: sqlite3.Connection, customer_id: int) -> list[sqlite3.Row]:
