@@ -397,7 +397,7 @@ def at_risk_world(run: Run, initialized: Path, env: Path) -> Path:
     dan  exactly 3 inbound contacts this week, no cadence       -> 3
     not at risk: eve (5 inbound, own cadence), kay (4 inbound, tag cadence), fay (2 inbound
     this week, 1 eight days ago), gus (5 outbound), hal (contacted in INC-1), mo (case in a
-    resolved incident), ivy (promise snoozed: not due yet), jo (promise kept late), pat
+    resolved incident, confirmed), ivy (promise snoozed: not due yet), jo (promise kept late), pat
     (2 inbound this week)."""
     write_config(env)
     before = at(NOW - 60 * DAY)
@@ -424,6 +424,8 @@ def at_risk_world(run: Run, initialized: Path, env: Path) -> Path:
     ok(run("incident", "new", "Old outage", env=at(NOW - 3 * DAY)))  # INC-3, resolved
     ok(run("incident", "fanout", "3", "--tag", "gone", env=at(NOW - 3 * DAY)))
     ok(run("incident", "resolve", "3", env=at(NOW - 2 * DAY)))
+    # she says it is fixed: the promise to check with her is kept, not overdue
+    ok(run("incident", "confirm", "3", email("mo"), env=at(NOW - 2 * DAY + HOUR)))
 
     days = [NOW - d * DAY for d in (6, 5, 4, 3, 2)]
     inbound(run, "lou", *days[:4])
