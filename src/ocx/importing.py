@@ -138,14 +138,17 @@ def run(
                         held = record
                         break
                     job.feed(record)
-                    if progress is not None and job.seen % 1000 == 0:
-                        progress(job.seen)
+                    if job.seen % 1000 == 0:
+                        if one_transaction:  # one long batch: plan its later lookups on
+                            job.refresh_statistics()  # what it has written so far
+                        if progress is not None:
+                            progress(job.seen)
                 else:
                     done = True
                 job.flush()
+                job.refresh_statistics()  # before the reindex, which reads the whole batch
                 customers.reindex_many(store, job.touched)
                 job.touched.clear()
-                job.refresh_statistics()
                 if dry_run:
                     raise _DryRun
             kept = job.summary.taken()

@@ -270,8 +270,9 @@ class Job:
         self.left_out.clear()
 
     def refresh_statistics(self) -> None:
-        """After a batch: refresh the database's statistics of the tables an import writes
-        whenever what it has taken in has doubled since the last time (a few times in all).
+        """Before a batch's reindex, and now and then inside one long batch (--atomic, a dry
+        run): refresh the database's statistics of the tables an import writes whenever what
+        it has taken in has doubled since the last time (a few times in all).
         A PostgreSQL database the import started empty is otherwise planned as empty: every
         lookup of the next batch scans whole tables."""
         taken = sum(self.summary.taken().values())
