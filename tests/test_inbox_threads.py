@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ocx.plugins.notify_email import key_of, message_id
+from ocx.message_ids import key_of, message_id
 from ocx.testing import query
 
 if TYPE_CHECKING:
@@ -263,7 +263,10 @@ def test_each_customer_gets_a_reply_promise_due_by_their_pace_from_when_ocx_took
     (inbox_row,) = query(world.db, "SELECT id FROM inbox WHERE subject = 'Export broken'")
     assert promise["subject_id"] == inbox_row["id"]
     made = [e for e in world.json("customer", "timeline", MARGO) if e["kind"] == "promise"]
-    assert made[0]["text"] == f"Promised: Reply to Margo Lane: Export broken (due {z(NOW + DAY)}, owner tester)"
+    assert (
+        made[0]["text"]
+        == f"Promised: Reply to Margo Lane: Export broken (due {z(NOW + DAY)}, owner tester)"
+    )
 
 
 def test_reply_within_and_inbox_owner_in_the_config(world: World) -> None:

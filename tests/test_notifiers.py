@@ -14,10 +14,10 @@ import pytest
 
 from ocx.channels import check_channel, deliver
 from ocx.errors import OcxError
+from ocx.message_ids import message_id
 from ocx.plugin_api import Notifier, OutboundMessage
 from ocx.pluginhost import Plugins
 from ocx.plugins.notifiers import BUILTIN_NOTIFIERS
-from ocx.plugins.notify_email import message_id
 
 KEY = "promise:12:2026-12-01T15:00:00+00:00:reminder"
 SECRET = "s3cret-hmac-key-\u00e9"

@@ -9,7 +9,8 @@
   as_dict, export_pages...);
 - errors: OcxError, ChannelDown, ImportFileError, NoDatabase;
 - for notifiers: channel_secret, one_line, timeout_problem, addressed_as (the address rule of
-  a channel that names people), now() (honours OCX_NOW) and OCX_VERSION;
+  a channel that names people), now() (honours OCX_NOW), OCX_VERSION, and message_id() /
+  key_of() (ocx's Message-ID for a message's key, and back);
 - for command plugins: App (what `click.pass_obj` gives a command) and customer_listing().
 
 Cheap to import, since it is on ocx's start-up path: the import helpers and App are loaded
@@ -118,6 +119,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     # the core's channel rules, so a plugin's channel type is checked and addressed as a
     # built-in one is
     "ocx.channels": ("addressed_as", "one_line", "timeout_problem"),
+    # the Message-ID a message's key becomes, which the inbox reads back from replies
+    "ocx.message_ids": ("message_id", "key_of"),
     # pluggy loads with the plugin manager, before any plugin module uses the marker
     "ocx.hookspecs": ("hookimpl",),
 }  # fmt: skip

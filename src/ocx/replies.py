@@ -71,7 +71,7 @@ class Thread:
 def _ocx_keys(in_reply_to: str | None, reference_ids: str | None) -> list[str]:
     """The outbox keys among the ids a message names, the one it replies to first, then
     its References from the newest back."""
-    from ocx.plugins.notify_email import key_of
+    from ocx.message_ids import key_of
 
     ids = [in_reply_to] if in_reply_to else []
     ids += reversed((reference_ids or "").split())
@@ -108,9 +108,7 @@ def follow(store: Store, in_reply_to: str | None, reference_ids: str | None) -> 
     )  # fmt: skip
 
 
-def answered(
-    store: Store, customer_id: int, thread: Thread | None, *, author: str | None
-) -> bool:
+def answered(store: Store, customer_id: int, thread: Thread | None, *, author: str | None) -> bool:
     """A customer replied on a thread: a reply to an update on their own case moves it to
     acknowledged (never backwards). Whether the case moved. The caller holds the write lock."""
     if thread is None or thread.case_id is None or thread.customer_id != customer_id:
