@@ -11,6 +11,7 @@ from typing import Any
 
 from ocx import clock, customers, incidents, promises
 from ocx import config as cfg
+from ocx.errors import NotFound
 from ocx.store import Store
 from ocx.store import outbox as outbox_sql
 from ocx.store import promises as sql
@@ -99,7 +100,7 @@ def follow(store: Store, in_reply_to: str | None, reference_ids: str | None) -> 
     if promise_id is not None:
         try:
             text = promises.get(store, promise_id).text
-        except Exception:  # a promise deleted with its customer: the message still names it
+        except NotFound:  # a promise deleted with its customer: the message still names it
             promise_id = None
     return Thread(
         outbox_id=int(row["id"]), key=row["key"], customer_id=row["customer_id"],
