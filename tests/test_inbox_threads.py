@@ -371,3 +371,26 @@ def test_config_shows_and_sets_reply_within_and_inbox_owner(world: World) -> Non
         assert result.exit_code == 1, (key, value, result.output)
         assert result.stderr.startswith("Error: ") and "\n" not in result.stderr.strip()
     assert (world.home / "ocx.toml").read_text() == before
+
+
+def test_a_message_whose_key_is_queued_already_answers_nobody_again(world: World) -> None:
+    """queue_many counts only what it adds, as queue does: the same message again (a rerun
+    with the same key) is no answer to mail that came since."""
+    from ocx import outbox
+    from ocx.store import open_store
+
+    world.ingest_maildir(world.mail(MARGO))
+    (margo,) = query(world.db, "SELECT id FROM customers WHERE email = ?", (MARGO,))
+    message = {
+        "key": "update:test:margo", "kind": "update", "channel": "email", "recipient": MARGO,
+        "subject": "News", "body": "Fixed now.", "customer_id": margo["id"],
+    }  # fmt: skip
+    store = open_store(world.db)
+    try:
+        assert outbox.queue_many(store, [message]) == 1
+        assert [p["state"] for p in world.replies(MARGO)] == ["done"]
+        world.ingest_maildir(world.mail(MARGO, "Still failing after the fix"))
+        assert outbox.queue_many(store, [message]) == 0
+        assert [p["state"] for p in world.replies(MARGO)] == ["done", "open"]
+    finally:
+        store.close()

@@ -123,13 +123,33 @@ def queue_rows(store: Store, rows: list[dict[str, Any]]) -> int:
     """queue_many's second half: the rows written, those whose key is there already left
     out; how many were added."""
     with store.write():
-        customer_ids = [
-            row["customer_id"] for row in rows
-            if row.get("customer_id") is not None and row.get("kind") not in TEAM_KINDS
-        ]  # fmt: skip
-        if customer_ids:
-            _answers(store, customer_ids, rows[0]["kind"])
-        return sql.enqueue_many(store.conn, rows)
+        answering = _answering(store, rows)
+        added = sql.enqueue_many(store.conn, rows)
+        for kind, customer_ids in answering.items():
+            _answers(store, customer_ids, kind)
+        return added
+
+
+def _answering(store: Store, rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """By kind, the customers waiting for an answer whom these rows answer: a message to
+    them (not a team kind) whose key is not in the outbox yet, as `queue` counts only a
+    message it adds. Keys are looked up only for customers with a reply promise open."""
+    from ocx import replies
+
+    to_customers = [
+        row for row in rows
+        if row.get("customer_id") is not None and row.get("kind") not in TEAM_KINDS
+    ]  # fmt: skip
+    if not to_customers:
+        return {}
+    waiting = replies.waiting(store, [row["customer_id"] for row in to_customers])
+    candidates = [row for row in to_customers if row["customer_id"] in waiting]
+    queued = {found["key"] for found in sql.by_keys(store.conn, [r["key"] for r in candidates])}
+    out: dict[str, list[int]] = {}
+    for row in candidates:
+        if row["key"] not in queued:
+            out.setdefault(row["kind"], []).append(row["customer_id"])
+    return out
 
 
 def _answers(store: Store, customer_ids: list[int], kind: str) -> None:

@@ -150,11 +150,16 @@ def promise_reply(
     return promise_id
 
 
+def waiting(store: Store, customer_ids: Sequence[int]) -> set[int]:
+    """Those of these customers who wait for an answer: a reply promise of theirs is open."""
+    return set(sql.open_replies(store.conn, customer_ids))
+
+
 def keep(store: Store, customer_ids: Sequence[int], *, how: str, author: str | None) -> int:
     """Something we sent these customers answers them: their open reply promises are kept
     (done now: on time if before the due time). How many."""
     with store.write():
         found = sql.open_replies(store.conn, customer_ids)
-        for promise_id in found:
+        for promise_id in found.values():
             promises.done(store, promise_id, note=how, author=author)
     return len(found)

@@ -132,21 +132,22 @@ def insert_reply(conn: sqlite3.Connection, row: dict[str, Any]) -> int | None:
     return int(found[0]) if found else None
 
 
-def open_replies(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> list[int]:
-    """The open reply promises of these customers (at most one each), by id."""
+def open_replies(conn: sqlite3.Connection, customer_ids: Sequence[int]) -> dict[int, int]:
+    """The open reply promises of these customers (at most one each): customer -> promise id,
+    in promise id order."""
     ids = list(dict.fromkeys(customer_ids))
-    found: list[int] = []
+    found: list[tuple[int, int]] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found.extend(
-            int(row[0])
+            (int(row[0]), int(row[1]))
             for row in conn.execute(
-                "SELECT id FROM promises WHERE kind = 'reply' AND state = 'open' "
-                f"AND customer_id IN ({', '.join('?' * len(chunk))}) ORDER BY id",
+                "SELECT id, customer_id FROM promises WHERE kind = 'reply' AND state = 'open' "
+                f"AND customer_id IN ({', '.join('?' * len(chunk))})",
                 chunk,
             )
         )
-    return found
+    return {customer_id: promise_id for promise_id, customer_id in sorted(found)}
 
 
 # --- the promises a customer was made, and whether we kept them ------------------------------
