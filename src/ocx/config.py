@@ -147,16 +147,20 @@ def _number(value: Any) -> bool:
 def confirm_after(data: dict[str, Any]) -> timedelta:
     """`confirm_after` from ocx.toml, checked: how long after a case is resolved its
     concierge checks with the customer that it is fixed."""
+    return _duration(data.get("confirm_after", DEFAULTS["confirm_after"]), "confirm_after", "1d")
+
+
+def _duration(value: Any, key: str, example: str) -> timedelta:
+    """A duration key of ocx.toml, checked; the error names the key and how to set it."""
     from ocx import clock
 
-    value = data.get("confirm_after", DEFAULTS["confirm_after"])
     try:
         if not isinstance(value, str):
             raise OcxError(f"{value!r} is not a duration")
         return clock.parse_duration(value)
     except OcxError as exc:
         raise OcxError(
-            f"confirm_after in ocx.toml: {exc}; fix it with 'ocx config set confirm_after 1d'"
+            f"{key} in ocx.toml: {exc}; fix it with 'ocx config set {key} {example}'"
         ) from None
 
 
@@ -199,7 +203,6 @@ def reply_within(data: dict[str, Any]) -> dict[str, timedelta]:
     """`reply_within` from ocx.toml, checked: how soon a customer of each pace (fast,
     normal, slow) is answered; a table naming only some paces keeps the defaults for the
     rest."""
-    from ocx import clock
     from ocx.fields import PACES
 
     table = data.get("reply_within", {})
@@ -213,19 +216,10 @@ def reply_within(data: dict[str, Any]) -> dict[str, timedelta]:
         raise OcxError(
             f"reply_within.{unknown[0]} in ocx.toml is not a pace; use {', '.join(PACES)}"
         )
-    found: dict[str, timedelta] = {}
-    for pace, default in DEFAULTS["reply_within"].items():
-        value = table.get(pace, default)
-        try:
-            if not isinstance(value, str):
-                raise OcxError(f"{value!r} is not a duration")
-            found[pace] = clock.parse_duration(value)
-        except OcxError as exc:
-            raise OcxError(
-                f"reply_within.{pace} in ocx.toml: {exc}; fix it with "
-                f"'ocx config set reply_within.{pace} {default}'"
-            ) from None
-    return found
+    return {
+        pace: _duration(table.get(pace, default), f"reply_within.{pace}", default)
+        for pace, default in DEFAULTS["reply_within"].items()
+    }
 
 
 def inbox_owner(data: dict[str, Any], *, user: str) -> str:
