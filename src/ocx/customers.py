@@ -441,3 +441,15 @@ def add_tags(store: Store, customer_id: int, tags: list[str], at: str) -> list[s
 def reindex_many(store: Store, customer_ids: set[int]) -> None:
     """Rebuild these customers' search rows (after an import's batch)."""
     sql.reindex_many(store.conn, customer_ids)
+
+
+def search_marks(store: Store) -> tuple[int, int]:
+    """Where an import batch begins, for append_search."""
+    return sql.search_marks(store.conn)
+
+
+def append_search(store: Store, customer_ids: set[int], marks: tuple[int, int]) -> None:
+    """Add what an import batch added to these customers since `marks` to their search
+    rows (customers it changed nothing else of)."""
+    if customer_ids:
+        sql.append_search(store.conn, customer_ids, marks)

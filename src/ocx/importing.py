@@ -4,7 +4,8 @@ An import commits in batches of about a second's work each, so the short command
 (`ocx customer note`, `ocx promise add`, `ocx due --notify`) get the write lock between them
 instead of waiting out a long import. A batch ends only at a ticket boundary (just before a
 customer or a conversation is taken in), so a conversation and all its messages are always
-committed together; each batch reindexes the customers it touched before it commits. A killed
+committed together; each batch brings the search rows of the customers it touched up to date
+before it commits (appending what it added, rebuilding what it changed). A killed
 import leaves each ticket whole or absent, and running it again completes it (records match
 by (source, external_id)). `atomic=True` (`ocx import --atomic`) and a dry run keep one
 transaction for the whole import. Records are written in chunks, so memory stays flat however
@@ -22,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from ocx import customers, importkit
+from ocx import importkit
 from ocx.errors import OcxError
 from ocx.importmerge import (  # noqa: F401 (re-exported: callers name them importing.*)
     BATCH,
@@ -124,6 +125,7 @@ def run(
                 held = next(records, None)  # record (users after a page's tickets), unlocked
             with store.write():
                 began = time.monotonic()
+                job.begin_batch()
                 first = job.seen  # a batch takes in at least one record, however short
                 if held is not None:
                     job.feed(held)
@@ -147,8 +149,7 @@ def run(
                     done = True
                 job.flush()
                 job.refresh_statistics()  # before the reindex, which reads the whole batch
-                customers.reindex_many(store, job.touched)
-                job.touched.clear()
+                job.reindex()
                 if dry_run:
                     raise _DryRun
             kept = job.summary.taken()

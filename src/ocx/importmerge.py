@@ -223,7 +223,11 @@ class Job:
         self.stamp = clock.to_iso(clock.now())
         self.summary = ImportSummary(source)
         self.pending: list[Any] = []
+        # Customers whose search rows are rebuilt at the end of the batch, and those the batch
+        # only added conversations or messages to: what it added is appended to their rows.
         self.touched: set[int] = set()
+        self.added_to: set[int] = set()
+        self.marks = (0, 0)
         self.seen = 0
         self.analyzed_at = 0  # records taken in when statistics were last refreshed
         # Conversations left out as bad: their messages go with them, not listed again.
@@ -279,6 +283,21 @@ class Job:
         if taken and taken >= 2 * self.analyzed_at:
             self.analyzed_at = taken
             sql.analyze(self.conn)
+
+    # -- a batch's search rows ---------------------------------------------------------------
+    def begin_batch(self) -> None:
+        """Under the write lock, before the batch writes anything."""
+        self.marks = customers.search_marks(self.store)
+
+    def reindex(self) -> None:
+        """Bring the search rows of the customers this batch touched up to date before it
+        commits: rebuilt where anything but new conversations and messages changed, else the
+        new ones appended. An import of many batches touches a customer in many of them, and
+        rebuilding them each time read all they had said again, batch after batch."""
+        customers.reindex_many(self.store, self.touched)
+        customers.append_search(self.store, self.added_to - self.touched, self.marks)
+        self.touched.clear()
+        self.added_to.clear()
 
     # -- feeding -----------------------------------------------------------------------------
     def feed(self, record: Any) -> None:
@@ -498,10 +517,12 @@ class Job:
             ):
                 self.summary.unchanged["conversations"] += 1  # an older export: never roll back
                 continue
-            if _sort(old, row, sql.CONVERSATION_FIELDS, inserts, updates):
-                self.touched.update((customer_id, old["customer_id"] if old else customer_id))
-            else:
+            if not _sort(old, row, sql.CONVERSATION_FIELDS, inserts, updates):
                 self.summary.unchanged["conversations"] += 1
+            elif old is None:
+                self.added_to.add(customer_id)
+            else:  # changed, perhaps moved to another customer: both are rebuilt
+                self.touched.update((customer_id, old["customer_id"]))
         sql.insert_conversations(self.conn, inserts)
         sql.update_conversations(self.conn, updates)
         self.summary.created["conversations"] += len(inserts)
@@ -540,16 +561,21 @@ class Job:
             except OcxError as exc:
                 self.bad(origin, str(exc))
                 continue
-            if _sort(existing.get(external_id), row, sql.MESSAGE_FIELDS, inserts, updates):
-                self.touched.add(parent["customer_id"])
-            else:
+            old = existing.get(external_id)
+            if not _sort(old, row, sql.MESSAGE_FIELDS, inserts, updates):
                 self.summary.unchanged["messages"] += 1
+            elif old is None:
+                self.added_to.add(parent["customer_id"])
+            else:
+                self.touched.add(parent["customer_id"])
         sql.insert_messages(self.conn, inserts)
         sql.update_messages(self.conn, updates)
         # A conversation first exported without its threads kept its preview as a stand-in;
         # once its real messages are here the stand-in goes.
-        sql.drop_previews(
+        dropped = sql.drop_previews(
             self.conn, {row["conversation_id"] for row in inserts if not row["preview"]}
         )
+        owners = {p["id"]: p["customer_id"] for p in parents.values()}
+        self.touched.update(owners[conversation_id] for conversation_id in dropped)
         self.summary.created["messages"] += len(inserts)
         self.summary.updated["messages"] += len(updates)

@@ -270,6 +270,17 @@ def timeline(
     return conn.execute(sql, params).fetchall()
 
 
+# The string values anywhere in conversations' details (a ticket's priority, tags, custom
+# fields), run together: an aggregate over `conversations v`, what to join it with, and a
+# condition on what is joined.
+_ATOMS = {
+    "sqlite": ("group_concat(j.atom, ' ')", ", json_tree(v.data) j",
+               " AND j.atom IS NOT NULL AND j.type = 'text'"),
+    "postgresql": ("string_agg(j #>> '{}', ' ')",
+                   ", jsonb_path_query(CAST(v.data AS jsonb), 'strict $.**') j",
+                   " AND jsonb_typeof(j) = 'string'"),
+}  # fmt: skip
+
 _REINDEX_SQL = """
 INSERT INTO customer_search (rowid, name, email, company, tags, context, notes)
 SELECT c.id, c.name, c.email, c.company,
@@ -279,29 +290,52 @@ SELECT c.id, c.name, c.email, c.company,
                   WHERE customer_id = c.id AND kind IN ({kinds})), '')
        || ' ' || coalesce((SELECT group_concat(subject, ' ') FROM conversations
                   WHERE customer_id = c.id), '')
-       || ' ' || coalesce(({atoms}), '')
+       || ' ' || coalesce((SELECT {atoms} FROM conversations v{atoms_from}
+                  WHERE v.customer_id = c.id AND v.data IS NOT NULL{atoms_where}), '')
        || ' ' || coalesce((SELECT group_concat(m.body, ' ') FROM messages m
                   JOIN conversations v ON v.id = m.conversation_id
                   WHERE v.customer_id = c.id), '')
   FROM customers c WHERE c.id {where}
 """
-# The string values anywhere in a conversation's details (a ticket's priority, tags, custom
-# fields), run together.
-_ATOMS = {
-    "sqlite": "SELECT group_concat(j.atom, ' ') FROM conversations v, json_tree(v.data) j"
-              " WHERE v.customer_id = c.id AND v.data IS NOT NULL AND j.atom IS NOT NULL"
-              " AND j.type = 'text'",
-    "postgresql": "SELECT string_agg(j #>> '{}', ' ') FROM conversations v,"
-                  " jsonb_path_query(CAST(v.data AS jsonb), 'strict $.**') j"
-                  " WHERE v.customer_id = c.id AND v.data IS NOT NULL"
-                  " AND jsonb_typeof(j) = 'string'",
-}  # fmt: skip
+
+# What an import batch added (conversations and messages numbered above the marks taken
+# when it began), by customer and in the parts a rebuild puts after the notes: read in one
+# pass over the new rows.
+_ADDED_SQL = """
+INSERT INTO search_added (id, part, text)
+SELECT customer_id, 1, group_concat(subject, ' ') FROM conversations
+ WHERE id > :conversation GROUP BY customer_id
+UNION ALL
+SELECT v.customer_id, 2, {atoms} FROM conversations v{atoms_from}
+ WHERE v.id > :conversation AND v.data IS NOT NULL{atoms_where} GROUP BY v.customer_id
+UNION ALL
+SELECT v.customer_id, 3, group_concat(m.body, ' ') FROM messages m
+  JOIN conversations v ON v.id = m.conversation_id
+ WHERE m.id > :message GROUP BY v.customer_id
+"""
+# Appended to the search rows of customers an import batch only added conversations and
+# messages to, instead of all they ever said read again.
+_APPEND_SQL = """
+UPDATE customer_search
+   SET notes = coalesce(notes, '')
+       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
+                                                           AND part = 1), '')
+       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
+                                                           AND part = 2), '')
+       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
+                                                           AND part = 3), '')
+ WHERE rowid IN (SELECT id FROM reindex_ids)
+"""
+
+
+def _atoms(conn: sqlite3.Connection) -> dict[str, str]:
+    atoms, atoms_from, atoms_where = _ATOMS[engine_of(conn).name]
+    return {"atoms": atoms, "atoms_from": atoms_from, "atoms_where": atoms_where}
 
 
 def _reindex_sql(conn: sqlite3.Connection, where: str) -> str:
     kinds = ", ".join("?" * len(SEARCHABLE_KINDS))
-    atoms = _ATOMS[engine_of(conn).name]
-    return _REINDEX_SQL.format(kinds=kinds, where=where, atoms=atoms)
+    return _REINDEX_SQL.format(kinds=kinds, where=where, **_atoms(conn))
 
 
 def reindex(conn: sqlite3.Connection, customer_id: int) -> None:
@@ -310,16 +344,51 @@ def reindex(conn: sqlite3.Connection, customer_id: int) -> None:
     conn.execute(_reindex_sql(conn, "= ?"), (*SEARCHABLE_KINDS, customer_id))
 
 
-def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
-    """Rebuild many customers' search rows in a few statements (after an import)."""
+def _reindex_ids(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
+    """Fill the temporary table reindex_ids with these ids, in one statement (not one per
+    customer: a round trip each on PostgreSQL)."""
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS reindex_ids (id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM reindex_ids")
-    conn.execute(  # one statement, not one per customer: a round trip each on PostgreSQL
+    conn.execute(
         "INSERT OR IGNORE INTO reindex_ids SELECT value FROM json_each(?)",
         (json.dumps(list(customer_ids)),),
     )
+
+
+def reindex_many(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
+    """Rebuild many customers' search rows in a few statements (after an import)."""
+    _reindex_ids(conn, customer_ids)
     conn.execute("DELETE FROM customer_search WHERE rowid IN (SELECT id FROM reindex_ids)")
     conn.execute(_reindex_sql(conn, "IN (SELECT id FROM reindex_ids)"), SEARCHABLE_KINDS)
+    conn.execute("DELETE FROM reindex_ids")
+
+
+def search_marks(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The highest conversation and message ids so far: what an import batch adds after this
+    (under the write lock, nobody else adds any) is numbered above them."""
+    row = conn.execute(
+        "SELECT (SELECT coalesce(max(id), 0) FROM conversations),"
+        " (SELECT coalesce(max(id), 0) FROM messages)"
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def append_search(
+    conn: sqlite3.Connection, customer_ids: Iterable[int], marks: tuple[int, int]
+) -> None:
+    """Add to these customers' search rows the conversations and messages numbered above
+    `marks` (search_marks when the batch began), for customers a batch changed nothing else
+    of: their rows then hold the words a rebuild would give them, without reading again all
+    they said before."""
+    _reindex_ids(conn, customer_ids)
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS search_added"
+        " (id INTEGER, part INTEGER, text TEXT, PRIMARY KEY (id, part))"
+    )
+    conn.execute("DELETE FROM search_added")
+    conn.execute(_ADDED_SQL.format(**_atoms(conn)), {"conversation": marks[0], "message": marks[1]})
+    conn.execute(_APPEND_SQL)
+    conn.execute("DELETE FROM search_added")
     conn.execute("DELETE FROM reindex_ids")
 
 

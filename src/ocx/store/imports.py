@@ -170,11 +170,18 @@ def analyze(conn: sqlite3.Connection) -> None:
     engine_of(conn).analyze(conn, WRITTEN)
 
 
-def drop_previews(conn: sqlite3.Connection, conversation_ids: set[int]) -> None:
-    """Delete the preview stand-ins of these conversations (their threads have come)."""
+def drop_previews(conn: sqlite3.Connection, conversation_ids: set[int]) -> set[int]:
+    """Delete the preview stand-ins of these conversations (their threads have come); the
+    conversations that had one."""
+    dropped: set[int] = set()
     for chunk in _chunks(sorted(conversation_ids)):
-        conn.execute(
-            f"DELETE FROM messages WHERE preview = 1 "
-            f"AND conversation_id IN ({', '.join('?' * len(chunk))})",
-            chunk,
+        dropped.update(
+            row[0]
+            for row in conn.execute(
+                f"DELETE FROM messages WHERE preview = 1 "
+                f"AND conversation_id IN ({', '.join('?' * len(chunk))}) "
+                "RETURNING conversation_id",
+                chunk,
+            )
         )
+    return dropped

@@ -474,6 +474,13 @@ def _confirmed(conn: sqlite3.Connection) -> None:
         raise OcxError(f"widening the CHECK on cases.state failed its check: {check}")
 
 
+@migration("0014_search_append")
+def _search_append(conn: sqlite3.Connection) -> None:
+    """Nothing to change on SQLite, where FTS5 reads a row's text again whenever it changes.
+    On PostgreSQL (pg_schema.LATER) the search trigger reads only the text appended to a
+    row's notes, the words an import batch adds, instead of all the customer ever said."""
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

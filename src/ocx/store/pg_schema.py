@@ -434,4 +434,30 @@ ALTER TABLE cases
     ADD COLUMN confirmed_at TEXT COLLATE "C",
     ADD COLUMN confirmed_by TEXT COLLATE "C";
 """,
+    "0014_search_append": """
+CREATE OR REPLACE FUNCTION ocx_customer_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Only words appended to the notes, after a space (an import batch's new conversations
+    -- and messages, ocx.store.customers.append_search): their document joins the old one
+    -- instead of the whole text being folded again. Below 1 MB no tsvector overflows.
+    IF TG_OP = 'UPDATE' AND OLD.doc IS NOT NULL AND OLD.notes IS NOT NULL
+       AND NEW.name IS NOT DISTINCT FROM OLD.name AND NEW.email IS NOT DISTINCT FROM OLD.email
+       AND NEW.company IS NOT DISTINCT FROM OLD.company
+       AND NEW.tags IS NOT DISTINCT FROM OLD.tags
+       AND NEW.context IS NOT DISTINCT FROM OLD.context
+       AND octet_length(NEW.notes) < 1000000
+       AND length(NEW.notes) > length(OLD.notes)
+       AND substr(NEW.notes, length(OLD.notes) + 1, 1) = ' '
+       AND left(NEW.notes, length(OLD.notes)) = OLD.notes
+    THEN
+        NEW.doc := OLD.doc || setweight(to_tsvector('simple',
+            ocx_fold(substr(NEW.notes, length(OLD.notes) + 1))), 'D');
+        RETURN NEW;
+    END IF;
+    NEW.doc := ocx_search_doc(NEW.name, NEW.email, NEW.company, NEW.tags, NEW.context,
+                              NEW.notes);
+    RETURN NEW;
+END
+$$;
+""",
 }
