@@ -606,7 +606,12 @@ def unmatched(store: Store) -> list[InboundMessage]:
 
 
 def assign(
-    store: Store, message_id: str, ref: str, *, add_email: bool = False, author: str | None,
+    store: Store,
+    message_id: str,
+    ref: str,
+    *,
+    add_email: bool = False,
+    author: str | None,
     config: Mapping[str, Any] | None = None,
 ) -> Filed:
     """File one unmatched message under a customer (into their timeline, following its

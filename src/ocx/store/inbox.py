@@ -46,8 +46,7 @@ def set_filed(
 ) -> None:  # fmt: skip
     """A filed message's timeline entry and the ocx message, case and promise it answers."""
     conn.execute(
-        "UPDATE inbox SET timeline_id = ?, outbox_id = ?, case_id = ?, promise_id = ? "
-        "WHERE id = ?",
+        "UPDATE inbox SET timeline_id = ?, outbox_id = ?, case_id = ?, promise_id = ? WHERE id = ?",
         (timeline_id, outbox_id, case_id, promise_id, inbox_id),
     )
 
