@@ -159,6 +159,7 @@ def test_config_set_db_refuses_a_password_without_echoing_it(
 ) -> None:
     line = assert_error(run_bare("config", "set", "db", with_password(pg_url, "s3cret-pw")))
     assert "s3cret-pw" not in line and "password" in line
+    assert "PGPASSWORD" in line and "pgpass" in line  # where libpq finds it instead
     assert not (env / "ocx.toml").exists() or "s3cret" not in (env / "ocx.toml").read_text()
     assert run_bare("config", "set", "db", pg_url).exit_code == 0
     assert run_bare("init").exit_code == 0

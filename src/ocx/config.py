@@ -316,6 +316,11 @@ def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
             "environment variable that holds it"
         )
     found = credential_in(value)
+    if found and key == "db":
+        raise OcxError(
+            f"db: the URL carries {found}; passwords are not stored in the config: leave it "
+            "out and let libpq find it (PGPASSWORD, ~/.pgpass or PGSERVICE; see docs/team.md)"
+        )
     if found:
         raise OcxError(
             f"{key}: the value carries {found}; secrets are not stored in the config: put it "
