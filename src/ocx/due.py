@@ -139,15 +139,25 @@ def notify(
     store: Store, found: list[Item], *, config: dict[str, Any], plugins: Plugins, tz: tzinfo
 ) -> outbox.Report:
     """Queue a message per item (once per key, ever), then deliver everything waiting. An
-    item with nobody to go to is not queued but reported, every run, until it is fixed."""
+    item with nobody to go to is not queued but reported, every run, until it is fixed.
+    The messages are written together (one statement, not one per item: a round trip each
+    on PostgreSQL, under the write lock)."""
     from ocx import channels, outbox, team
 
     digests: dict[str, list[tuple[Item, str, str]]] = {}
     undeliverable: list[str] = []
     with store.write():
         lead = team.lead(store)
+        members: dict[str, team.Member | None] = {}
+        messages: list[dict[str, Any]] = []
+        routed: list[tuple[Item, team.Member, str, str]] = []
         for item in found:
-            target = lead if item.stage == "escalation" else _member(store, item.owner)
+            if item.stage == "escalation":
+                target = lead
+            else:
+                if item.owner not in members:
+                    members[item.owner] = _member(store, item.owner)
+                target = members[item.owner]
             problem = _unreachable(item, target, config, plugins)
             if problem is not None or target is None:
                 undeliverable.append(problem or _who(item))
@@ -160,12 +170,16 @@ def notify(
                 "to": target.handle,
                 "addresses": {"email": target.email, "handle": target.handle},
             }
-            queued = outbox.queue(
-                store, key=item.key, kind=item.stage if item.kind == "promise" else "cadence",
-                channel=channel, recipient=recipient, subject=subject, body=body,
-                payload=payload, promise_id=item.promise_id, customer_id=item.customer_id,
-            )  # fmt: skip
-            if queued and target.digest:
+            messages.append({
+                "key": item.key, "kind": item.stage if item.kind == "promise" else "cadence",
+                "channel": channel, "recipient": recipient, "subject": subject, "body": body,
+                "payload": payload, "promise_id": item.promise_id,
+                "customer_id": item.customer_id,
+            })  # fmt: skip
+            routed.append((item, target, subject, body))
+        added = outbox.queue_new(store, outbox.rows_for(messages))
+        for item, target, subject, body in routed:
+            if item.key in added and target.digest:
                 digests.setdefault(target.handle, []).append((item, subject, body))
         for handle, entries in digests.items():
             _digest(store, handle, entries, config, plugins)

@@ -119,6 +119,19 @@ def rows_for(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def queue_new(store: Store, rows: list[dict[str, Any]]) -> set[str]:
+    """queue_rows, telling which keys it added (those not in the outbox before; the first
+    row of a key repeated among them)."""
+    with store.write():
+        there = {found["key"] for found in sql.by_keys(store.conn, [r["key"] for r in rows])}
+        fresh: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row["key"] not in there:
+                fresh.setdefault(row["key"], row)
+        queue_rows(store, list(fresh.values()))
+        return set(fresh)
+
+
 def queue_rows(store: Store, rows: list[dict[str, Any]]) -> int:
     """queue_many's second half: the rows written, those whose key is there already left
     out; how many were added."""
