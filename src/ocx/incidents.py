@@ -306,11 +306,7 @@ def confirm(
             "last_activity_at": stamp, "claimed_by": None, "claimed_at": None,
         })  # fmt: skip
         text = f"Confirmed fixed: {found.ref}: {found.title}" + (f" ({note})" if note else "")
-        customers.record(store, row["customer_id"], "incident", text, author=author,
-                         subject_type="incident", subject_id=found.id, data={"step": "confirm"})  # fmt: skip
-        _event(store, found.id, "confirm", text, author=author, customer_id=row["customer_id"])
-        for check in sql.open_checks(store.conn, [row["id"]]).get(row["id"], []):
-            promises.done(store, check, note=note or "confirmed fixed", author=author)
+        _answered(store, found, row, "confirm", text, note or "confirmed fixed", author)
 
 
 def reopen(
@@ -335,11 +331,20 @@ def reopen(
             fields["contacted_at"] = stamp
         sql.update_case(store.conn, row["id"], fields)
         text = f"Reopened {found.ref}: {found.title}: not fixed ({note.strip()})"
-        customers.record(store, row["customer_id"], "incident", text, author=author,
-                         subject_type="incident", subject_id=found.id, data={"step": "reopen"})  # fmt: skip
-        _event(store, found.id, "reopen", text, author=author, customer_id=row["customer_id"])
-        for check in sql.open_checks(store.conn, [row["id"]]).get(row["id"], []):
-            promises.done(store, check, note=f"not fixed: {note.strip()}", author=author)
+        _answered(store, found, row, "reopen", text, f"not fixed: {note.strip()}", author)
+
+
+def _answered(
+    store: Store, found: Incident, row: Any, step: str, text: str, kept: str, author: str | None
+) -> None:
+    """The customer answered whether it is fixed (`confirm` or `reopen`): the step in their
+    timeline and the incident's events, and the promise to check with them kept (with the
+    note `kept`). The caller holds the write lock."""
+    customers.record(store, row["customer_id"], "incident", text, author=author,
+                     subject_type="incident", subject_id=found.id, data={"step": step})  # fmt: skip
+    _event(store, found.id, step, text, author=author, customer_id=row["customer_id"])
+    for check in sql.open_checks(store.conn, [row["id"]]).get(row["id"], []):
+        promises.done(store, check, note=kept, author=author)
 
 
 def _open_calls(store: Store, case_id: int) -> list[int]:
