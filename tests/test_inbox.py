@@ -304,6 +304,7 @@ def test_unmatched_mail_waits_then_assign_files_it_and_later_mail_matches(
     filed = ocx("inbox", "assign", "<msg-1@mail.example.com>", "Margo Lane", "--add-email")
     assert filed.exit_code == 0, filed.output
     assert "margo.lane@home.example.org" in filed.stderr
+    assert f"under Margo Lane <{MARGO}>" in filed.stderr  # who, not a row id
     assert load_json(ocx("inbox", "unmatched", "--json")) == []
     assert inbound(initialized)[0]["text"].startswith("From home")
     # later mail from that address matches, and the address names her
@@ -330,7 +331,7 @@ def test_assign_refuses_an_unknown_or_already_filed_message(
     line = assert_error(ocx("inbox", "assign", "nope@nowhere", MARGO))
     assert "no inbound message 'nope@nowhere'" in line
     line = assert_error(ocx("inbox", "assign", "msg-1@mail.example.com", MARGO))
-    assert "already" in line
+    assert "already" in line and MARGO in line
     assert ocx("inbox", "assign", "msg-2@mail.example.com", MARGO).exit_code == 0
     line = assert_error(ocx("inbox", "assign", "<msg-2@mail.example.com>", MARGO))
     assert "already" in line

@@ -100,6 +100,7 @@ class Filed:
     message_id: str
     customer_id: int
     email_added: str | None  # the sender's address, when --add-email added it
+    customer: str = ""  # who, as people read it: "Margo Lane <margo@example.com>"
 
 
 # --- reading a message ---------------------------------------------------------------------
@@ -624,7 +625,8 @@ def assign(
         if row is None:
             raise NotFound(f"no inbound message {message_id.strip()!r}; see: ocx inbox unmatched")
         if row["customer_id"] is not None:
-            raise OcxError(f"message {key} is filed under customer {row['customer_id']} already")
+            [owner] = customers.profiles(store, [int(row["customer_id"])])
+            raise OcxError(f"message {key} is filed under {_who(owner)} already")
         customer_id = customers.resolve(store, ref)
         stamp = clock.to_iso(clock.now())
         if not sql.file_under(store.conn, int(row["id"]), customer_id, stamp, author):
@@ -642,4 +644,9 @@ def assign(
         if add_email and customers.add_email(store, customer_id, row["from_address"]):
             added = row["from_address"]
         customers.reindex_many(store, {customer_id})
-    return Filed(key, customer_id, added)
+        [person] = customers.profiles(store, [customer_id])
+    return Filed(key, customer_id, added, _who(person))
+
+
+def _who(person: customers.Customer) -> str:
+    return f"{person.name} <{person.email}>" if person.name else person.email

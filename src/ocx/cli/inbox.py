@@ -101,7 +101,7 @@ def assign(app: App, message_id: str, ref: str, add_email: bool) -> None:
     filed = inbox.assign(
         app.store, message_id, ref, add_email=add_email, author=app.user, config=app.config
     )
-    line = f"filed {filed.message_id} under customer {filed.customer_id}"
+    line = f"filed {filed.message_id} under {filed.customer}"
     if filed.email_added:
         line += f"; {filed.email_added} is now one of their addresses"
     render.warn(line)
