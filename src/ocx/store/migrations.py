@@ -481,6 +481,43 @@ def _search_append(conn: sqlite3.Connection) -> None:
     row's notes, the words an import batch adds, instead of all the customer ever said."""
 
 
+@migration("0015_follow_through")
+def _follow_through(conn: sqlite3.Connection) -> None:
+    """Who is at risk by follow-through (fewer than 3 of the 5 promises made to them that
+    came due last kept on time) is judged customer by customer, reading 5 promises each,
+    never all they were ever made (ocx.store.reports.follow_through):
+
+    - promises_missed: the promises not kept on time (kept late, cancelled at or after their
+      due time) and the open ones (past their original due time at some `now`), by customer
+      and due time, with every column judging them: the customers with 3 such promises, the
+      only ones who can be at risk, are counted from it without reading the table;
+    - promises_customer_due: each customer's promises by original due time (and id, the
+      tie-break), with every column judging them: the last 5 that came due are the first
+      5 read backwards from `now`;
+    - promises_to_no_one: the few promises made to no one customer (an incident's next
+      updates, promises about a case or a message) by subject and due time, with every
+      column judging them and created_at (which next updates covered a case): a customer's
+      last 5 of those, case by case;
+    - cases_covered: an incident's cases by when they were added, with when they were
+      resolved and whose they are: the customers a next update not kept on time covered,
+      without reading the cases."""
+    _run(
+        conn,
+        """
+        CREATE INDEX promises_missed ON promises (customer_id, due_at, state, done_at, cancelled_at)
+            WHERE state = 'open' OR (state = 'done' AND done_at > due_at)
+               OR (state = 'cancelled' AND cancelled_at >= due_at);
+        CREATE INDEX promises_customer_due
+            ON promises (customer_id, due_at, id, state, done_at, cancelled_at);
+        CREATE INDEX promises_to_no_one
+            ON promises (subject_type, subject_id, due_at, id, state, done_at, cancelled_at,
+                         created_at, customer_id)
+            WHERE customer_id IS NULL;
+        CREATE INDEX cases_covered ON cases (incident_id, added_at, resolved_at, customer_id)
+        """,
+    )
+
+
 def _applied(store: Store) -> list[str]:
     return [row[0] for row in store.conn.execute("SELECT name FROM migrations ORDER BY id")]
 

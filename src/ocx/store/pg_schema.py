@@ -460,4 +460,16 @@ BEGIN
 END
 $$;
 """,
+    "0015_follow_through": """
+CREATE INDEX promises_missed ON promises (customer_id, due_at, state, done_at, cancelled_at)
+    WHERE state = 'open' OR (state = 'done' AND done_at > due_at)
+       OR (state = 'cancelled' AND cancelled_at >= due_at);
+CREATE INDEX promises_customer_due
+    ON promises (customer_id, due_at, id, state, done_at, cancelled_at);
+CREATE INDEX promises_to_no_one
+    ON promises (subject_type, subject_id, due_at, id, state, done_at, cancelled_at, created_at,
+                 customer_id)
+    WHERE customer_id IS NULL;
+CREATE INDEX cases_covered ON cases (incident_id, added_at, resolved_at, customer_id);
+""",
 }
