@@ -491,6 +491,8 @@ def in_process(ctx: Context) -> list[Row]:
             "uncontacted": ("uncontacted_cases (at-risk)", lambda c: sql.uncontacted_cases(c)),
             "inbound": ("inbound_contacts, 7 days (at-risk)",
                         lambda c: sql.inbound_contacts(c, week_ago, now, 3)),
+            "follow": ("follow_through, last 5 (at-risk)",
+                       lambda c: sql.follow_through(c, now, last=5, missed=3)),
             "since": ("promise_outcomes --since 7 days ago",
                       lambda c: sql.promise_outcomes(c, since=week_ago, owner=None, now=now)),
             "owner": ("promise_outcomes --owner agent01",

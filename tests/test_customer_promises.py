@@ -185,3 +185,128 @@ def test_text_output_is_a_table_in_a_pipe_with_the_follow_through_line(
     assert empty == "Follow-through (last 90 days): n/a, nothing came due\n"
     line = assert_error(run("customer", "promises", "nobody@example.com", env=at(NOW)))
     assert "nobody@example.com" in line
+
+
+# --- report customers --at-risk: follow-through ---------------------------------------------
+
+
+def at_risk(run: Run, load_json: LoadJson, when: datetime) -> dict[str, list[dict[str, Any]]]:
+    found = load_json(run("report", "customers", "--at-risk", "--json", env=at(when)))
+    return {item["customer"]: item["reasons"] for item in found}
+
+
+def follow_through(kept: int, judged: int) -> dict[str, Any]:
+    return {"kind": "follow_through", "count": judged - kept,
+            "text": f"kept {kept} of their last {judged} promises on time"}  # fmt: skip
+
+
+@pytest.fixture
+def history(promise: Promise) -> Callable[[str, str, datetime], datetime]:
+    """history(ref, fates, first): one promise a day from `first`, due an hour after it was
+    made: k kept on time, l kept late, b broken (cancelled after it was due), c called off
+    (cancelled before it was due), o left open; returns the next day."""
+
+    def make(ref: str, fates: str, first: datetime) -> datetime:
+        day = first
+        for fate in fates:
+            due = day + HOUR
+            done = {"k": due, "l": due + MINUTE}.get(fate)
+            cancelled = {"b": due + MINUTE, "c": due - MINUTE}.get(fate)
+            promise(ref, day, due, done=done, cancelled=cancelled)
+            day += DAY
+        return day
+
+    return make
+
+
+def test_fewer_than_3_of_the_last_5_kept_on_time_puts_a_customer_at_risk(
+    run: Run, load_json: LoadJson, history: Callable[[str, str, datetime], datetime]
+) -> None:
+    start = NOW - 30 * DAY
+    history("margo", "lklkl", start)  # 2 of 5 kept on time: at risk
+    history("jim", "lklkk", start)  # 3 of 5: not
+    # judy: kept late and broken (cancelled after the due time) are both misses; the one
+    # called off before it was due is not counted: her last 5 are l b k k l, 2 kept
+    history("judy", "lbkckl", start)
+    found = at_risk(run, load_json, NOW)
+    assert set(found) == {"margo@example.com", "judy@example.com"}
+    assert found["margo@example.com"] == [follow_through(2, 5)]
+    assert found["judy@example.com"] == [follow_through(2, 5)]
+    item = next(i for i in load_json(run("report", "customers", "--at-risk", "--json",
+                                         env=at(NOW))) if i["customer"] == "margo@example.com")  # fmt: skip
+    assert item["score"] == 30 and item["suggestion"] is None
+
+
+def test_only_the_5_most_recently_due_count(
+    run: Run, load_json: LoadJson, history: Callable[[str, str, datetime], datetime],
+    promise: Promise,
+) -> None:  # fmt: skip
+    # margo missed 6 long ago, then kept 5: a candidate by her misses, judged by the last 5
+    next_day = history("margo", "llllllkkkkk", NOW - 30 * DAY)
+    assert "margo@example.com" not in at_risk(run, load_json, NOW)
+    # two more late ones: l l k k k among the last 5 -> still 3 kept, not at risk
+    next_day = history("margo", "ll", next_day)
+    assert "margo@example.com" not in at_risk(run, load_json, NOW)
+    # a third: l l l k k -> at risk
+    next_day = history("margo", "l", next_day)
+    assert at_risk(run, load_json, NOW)["margo@example.com"] == [follow_through(2, 5)]
+    # a promise not yet due, and one kept early but not yet due, change nothing
+    promise("margo", next_day, NOW + DAY)
+    promise("margo", next_day, NOW + DAY, done=next_day + HOUR)
+    assert at_risk(run, load_json, NOW)["margo@example.com"] == [follow_through(2, 5)]
+    # once they have come due, the one kept early counts as kept and the open one as a
+    # miss (and overdue): k o l l l (on the same due time, the later made first) -> 1 kept
+    later = at_risk(run, load_json, NOW + DAY + SECOND)["margo@example.com"]
+    assert [r["kind"] for r in later] == ["overdue_promises", "follow_through"]
+    assert later[1] == follow_through(1, 5)
+
+
+def test_with_fewer_than_5_come_due_it_takes_3_misses(
+    run: Run, load_json: LoadJson, history: Callable[[str, str, datetime], datetime]
+) -> None:
+    start = NOW - 30 * DAY
+    history("margo", "lll", start)  # 3 came due, all late: at risk
+    history("jim", "lb", start)  # 2 missed: not yet a pattern
+    history("judy", "lclkb", start)  # 4 came due (one called off), 3 missed: at risk
+    found = at_risk(run, load_json, NOW)
+    assert found == {"margo@example.com": [follow_through(0, 3)],
+                     "judy@example.com": [follow_through(1, 4)]}  # fmt: skip
+
+
+def test_a_snooze_does_not_help_follow_through(
+    run: Run, load_json: LoadJson, history: Callable[[str, str, datetime], datetime],
+    promise: Promise,
+) -> None:  # fmt: skip
+    next_day = history("margo", "ll", NOW - 30 * DAY)
+    snoozed = promise("margo", next_day, next_day + HOUR)
+    ok(run("promise", "snooze", str(snoozed), "--until", z(NOW + DAY), env=at(next_day)))
+    found = at_risk(run, load_json, NOW)
+    # not overdue (snoozed ahead), but open past its original due time: the third miss
+    assert found["margo@example.com"] == [follow_through(0, 3)]
+
+
+def test_broken_next_updates_count_against_the_customer_they_covered(
+    run: Run, world: Path, tmp_path: Path, load_json: LoadJson
+) -> None:
+    refs = tmp_path / "refs.txt"
+    refs.write_text("margo@example.com\n", encoding="utf-8")
+    for i, hour in enumerate((0, 5, 10), 1):
+        made = T0 + hour * HOUR
+        ok(run("incident", "new", f"Outage {i}", "--lead", "sam", env=at(made)))
+        ok(run("incident", "fanout", f"INC-{i}", "--customers", str(refs), env=at(made)))
+        ok(run("incident", "update", str(i), "--message", "On it", "--next-update", "1h",
+               env=at(made)))  # fmt: skip
+        # the call the update asks for (margo has no channel) is made at once: kept on time
+        for p in load_json(run("promise", "list", "--customer", "margo", "--json",
+                               env=at(made))):  # fmt: skip
+            ok(run("promise", "done", str(p["id"]), env=at(made)))
+    # the three next updates, due an hour after each, were never sent: broken
+    kinds = [(p["kind"], p["outcome"]) for p in listed(run, load_json, "margo")["promises"]]
+    assert kinds.count(("next_update", "broken")) == 3
+    # her last 5 that came due, the latest first (ties: the later made first)
+    came_due = sorted(((p["due_at"], p["id"], p["outcome"])
+                       for p in listed(run, load_json, "margo")["promises"]), reverse=True)[:5]  # fmt: skip
+    kept = sum(outcome == "kept" for _, _, outcome in came_due)
+    assert (kept, len(came_due)) == (0, 3)
+    reasons = at_risk(run, load_json, NOW)["margo@example.com"]
+    assert follow_through(0, 3) in reasons

@@ -34,8 +34,10 @@ NOW = "2026-11-25T10:00:00Z"
 WEEK_AGO = "2026-11-18T10:00:00Z"
 # What may be scanned: the incidents (one row each, a few a month), the recursive list of
 # owners, the candidates and ranking inside cadence_targets, subqueries (`contacts` is the
-# union inbound_contacts reads, named because PostgreSQL 15 wants a name on it).
-SMALL = ("incidents", "i", "owners", "candidates", "r", "contacts")
+# union inbound_contacts reads, named because PostgreSQL 15 wants a name on it), and in
+# follow_through: `unkept` (the promises to no one customer not kept on time, a range of
+# promises_missed, materialized), `own` and `last` (one customer's last 5 promises).
+SMALL = ("incidents", "i", "owners", "candidates", "r", "contacts", "unkept", "own", "last")
 
 
 def ok(result: Result) -> Result:
@@ -106,6 +108,30 @@ def test_overdue_promises_come_from_the_open_promises_index(conn: sqlite3.Connec
     assert_uses(plan, "promises_open_due")
 
 
+def test_follow_through_reads_candidates_from_the_missed_index_and_5_promises_each(
+    conn: sqlite3.Connection,
+) -> None:
+    """The candidates (3 promises not kept on time) are counted in the order of the partial
+    index promises_missed, without a sort or a table row; each one's own last 5 are read
+    backwards from `now` through promises_customer_due, in its order (no sort: LIMIT 5 stops
+    the read); those to no one customer through promises_to_no_one, case by case."""
+    (plan,) = plans(conn, lambda c: sql.follow_through(c, NOW, last=5, missed=3))
+    assert_no_big_scan(plan)
+    lines = plan.splitlines()
+    candidates = lines[lines.index("MATERIALIZE candidates") :][:4]
+    assert "SEARCH p USING COVERING INDEX promises_missed (customer_id>?)" in candidates
+    own = [i for i, line in enumerate(lines) if line == "CO-ROUTINE own"]
+    assert len(own) == 2  # with promises to no one customer, and without
+    for i in own:
+        assert lines[i + 1] == (
+            "SEARCH p USING COVERING INDEX promises_customer_due (customer_id=? AND due_at<?)"
+        )
+        assert lines[i + 2] == "SCAN own"  # no TEMP B-TREE: the first 5 in index order
+    assert plan.count("INDEX promises_to_no_one (subject_type=? AND subject_id=?") == 6, plan
+    assert "SEARCH k USING COVERING INDEX cases_customer (customer_id=?)" in plan
+    assert "SEARCH m USING COVERING INDEX inbox_customer (customer_id=?)" in plan
+
+
 def test_uncontacted_cases_come_incident_by_incident_from_the_queue_index(
     conn: sqlite3.Connection,
 ) -> None:
@@ -161,7 +187,8 @@ def test_the_at_risk_list_scans_no_big_table_end_to_end(
     # margo's promise is overdue; both are in the open incident, not contacted
     assert {f.customer for f in found} == {"margo@example.com", "jim@example.com"}
     statements = [(t, p) for t, p in recorder.statements if t not in ("BEGIN", "COMMIT")]
-    assert len(statements) == 4  # nobody wrote in three times: no cadence lookup
+    # nobody wrote in three times: no cadence lookup; and the follow-through statement
+    assert len(statements) == 5
     for text, params in statements:
         assert_no_big_scan(
             "\n".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {text}", params))
@@ -297,6 +324,44 @@ def test_indexed_at_risk_statements_find_what_a_full_scan_finds(
                    for row in sql.uncontacted_cases(crowd)}  # fmt: skip
     assert {k: {**v, "customer_id": k} for k, v in expected_cases.items()} == found_cases
     assert found_cases
+
+
+@pytest.mark.parametrize("now_minutes", [0, 20 * 24 * 60, 60 * 24 * 60])
+def test_follow_through_finds_what_judging_every_customer_finds(
+    crowd: sqlite3.Connection, now_minutes: int
+) -> None:
+    """sql.follow_through (candidates, then 5 promises each) equals the rule applied to
+    every promise of every customer as `ocx customer promises` lists them (their own, and
+    to no one customer about their case or covering it), judged by ocx.promises."""
+    from ocx import promises
+    from ocx.store import promises as promise_sql
+
+    rng = random.Random(20)
+    cases = [tuple(row) for row in crowd.execute("SELECT id, incident_id FROM cases")]
+    with crowd:  # a third of the promises to no one: about a case, or next updates
+        for (promise_id,) in crowd.execute(
+            "SELECT id FROM promises WHERE customer_id IS NULL"
+        ).fetchall():
+            case_id, incident_id = rng.choice(cases)
+            subject = rng.choice([("case", case_id), ("incident", incident_id), (None, None)])
+            crowd.execute("UPDATE promises SET subject_type = ?, subject_id = ? WHERE id = ?",
+                          (*subject, promise_id))  # fmt: skip
+    now = stamp(now_minutes)
+    expected, linked = {}, 0
+    for customer_id in range(1, 41):
+        items = [promises.Promise.from_row(row)
+                 for row in promise_sql.promises_to_customer(crowd, customer_id)]  # fmt: skip
+        due = sorted((p for p in items if promises.came_due(p, now)),
+                     key=lambda p: (p.due_at, p.id), reverse=True)[:5]  # fmt: skip
+        kept = sum(promises.judged(p, now) == "kept" for p in due)
+        if len(due) - kept >= 3:
+            expected[customer_id] = (len(due), kept, due[-1].due_at)
+            linked += any(p.customer_id is None for p in due)
+    found = {customer_id: rest
+             for customer_id, *rest in sql.follow_through(crowd, now, last=5, missed=3)}  # fmt: skip
+    assert {k: tuple(v) for k, v in found.items()} == expected
+    if now_minutes:  # at risk with 5 come due, and with promises to no one among them
+        assert any(n == 5 for n, _, _ in expected.values()) and linked, (expected, linked)
 
 
 def test_incident_figures_match_the_cases_read_one_by_one(crowd: sqlite3.Connection) -> None:

@@ -91,9 +91,15 @@ class AtRisk:
                 "score": self.score, "reasons": self.reasons, "suggestion": self.suggestion}  # fmt: skip
 
 
+FOLLOW_THROUGH_LAST = 5  # the promises that came due last, per customer
+FOLLOW_THROUGH_MISSED = 3  # not kept on time, of those, that puts a customer at risk
+FOLLOW_THROUGH_WEIGHT = 10  # per promise of those not kept on time
+
+
 def at_risk(store: Store, config: dict[str, Any]) -> list[AtRisk]:
     """Customers who need attention now, most urgent first: overdue promises weigh most, then
-    incident cases nobody has contacted, then squeaky wheels without a cadence."""
+    incident cases nobody has contacted and promises not kept on time lately, then squeaky
+    wheels without a cadence."""
     try:
         contacts = int(config.get("squeaky_contacts", 3))
         days = float(config.get("squeaky_days", 7))
@@ -132,6 +138,16 @@ def at_risk(store: Store, config: dict[str, Any]) -> list[AtRisk]:
             item.reasons.append({"kind": "squeaky_wheel", "count": row["n"],
                                  "text": f"{row['n']} inbound contacts in {days:g} days and no cadence"})  # fmt: skip
             item.oldest = item.oldest or row["latest"]
+        # fewer than 3 of their last 5 promises kept on time (with fewer than 5 come due,
+        # still 3 missed: two late promises are not yet a pattern)
+        for customer_id, judged, kept, oldest in sql.follow_through(
+            conn, stamp, last=FOLLOW_THROUGH_LAST, missed=FOLLOW_THROUGH_MISSED
+        ):
+            item = entry(customer_id)
+            item.score += FOLLOW_THROUGH_WEIGHT * (judged - kept)
+            item.oldest = min(item.oldest or oldest, oldest)
+            item.reasons.append({"kind": "follow_through", "count": judged - kept,
+                                 "text": f"kept {kept} of their last {judged} promises on time"})  # fmt: skip
         names = sql.customer_names(conn, list(found))
     for customer_id, item in found.items():
         item.customer = names[customer_id]["email"]

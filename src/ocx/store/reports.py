@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from ocx.store import engine_of
+
 # The outcome of each promise, measured against its ORIGINAL due time (a snooze never turns
 # late into on time). Every column read is in the index promises_report (owner, state,
 # created_at, due_at, done_at, cancelled_at): the counts never touch the table, and each
@@ -197,4 +199,155 @@ def customer_names(conn: sqlite3.Connection, ids: list[int]) -> dict[int, sqlite
             chunk,
         )
         out.update({row["id"]: row for row in rows})
+    return out
+
+
+# --- follow-through: the last promises made to each customer, judged -------------------------
+
+
+def _came_due(p: str) -> str:
+    """The promise `p` counts in follow-through at :now (ocx.promises.came_due): due by now
+    and kept, kept late, or broken (cancelled at or after its due time, or open past it);
+    not cancelled before it was due, nor open at its due time itself."""
+    return (
+        f"{p}.due_at <= :now AND ({p}.state = 'done' "
+        f"OR ({p}.state = 'cancelled' AND {p}.cancelled_at >= {p}.due_at) "
+        f"OR ({p}.state = 'open' AND {p}.due_at < :now))"
+    )
+
+
+def _kept_on_time(p: str) -> str:
+    return f"CASE WHEN {p}.state = 'done' AND {p}.done_at <= {p}.due_at THEN 1 ELSE 0 END"
+
+
+def _linked(*, lateral: bool) -> str:
+    """(due_at, id, kept on time) of the promises made to no one customer that are the
+    candidate's (ocx.store.promises.customer_links): about their case or their message,
+    and the next updates that covered their case; of each case or message, the last :last
+    that came due, read backwards from :now through promises_to_no_one (each once: a next
+    update may have covered two of their cases). `lateral`: PostgreSQL joins each case to its
+    last promises with LATERAL; SQLite, which has none, looks them up by id from a
+    correlated list (PostgreSQL would run that list once per promise of the table)."""
+    from ocx.store.promises import COVERS
+
+    covers = COVERS.replace("p.", "q.")
+
+    def part(table: str, alias: str, subject: str, id_: str, also: str = "") -> str:
+        last = (
+            f"FROM promises q WHERE q.customer_id IS NULL AND q.subject_type = '{subject}' "
+            f"AND q.subject_id = {id_}{also} AND {_came_due('q')} "
+            "ORDER BY q.due_at DESC, q.id DESC LIMIT :last"
+        )
+        row = f"SELECT p.due_at, p.id, {_kept_on_time('p')} AS on_time FROM {table} {alias}"
+        mine = f"{alias}.customer_id = candidates.customer_id"
+        if lateral:
+            return (
+                f"{row} CROSS JOIN LATERAL (SELECT q.id, q.due_at, q.state, q.done_at {last}) "
+                f"AS p WHERE {mine}"
+            )
+        return f"{row} CROSS JOIN promises p WHERE {mine} AND p.id IN (SELECT q.id {last})"
+
+    return " UNION ".join(
+        (
+            part("cases", "k", "case", "k.id"),
+            part("inbox", "m", "inbox", "m.id"),
+            part("cases", "k", "incident", "k.incident_id", f" AND {covers}"),
+        )
+    )
+
+
+def _any_linked() -> str:
+    """A row when the candidate was made a promise to no one customer that came due (as
+    _linked, without reading them in order): most customers were made none, and for them
+    their own last promises are all there is to read."""
+    from ocx.store.promises import COVERS
+
+    def part(table: str, alias: str, subject: str, id_: str, also: str = "") -> str:
+        return (
+            f"SELECT 1 FROM {table} {alias} CROSS JOIN promises p "
+            f"WHERE {alias}.customer_id = candidates.customer_id AND p.customer_id IS NULL "
+            f"AND p.subject_type = '{subject}' AND p.subject_id = {id_}{also} "
+            f"AND {_came_due('p')}"
+        )
+
+    return " UNION ALL ".join(
+        (
+            part("cases", "k", "case", "k.id"),
+            part("inbox", "m", "inbox", "m.id"),
+            part("cases", "k", "incident", "k.incident_id", f" AND {COVERS}"),
+        )
+    )
+
+
+def _follow_through_sql(*, lateral: bool) -> str:
+    """One row per candidate: customer_id and `judged`, the misses, kept on time and
+    earliest due time of the last :last promises made to them that came due, as text
+    ('misses kept due_at'): SQLite has no LATERAL join, and a scalar subquery gives one
+    value, so the three come in one and each customer's promises are read once."""
+    from ocx.store.promises import COVERS, MISSED
+
+    own = (
+        f"(SELECT p.due_at, p.id, {_kept_on_time('p')} AS on_time "
+        f"FROM promises p WHERE p.customer_id = candidates.customer_id AND {_came_due('p')} "
+        "ORDER BY p.due_at DESC, p.id DESC LIMIT :last) AS own"
+    )
+    # SQLite's || binds tighter than -, PostgreSQL's looser: the parentheses are for both
+    judge = "(count(*) - sum(on_time)) || ' ' || sum(on_time) || ' ' || min(due_at)"
+    return f"""
+        WITH unkept AS MATERIALIZED (
+            SELECT p.id, p.subject_type, p.subject_id, p.state, p.due_at, p.done_at,
+                   p.cancelled_at, p.created_at
+              FROM promises p WHERE p.customer_id IS NULL AND {MISSED}
+        ),
+        candidates AS MATERIALIZED (
+            SELECT p.customer_id FROM promises p
+             WHERE p.customer_id IS NOT NULL AND {MISSED}
+             GROUP BY p.customer_id HAVING count(*) >= :missed
+            UNION
+            SELECT k.customer_id FROM unkept CROSS JOIN cases k
+             WHERE unkept.subject_type = 'case' AND k.id = unkept.subject_id
+            UNION
+            SELECT m.customer_id FROM unkept CROSS JOIN inbox m
+             WHERE unkept.subject_type = 'inbox' AND m.id = unkept.subject_id
+               AND m.customer_id IS NOT NULL
+            UNION
+            SELECT k.customer_id FROM unkept CROSS JOIN cases k
+             WHERE unkept.subject_type = 'incident' AND k.incident_id = unkept.subject_id
+               AND {COVERS.replace("p.", "unkept.")}
+        )
+        SELECT candidates.customer_id,
+               CASE WHEN EXISTS ({_any_linked()})
+                    THEN (SELECT {judge} FROM (
+                              SELECT * FROM {own}
+                              UNION {_linked(lateral=lateral)}
+                              ORDER BY 1 DESC, 2 DESC LIMIT :last) AS last)
+                    ELSE (SELECT {judge} FROM {own}) END AS judged
+          FROM candidates"""
+
+
+def follow_through(
+    conn: sqlite3.Connection, now: str, *, last: int, missed: int
+) -> list[tuple[int, int, int, str]]:
+    """(customer, promises judged, kept on time, the earliest of their due times) of the
+    customers with at least `missed` of the last `last` promises made to them that came due
+    by `now` not kept on time: kept late, or broken (ocx.promises.came_due, judged against
+    the original due time; every promise ocx.store.promises.customer_links names).
+
+    Bounded: only a customer with `missed` promises not kept on time ever (their own, from
+    the partial index promises_missed in its order), or named by a promise to no one
+    customer that was not (a range of promises_missed, materialized), is a candidate; each
+    candidate's own last promises are the first `last` of promises_customer_due read
+    backwards from `now`, and those made to no one customer about their cases and messages
+    the first `last` of promises_to_no_one per case or message, read only when there is one
+    (EXISTS). Nobody's other promises are read."""
+    statement = _follow_through_sql(lateral=engine_of(conn).name == "postgresql")
+    out = []
+    for customer_id, judged in conn.execute(
+        statement, {"now": now, "last": last, "missed": missed}
+    ):
+        if judged is None:  # nothing came due (cannot be: a candidate missed one)
+            continue
+        misses, kept, oldest = judged.split(" ")
+        if int(misses) >= missed:
+            out.append((customer_id, int(misses) + int(kept), int(kept), oldest))
     return out
