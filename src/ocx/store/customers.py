@@ -302,7 +302,7 @@ SELECT c.id, c.name, c.email, c.company,
 # when it began), by customer and in the parts a rebuild puts after the notes: read in one
 # pass over the new rows.
 _ADDED_SQL = """
-INSERT INTO search_added (id, part, text)
+INSERT INTO search_added_parts (id, part, text)
 SELECT customer_id, 1, group_concat(subject, ' ') FROM conversations
  WHERE id > :conversation GROUP BY customer_id
 UNION ALL
@@ -313,19 +313,36 @@ SELECT v.customer_id, 3, group_concat(m.body, ' ') FROM messages m
   JOIN conversations v ON v.id = m.conversation_id
  WHERE m.id > :message GROUP BY v.customer_id
 """
+# The three parts run together, one text per customer.
+_JOINED_SQL = """
+INSERT INTO search_added (id, text)
+SELECT id, ' ' || coalesce(max(CASE WHEN part = 1 THEN text END), '')
+           || ' ' || coalesce(max(CASE WHEN part = 2 THEN text END), '')
+           || ' ' || coalesce(max(CASE WHEN part = 3 THEN text END), '')
+  FROM search_added_parts GROUP BY id
+"""
 # Appended to the search rows of customers an import batch only added conversations and
 # messages to, instead of all they ever said read again.
 _APPEND_SQL = """
 UPDATE customer_search
    SET notes = coalesce(notes, '')
-       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
-                                                           AND part = 1), '')
-       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
-                                                           AND part = 2), '')
-       || ' ' || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid
-                                                           AND part = 3), '')
+       || coalesce((SELECT text FROM search_added WHERE id = customer_search.rowid), ''){doc}
  WHERE rowid IN (SELECT id FROM reindex_ids)
 """
+# PostgreSQL: the document gets the appended words' own (the schema's trigger leaves a
+# document the statement set itself), rather than the trigger folding all the text again.
+# A long text is left for the trigger to fold whole: its words might not fit in a tsvector
+# (see ocx_search_doc in pg_schema).
+_APPEND_DOC = {
+    "sqlite": "",
+    "postgresql": """,
+       doc = CASE
+           WHEN octet_length(coalesce(notes, '')) + octet_length(coalesce((SELECT text
+                FROM search_added WHERE id = customer_search.rowid), '')) < 250000
+           THEN doc || setweight(to_tsvector('simple', ocx_fold(coalesce((SELECT text
+                FROM search_added WHERE id = customer_search.rowid), ''))), 'D')
+           ELSE doc END""",
+}
 
 
 def _atoms(conn: sqlite3.Connection) -> dict[str, str]:
@@ -382,14 +399,15 @@ def append_search(
     they said before."""
     _reindex_ids(conn, customer_ids)
     conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS search_added"
+        "CREATE TEMP TABLE IF NOT EXISTS search_added_parts"
         " (id INTEGER, part INTEGER, text TEXT, PRIMARY KEY (id, part))"
     )
-    conn.execute("DELETE FROM search_added")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS search_added (id INTEGER PRIMARY KEY, text TEXT)")
     conn.execute(_ADDED_SQL.format(**_atoms(conn)), {"conversation": marks[0], "message": marks[1]})
-    conn.execute(_APPEND_SQL)
-    conn.execute("DELETE FROM search_added")
-    conn.execute("DELETE FROM reindex_ids")
+    conn.execute(_JOINED_SQL)
+    conn.execute(_APPEND_SQL.format(doc=_APPEND_DOC[engine_of(conn).name]))
+    for table in ("search_added_parts", "search_added", "reindex_ids"):
+        conn.execute(f"DELETE FROM {table}")
 
 
 def search(conn: sqlite3.Connection, fts_query: str, limit: int) -> list[sqlite3.Row]:

@@ -477,8 +477,9 @@ def _confirmed(conn: sqlite3.Connection) -> None:
 @migration("0014_search_append")
 def _search_append(conn: sqlite3.Connection) -> None:
     """Nothing to change on SQLite, where FTS5 reads a row's text again whenever it changes.
-    On PostgreSQL (pg_schema.LATER) the search trigger reads only the text appended to a
-    row's notes, the words an import batch adds, instead of all the customer ever said."""
+    On PostgreSQL (pg_schema.LATER) the search trigger keeps a document the statement
+    brought up to date itself (an import batch appending the words it adds) instead of
+    folding all the customer ever said again."""
 
 
 @migration("0015_follow_through")

@@ -435,23 +435,54 @@ ALTER TABLE cases
     ADD COLUMN confirmed_by TEXT COLLATE "C";
 """,
     "0014_search_append": """
+-- A tsvector holds 1 MB of words and positions: with a header and a position for each word,
+-- text of one-letter words takes up to four times its size, so only text under a quarter
+-- of that is sure to fit without trying (the base schema's function assumed under 1 MB).
+CREATE OR REPLACE FUNCTION ocx_search_doc(name TEXT, email TEXT, company TEXT, tags TEXT,
+                                          context TEXT, notes TEXT) RETURNS tsvector
+    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    gap CONSTANT tsvector := '''-'':1';
+    head tsvector;
+    size INTEGER := octet_length(coalesce(notes, ''));
+BEGIN
+    head := setweight(to_tsvector('simple', ocx_fold(coalesce(name, ''))), 'A') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(email, ''))), 'B') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(company, ''))), 'C') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(tags, ''))), 'C') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(context, ''))), 'D') || gap;
+    IF size < 250000 THEN  -- too little text to overflow a tsvector: no subtransaction
+        RETURN ts_delete(head || setweight(to_tsvector('simple',
+            ocx_fold(coalesce(notes, ''))), 'D'), '-');
+    END IF;
+    size := length(notes);
+    LOOP
+        BEGIN
+            RETURN ts_delete(head || setweight(to_tsvector('simple',
+                ocx_fold(left(notes, size))), 'D'), '-');
+        EXCEPTION WHEN program_limit_exceeded THEN
+            -- a customer with years of messages keeps the beginning of them searchable
+            -- rather than failing the import
+            IF size < 1000 THEN
+                RAISE;
+            END IF;
+            size := size / 2;
+        END;
+    END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION ocx_customer_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Only words appended to the notes, after a space (an import batch's new conversations
-    -- and messages, ocx.store.customers.append_search): their document joins the old one
-    -- instead of the whole text being folded again. Below 1 MB no tsvector overflows.
-    IF TG_OP = 'UPDATE' AND OLD.doc IS NOT NULL AND OLD.notes IS NOT NULL
+    -- A statement that brought the document up to date itself, changing nothing but the
+    -- notes and it (an import batch appending its words: ocx.store.customers.append_search),
+    -- keeps it; any other change is folded again from the whole row.
+    IF TG_OP = 'UPDATE' AND NEW.doc IS DISTINCT FROM OLD.doc
        AND NEW.name IS NOT DISTINCT FROM OLD.name AND NEW.email IS NOT DISTINCT FROM OLD.email
        AND NEW.company IS NOT DISTINCT FROM OLD.company
        AND NEW.tags IS NOT DISTINCT FROM OLD.tags
        AND NEW.context IS NOT DISTINCT FROM OLD.context
-       AND octet_length(NEW.notes) < 1000000
-       AND length(NEW.notes) > length(OLD.notes)
-       AND substr(NEW.notes, length(OLD.notes) + 1, 1) = ' '
-       AND left(NEW.notes, length(OLD.notes)) = OLD.notes
     THEN
-        NEW.doc := OLD.doc || setweight(to_tsvector('simple',
-            ocx_fold(substr(NEW.notes, length(OLD.notes) + 1))), 'D');
         RETURN NEW;
     END IF;
     NEW.doc := ocx_search_doc(NEW.name, NEW.email, NEW.company, NEW.tags, NEW.context,
