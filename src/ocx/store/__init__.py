@@ -30,6 +30,9 @@ class Busy(OcxError):
     """The write lock stayed taken longer than busy_timeout."""
 
 
+IN_CHUNK = 500  # values in one IN (...): well under SQLite's bound-parameter limit
+
+
 class SQLiteEngine:
     """The SQLite engine (ocx.store.engine.Engine): one file, one writer at a time.
 
@@ -113,6 +116,14 @@ class SQLiteEngine:
         conn.execute(
             f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (new, old)
         )
+
+    def in_values(
+        self, column: str, values: Sequence[Any], sql_type: str
+    ) -> list[tuple[str, list[Any]]]:
+        return [
+            (f"{column} IN ({', '.join('?' * len(chunk))})", list(chunk))
+            for chunk in (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
+        ]
 
     def text_match(self, index: str) -> str:
         return f"{index} MATCH ?"

@@ -91,6 +91,14 @@ class Engine(Protocol):
         """UPDATE table SET column = new WHERE column = old, skipping rows that would clash
         with a unique constraint (they stay as they were)."""
 
+    def in_values(
+        self, column: str, values: Sequence[Any], sql_type: str
+    ) -> list[tuple[str, list[Any]]]:
+        """`column IN (values)` as WHERE conditions with their parameters, one per statement
+        to run: SQLite's in chunks under its limit of bound parameters; PostgreSQL's one
+        `= ANY(?)` of an array (`sql_type`: TEXT or BIGINT), a statement short and the same
+        each time, which neither the driver nor the server parses again per call."""
+
     def text_match(self, index: str) -> str:
         """A WHERE condition: rows of full-text index `index` matching the query parameter."""
 

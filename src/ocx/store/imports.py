@@ -12,11 +12,14 @@ CONVERSATION_FIELDS = ("customer_id", "subject", "status", "created_at", "update
 MESSAGE_FIELDS = (
     "conversation_id", "author", "direction", "public", "body", "created_at", "preview",
 )  # fmt: skip
-_CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
-def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+def _in(
+    conn: sqlite3.Connection, column: str, values: Sequence[Any], sql_type: str = "TEXT"
+) -> list[tuple[str, list[Any]]]:
+    """`column IN (values)` conditions, each with its parameters (see Engine.in_values),
+    the values once each."""
+    return engine_of(conn).in_values(column, list(dict.fromkeys(values)), sql_type)
 
 
 def source_row(conn: sqlite3.Connection, source: str, external_id: str) -> sqlite3.Row | None:
@@ -44,11 +47,11 @@ def source_rows(
 ) -> dict[str, tuple[int, str | None]]:
     """source_row for many external ids: (customer_id, imported) by external id."""
     out: dict[str, tuple[int, str | None]] = {}
-    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+    for where, params in _in(conn, "external_id", external_ids):
         rows = conn.execute(
             "SELECT external_id, customer_id, imported FROM customer_sources WHERE source = ? "
-            f"AND external_id IN ({', '.join('?' * len(chunk))})",
-            (source, *chunk),
+            f"AND {where}",
+            (source, *params),
         )
         out.update({ext: (cid, imported) for ext, cid, imported in rows})
     return out
@@ -72,11 +75,10 @@ def customer_ids_by_source(
     conn: sqlite3.Connection, source: str, external_ids: Sequence[str]
 ) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+    for where, params in _in(conn, "external_id", external_ids):
         rows = conn.execute(
-            "SELECT external_id, customer_id FROM customer_sources WHERE source = ? "
-            f"AND external_id IN ({', '.join('?' * len(chunk))})",
-            (source, *chunk),
+            f"SELECT external_id, customer_id FROM customer_sources WHERE source = ? AND {where}",
+            (source, *params),
         )
         out.update({ext: cid for ext, cid in rows})
     return out
@@ -84,13 +86,13 @@ def customer_ids_by_source(
 
 def customer_ids_by_email(conn: sqlite3.Connection, emails: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in _chunks(list(dict.fromkeys(emails))):
-        marks = ", ".join("?" * len(chunk))
+    for (by_source, params), (by_email, _) in zip(
+        _in(conn, "external_id", emails), _in(conn, "email", emails), strict=True
+    ):
         rows = conn.execute(  # merged-away addresses (source 'email') still find their customer
             f"SELECT external_id, customer_id FROM customer_sources WHERE source = 'email' "
-            f"AND external_id IN ({marks}) UNION ALL "
-            f"SELECT email, id FROM customers WHERE email IN ({marks})",
-            (*chunk, *chunk),
+            f"AND {by_source} UNION ALL SELECT email, id FROM customers WHERE {by_email}",
+            (*params, *params),
         )
         out.update({email: cid for email, cid in rows})  # a live customer's own email wins
     return out
@@ -101,11 +103,11 @@ def _existing(
     external_ids: Sequence[str],
 ) -> dict[str, sqlite3.Row]:  # fmt: skip
     out: dict[str, sqlite3.Row] = {}
-    for chunk in _chunks(list(dict.fromkeys(external_ids))):
+    for where, params in _in(conn, "external_id", external_ids):
         rows = conn.execute(
             f"SELECT id, external_id, {', '.join(fields)} FROM {table} WHERE source = ? "
-            f"AND external_id IN ({', '.join('?' * len(chunk))})",
-            (source, *chunk),
+            f"AND {where}",
+            (source, *params),
         )
         out.update({row["external_id"]: row for row in rows})
     return out
@@ -174,14 +176,12 @@ def drop_previews(conn: sqlite3.Connection, conversation_ids: set[int]) -> set[i
     """Delete the preview stand-ins of these conversations (their threads have come); the
     conversations that had one."""
     dropped: set[int] = set()
-    for chunk in _chunks(sorted(conversation_ids)):
+    for where, params in _in(conn, "conversation_id", sorted(conversation_ids), "BIGINT"):
         dropped.update(
             row[0]
             for row in conn.execute(
-                f"DELETE FROM messages WHERE preview = 1 "
-                f"AND conversation_id IN ({', '.join('?' * len(chunk))}) "
-                "RETURNING conversation_id",
-                chunk,
+                f"DELETE FROM messages WHERE preview = 1 AND {where} RETURNING conversation_id",
+                params,
             )
         )
     return dropped

@@ -396,6 +396,15 @@ class PostgresEngine:
 
     # --- statements that differ
 
+    def in_values(
+        self, column: str, values: Sequence[Any], sql_type: str
+    ) -> list[tuple[str, list[Any]]]:
+        if sql_type not in ("TEXT", "BIGINT"):
+            raise ValueError(f"in_values: no array of {sql_type}")
+        if not values:
+            return []
+        return [(f"{column} = ANY(CAST(? AS {sql_type}[]))", [list(values)])]
+
     def insert_or_ignore(self, table: str, columns: Sequence[str], *, named: bool = False) -> str:
         values = ", ".join(":" + c for c in columns) if named else ", ".join("?" * len(columns))
         return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({values})"
