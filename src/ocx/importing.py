@@ -42,10 +42,6 @@ from ocx.store import Store
 # bench/bench_import_contention.py); it is not a user setting.
 BATCH_SECONDS = 1.0
 PAUSE = 0.05
-# The export is read ahead of the database by a thread, in chunks of READ_CHUNK records, at
-# most READ_AHEAD chunks ahead.
-READ_CHUNK = 200
-READ_AHEAD = 20
 
 
 class _DryRun(Exception):
@@ -119,7 +115,7 @@ def run(
     job = Job(store, importer.name, skip_bad, author, strict)
     one_transaction = atomic or dry_run
     limit = batch_seconds()
-    records = _read_ahead(_all_records(importer, paths))
+    records = _all_records(importer, paths)
     held: Any = None  # the record that ended the last batch: the first of the next one
     done = False
     kept: dict[str, int] = {}  # what the batches committed so far took in, by kind
@@ -170,65 +166,6 @@ def run(
     job.warn_left_out()
     job.summary.seconds = round(time.perf_counter() - started, 3)
     return job.summary
-
-
-def _read_ahead(records: Iterable[Any]) -> Iterator[Any]:
-    """The records, read by a thread of their own up to READ_AHEAD chunks ahead: the export
-    is parsed while the database works on what was read before (the drivers let go of the
-    GIL while they wait for it) rather than in turn with it. Memory stays bounded; what the
-    reader raises is raised here, at the record it stopped before."""
-    import contextvars
-    import queue
-    import threading
-
-    chunks: queue.Queue[tuple[list[Any], BaseException | None, bool]] = queue.Queue(READ_AHEAD)
-    stop = threading.Event()
-
-    def put(item: tuple[list[Any], BaseException | None, bool]) -> bool:
-        while not stop.is_set():
-            try:
-                chunks.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
-        chunk: list[Any] = []
-        source = iter(records)
-        try:
-            for record in source:
-                chunk.append(record)
-                if len(chunk) >= READ_CHUNK:
-                    if not put((chunk, None, False)):
-                        return
-                    chunk = []
-        except BaseException as exc:  # handed over to the importing thread, raised there
-            put((chunk, exc, True))
-            return
-        finally:  # an importer's files are closed now, not when it is garbage collected
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-        put((chunk, None, True))
-
-    # in this thread's context: what it sets for the readers (the bytes counted for a display
-    # of progress, ocx.importcount) holds in theirs
-    context = contextvars.copy_context()
-    reader = threading.Thread(
-        target=context.run, args=(read,), name="ocx-import-reader", daemon=True
-    )
-    reader.start()
-    try:
-        while True:
-            chunk, error, last = chunks.get()
-            yield from chunk
-            if error is not None:
-                raise error
-            if last:
-                return
-    finally:  # done, failed or abandoned: the reader stops at its next chunk
-        stop.set()
 
 
 def _all_records(importer: Importer, paths: Sequence[Path]) -> Iterable[Any]:
