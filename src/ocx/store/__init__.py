@@ -117,6 +117,14 @@ class SQLiteEngine:
             f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (new, old)
         )
 
+    def insert_rows(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+
     def in_values(
         self, column: str, values: Sequence[Any], sql_type: str
     ) -> list[tuple[str, list[Any]]]:

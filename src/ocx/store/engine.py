@@ -91,6 +91,13 @@ class Engine(Protocol):
         """UPDATE table SET column = new WHERE column = old, skipping rows that would clash
         with a unique constraint (they stay as they were)."""
 
+    def insert_rows(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Plain INSERTs of many new rows (values in `columns` order), the fastest way the
+        engine has: SQLite's executemany; PostgreSQL's COPY, which an import's conversations
+        and messages go through many times faster than as statements."""
+
     def in_values(
         self, column: str, values: Sequence[Any], sql_type: str
     ) -> list[tuple[str, list[Any]]]:

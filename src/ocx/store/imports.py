@@ -125,12 +125,19 @@ def existing_messages(
     return _existing(conn, "messages", MESSAGE_FIELDS, source, external_ids)
 
 
+_NEW_CONVERSATION = (
+    "customer_id", "source", "external_id", "subject", "status", "created_at", "updated_at",
+    "imported_at", "data",
+)  # fmt: skip
+_NEW_MESSAGE = (
+    "conversation_id", "source", "external_id", "author", "direction", "public", "body",
+    "created_at", "preview",
+)  # fmt: skip
+
+
 def insert_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-    conn.executemany(
-        "INSERT INTO conversations (customer_id, source, external_id, subject, status, "
-        "created_at, updated_at, imported_at, data) VALUES (:customer_id, :source, "
-        ":external_id, :subject, :status, :created_at, :updated_at, :imported_at, :data)",
-        rows,
+    engine_of(conn).insert_rows(
+        conn, "conversations", _NEW_CONVERSATION, ([r[c] for c in _NEW_CONVERSATION] for r in rows)
     )
 
 
@@ -144,11 +151,8 @@ def update_conversations(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -
 
 
 def insert_messages(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
-    conn.executemany(
-        "INSERT INTO messages (conversation_id, source, external_id, author, direction, public, "
-        "body, created_at, preview) VALUES (:conversation_id, :source, :external_id, :author, "
-        ":direction, :public, :body, :created_at, :preview)",
-        rows,
+    engine_of(conn).insert_rows(
+        conn, "messages", _NEW_MESSAGE, ([r[c] for c in _NEW_MESSAGE] for r in rows)
     )
 
 

@@ -396,6 +396,16 @@ class PostgresEngine:
 
     # --- statements that differ
 
+    def insert_rows(
+        self, conn: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        try:
+            with conn.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except Exception as exc:
+            raise _sqlite_error(exc) from exc
+
     def in_values(
         self, column: str, values: Sequence[Any], sql_type: str
     ) -> list[tuple[str, list[Any]]]:
