@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+BLOCK_NOW = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)  # a Tuesday, midday in London
 README = ROOT / "README.md"
 
 
@@ -50,6 +51,11 @@ def shell_env(tmp_path: Path, env: Path, smtp_server) -> dict[str, str]:
     assert (Path(bin_dir) / "ocx").exists(), f"no installed ocx beside {sys.executable}"
     shell = {k: v for k, v in os.environ.items() if k != "OCX_DISABLE_PLUGINS"}
     shell.update(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", HOME=str(tmp_path))
+    # One instant for the whole block, whatever the hour the suite runs at: what the block
+    # sends waits out each customer's quiet hours, and cron's run eight hours on must find
+    # Margo's (Europe/London, quiet 22:00-07:00) due. From the real clock it was not when
+    # the block ran between 22:00 and 23:00 in London.
+    shell["OCX_NOW"] = BLOCK_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
     return shell
 
 
@@ -82,7 +88,7 @@ def test_every_line_runs_in_order(shell_env: dict[str, str], env: Path, smtp_ser
 
     # Eight hours on, cron's run delivers through the local server: Margo's update (the fast
     # pace's text) and the reminder of the promise made to her, to its owner alex.
-    later = datetime.now(UTC) + timedelta(hours=8)
+    later = BLOCK_NOW + timedelta(hours=8)
     cron = {**shell_env, "OCX_NOW": later.strftime("%Y-%m-%dT%H:%M:%SZ")}
     subprocess.run(
         ["ocx", "due", "--notify"], cwd=ROOT, env=cron, stdin=subprocess.DEVNULL,
