@@ -224,3 +224,33 @@ def test_postgres_documents_are_what_their_text_gives_after_appends_and_other_ch
     ocx("import", "zendesk", str(export))
     assert notes_of(pg_db, user["email"]).endswith("Still wobbling: zanzibar")  # appended
     assert documents(pg_db, "s.doc") == documents(pg_db, WHOLE_DOC)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("analyzed", [False, True], ids=["no statistics", "analyzed"])
+def test_a_batch_reads_only_the_rows_it_added(
+    run: Run, initialized: Path, export: Path, analyzed: bool
+) -> None:
+    """What a batch appends is found by id above the marks, never by walking every
+    conversation (grouping by customer tempted SQLite to read them all in customer order,
+    every batch: an import of a million tickets slowed as it went)."""
+    from ocx.store import customers as sql
+    from ocx.testing import assert_no_big_scan, connect
+
+    assert run("import", "zendesk", str(export)).exit_code == 0
+    conn = connect(initialized)
+    try:
+        if analyzed:
+            conn.execute("ANALYZE")
+        added = sql._ADDED_SQL.format(**sql._atoms(conn))
+        select = added[added.index("SELECT") :]
+        plan = "\n".join(
+            row[3]
+            for row in conn.execute(
+                f"EXPLAIN QUERY PLAN {select}", {"conversation": 10, "message": 10}
+            )
+        )
+    finally:
+        conn.close()
+    assert_no_big_scan(plan, small=("j",))  # j: one conversation's details, json_tree
+    assert plan.count("USING INTEGER PRIMARY KEY (rowid>?)") == 3, plan

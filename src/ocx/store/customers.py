@@ -303,16 +303,19 @@ SELECT c.id, c.name, c.email, c.company,
 # pass over the new rows.
 _ADDED_SQL = """
 INSERT INTO search_added_parts (id, part, text)
-SELECT customer_id, 1, group_concat(subject, ' ') FROM conversations
- WHERE id > :conversation GROUP BY customer_id
+SELECT +customer_id, 1, group_concat(subject, ' ') FROM conversations
+ WHERE id > :conversation GROUP BY +customer_id
 UNION ALL
-SELECT v.customer_id, 2, {atoms} FROM conversations v{atoms_from}
- WHERE v.id > :conversation AND v.data IS NOT NULL{atoms_where} GROUP BY v.customer_id
+SELECT +v.customer_id, 2, {atoms} FROM conversations v{atoms_from}
+ WHERE v.id > :conversation AND v.data IS NOT NULL{atoms_where} GROUP BY +v.customer_id
 UNION ALL
-SELECT v.customer_id, 3, group_concat(m.body, ' ') FROM messages m
+SELECT +v.customer_id, 3, group_concat(m.body, ' ') FROM messages m
   JOIN conversations v ON v.id = m.conversation_id
- WHERE m.id > :message GROUP BY v.customer_id
+ WHERE m.id > :message GROUP BY +v.customer_id
 """
+# (`+customer_id`: grouped after the new rows are found by id. Grouped by the column itself,
+# SQLite walked the whole of conversations in customer order, every batch, to group
+# without sorting.)
 # The three parts run together, one text per customer.
 _JOINED_SQL = """
 INSERT INTO search_added (id, text)
