@@ -1,8 +1,9 @@
 """The whole ocx schema on PostgreSQL, as the SQLite migrations leave it (0001 to 0011).
 
 A new PostgreSQL database gets this in one go and every migration name recorded; a later
-migration carries its own PostgreSQL statements in LATER, applied in order after this schema
-on a new database and on an existing one alike. The differences from SQLite's DDL:
+migration carries its own PostgreSQL statements in LATER (or, when SQLite's run unchanged
+here, in migrations.PORTABLE), applied in order after this schema on a new database and on
+an existing one alike. The differences from SQLite's DDL:
 - every text column is `COLLATE "C"`, so ordering and comparison are by code point as on
   SQLite, whatever the database's default collation;
 - integers are BIGINT (SQLite's are 64-bit) and ids are identity columns;
@@ -20,7 +21,49 @@ COVERS = (
     "0009_report_speed", "0011_forgotten", "0008_incident_speed",
 )  # fmt: skip
 
-SCHEMA = """
+
+def _search_doc(sure_to_fit: int) -> str:
+    """ocx_search_doc: notes under `sure_to_fit` bytes are folded in one go; longer ones in a
+    loop that keeps their beginning when the words overflow a tsvector (a subtransaction
+    per try)."""
+    return f"""CREATE OR REPLACE FUNCTION ocx_search_doc(name TEXT, email TEXT, company TEXT,
+                                          tags TEXT, context TEXT, notes TEXT) RETURNS tsvector
+    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    gap CONSTANT tsvector := '''-'':1';
+    head tsvector;
+    size INTEGER := octet_length(coalesce(notes, ''));
+BEGIN
+    head := setweight(to_tsvector('simple', ocx_fold(coalesce(name, ''))), 'A') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(email, ''))), 'B') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(company, ''))), 'C') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(tags, ''))), 'C') || gap
+         || setweight(to_tsvector('simple', ocx_fold(coalesce(context, ''))), 'D') || gap;
+    IF size < {sure_to_fit} THEN  -- sure to fit a tsvector: no subtransaction
+        RETURN ts_delete(head || setweight(to_tsvector('simple',
+            ocx_fold(coalesce(notes, ''))), 'D'), '-');
+    END IF;
+    size := length(notes);
+    LOOP
+        BEGIN
+            RETURN ts_delete(head || setweight(to_tsvector('simple',
+                ocx_fold(left(notes, size))), 'D'), '-');
+        EXCEPTION WHEN program_limit_exceeded THEN
+            -- a customer with years of messages keeps the beginning of them searchable
+            -- rather than failing the import
+            IF size < 1000 THEN
+                RAISE;
+            END IF;
+            size := size / 2;
+        END;
+    END LOOP;
+END
+$$;
+"""
+
+
+SCHEMA = (
+    """
 CREATE EXTENSION IF NOT EXISTS unaccent;
 
 CREATE TABLE migrations (
@@ -115,40 +158,9 @@ $do$;
 -- weights allow: name A, email B (the `name :` filter needs name alone), company and tags
 -- C, context and notes D. A gap word between columns (removed afterwards) keeps a phrase
 -- from running from one column into the next, as FTS5's columns do.
-CREATE FUNCTION ocx_search_doc(name TEXT, email TEXT, company TEXT, tags TEXT,
-                               context TEXT, notes TEXT) RETURNS tsvector
-    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    gap CONSTANT tsvector := '''-'':1';
-    head tsvector;
-    size INTEGER := octet_length(coalesce(notes, ''));
-BEGIN
-    head := setweight(to_tsvector('simple', ocx_fold(coalesce(name, ''))), 'A') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(email, ''))), 'B') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(company, ''))), 'C') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(tags, ''))), 'C') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(context, ''))), 'D') || gap;
-    IF size < 1000000 THEN  -- too little text to overflow a tsvector: no subtransaction
-        RETURN ts_delete(head || setweight(to_tsvector('simple',
-            ocx_fold(coalesce(notes, ''))), 'D'), '-');
-    END IF;
-    size := length(notes);
-    LOOP
-        BEGIN
-            RETURN ts_delete(head || setweight(to_tsvector('simple',
-                ocx_fold(left(notes, size))), 'D'), '-');
-        EXCEPTION WHEN program_limit_exceeded THEN
-            -- a tsvector's words hold at most 1 MB: a customer with years of messages
-            -- keeps the beginning of them searchable rather than failing the import
-            IF size < 1000 THEN
-                RAISE;
-            END IF;
-            size := size / 2;
-        END;
-    END LOOP;
-END
-$$;
-
+"""
+    + _search_doc(1_000_000)
+    + """
 CREATE FUNCTION ocx_customer_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.doc := ocx_search_doc(NEW.name, NEW.email, NEW.company, NEW.tags, NEW.context,
@@ -391,6 +403,7 @@ CREATE FUNCTION iif(cond BIGINT, yes TEXT, no TEXT) RETURNS TEXT
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$ SELECT CASE WHEN cond <> 0 THEN yes ELSE no END $$;
 """
+)
 
 # Migrations after COVERS in their PostgreSQL form, by name; ocx.store.migrations applies the
 # ones a database has not had, in MIGRATIONS' order, and refuses a migration missing here.
@@ -438,40 +451,9 @@ ALTER TABLE cases
 -- A tsvector holds 1 MB of words and positions: with a header and a position for each word,
 -- text of one-letter words takes up to four times its size, so only text under a quarter
 -- of that is sure to fit without trying (the base schema's function assumed under 1 MB).
-CREATE OR REPLACE FUNCTION ocx_search_doc(name TEXT, email TEXT, company TEXT, tags TEXT,
-                                          context TEXT, notes TEXT) RETURNS tsvector
-    LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    gap CONSTANT tsvector := '''-'':1';
-    head tsvector;
-    size INTEGER := octet_length(coalesce(notes, ''));
-BEGIN
-    head := setweight(to_tsvector('simple', ocx_fold(coalesce(name, ''))), 'A') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(email, ''))), 'B') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(company, ''))), 'C') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(tags, ''))), 'C') || gap
-         || setweight(to_tsvector('simple', ocx_fold(coalesce(context, ''))), 'D') || gap;
-    IF size < 250000 THEN  -- too little text to overflow a tsvector: no subtransaction
-        RETURN ts_delete(head || setweight(to_tsvector('simple',
-            ocx_fold(coalesce(notes, ''))), 'D'), '-');
-    END IF;
-    size := length(notes);
-    LOOP
-        BEGIN
-            RETURN ts_delete(head || setweight(to_tsvector('simple',
-                ocx_fold(left(notes, size))), 'D'), '-');
-        EXCEPTION WHEN program_limit_exceeded THEN
-            -- a customer with years of messages keeps the beginning of them searchable
-            -- rather than failing the import
-            IF size < 1000 THEN
-                RAISE;
-            END IF;
-            size := size / 2;
-        END;
-    END LOOP;
-END
-$$;
-
+"""
+    + _search_doc(250_000)
+    + """
 CREATE OR REPLACE FUNCTION ocx_customer_search_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- A statement that brought the document up to date itself, changing nothing but the
@@ -490,17 +472,5 @@ BEGIN
     RETURN NEW;
 END
 $$;
-""",
-    "0015_follow_through": """
-CREATE INDEX promises_missed ON promises (customer_id, due_at, state, done_at, cancelled_at)
-    WHERE state = 'open' OR (state = 'done' AND done_at > due_at)
-       OR (state = 'cancelled' AND cancelled_at >= due_at);
-CREATE INDEX promises_customer_due
-    ON promises (customer_id, due_at, id, state, done_at, cancelled_at);
-CREATE INDEX promises_to_no_one
-    ON promises (subject_type, subject_id, due_at, id, state, done_at, cancelled_at, created_at,
-                 customer_id)
-    WHERE customer_id IS NULL;
-CREATE INDEX cases_covered ON cases (incident_id, added_at, resolved_at, customer_id);
 """,
 }
